@@ -1,0 +1,67 @@
+"""The forwarding-plane interface the engine programs.
+
+Two implementations: ``sim`` (in-process forwarding, the embedded default) and ``linux``
+(a network namespace per virtual router, TUN devices and kernel routes through netlink).
+
+Theory of operation: the engine decides *what* routes and interfaces exist; the dataplane makes
+them real and moves packets.  Packets reach the engine through three callbacks:
+
+* ``on_trigger(vr, packet)``: an IPv4 packet routed by a dial-out route (a trigger);
+* ``on_session_packet(vr, ifname, packet)``: an IPv4 packet routed out of a session interface,
+  to be carried over that session's PPP link;
+* ``on_local_packet(vr, packet)``: an IPv4 packet addressed to the router itself in that VR
+  (for example an ICMP echo reply to a ``ping`` the shell sent).
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+# Administrative distances: the lower wins for the same prefix.  An access route supersedes the
+# dial-out route for the destinations it covers, including an identical prefix.
+DISTANCE = {"connected": 0, "access": 1, "static": 1, "dial-out": 250}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    prefix: ipaddress.IPv4Network
+    protocol: str                      # "connected" | "static" | "access" | "dial-out"
+    ifname: str | None = None          # outgoing interface (session interface, loopbackN, null0)
+    nexthop: ipaddress.IPv4Address | None = None
+    distance: int | None = None        # None: DISTANCE[protocol]
+    metric: int = 0
+    tag: int = 0
+
+    @property
+    def admin_distance(self) -> int:
+        return DISTANCE[self.protocol] if self.distance is None else self.distance
+
+
+TriggerCallback = Callable[[str, bytes], None]
+SessionPacketCallback = Callable[[str, str, bytes], None]
+LocalPacketCallback = Callable[[str, bytes], None]
+
+
+class Dataplane(Protocol):
+    name: str
+    on_trigger: TriggerCallback | None
+    on_session_packet: SessionPacketCallback | None
+    on_local_packet: LocalPacketCallback | None
+
+    def add_vr(self, vr: str) -> None: ...
+    def remove_vr(self, vr: str) -> None: ...
+    def set_address(self, vr: str, ifname: str, address: ipaddress.IPv4Interface | None) -> None: ...
+    def add_route(self, vr: str, route: Route) -> None: ...
+    def add_routes(self, vr: str, routes: list[Route]) -> None: ...
+    def remove_route(self, vr: str, route: Route) -> None: ...
+    def routes(self, vr: str) -> list[Route]: ...
+    def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None: ...
+    def add_session_interface(self, vr: str, ifname: str, local: ipaddress.IPv4Address,
+                              peer: ipaddress.IPv4Address) -> None: ...
+    def remove_session_interface(self, vr: str, ifname: str) -> None: ...
+    def deliver(self, vr: str, ifname: str, packet: bytes) -> None:
+        """A packet received over a session's PPP link enters the VR on ``ifname``."""
+    def send_from_vr(self, vr: str, packet: bytes) -> None:
+        """A packet originated by the router in ``vr`` (ping) is routed there."""
+    def close(self) -> None: ...
