@@ -1,0 +1,1 @@
+"""RADIUS client (sans-IO core, asyncio adapter) and dial-out reply interpretation."""

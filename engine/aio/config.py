@@ -1,0 +1,101 @@
+"""What the engine needs to know of the router configuration, as plain frozen data.
+
+The shell's configuration model is the truth; ``jcli`` converts it into an ``EngineConfig``
+and hands it to ``Engine.apply_config`` after every change.  Nothing here is parsed from text.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from engine.dialout.service import ChassisConfig
+
+
+@dataclass(frozen=True, slots=True)
+class RadiusServerConfig:
+    address: str
+    port: int = 1812
+    key: str = ""
+    timeout: float = 3.0
+    retransmit: int = 3
+    deadtime_min: int = 0
+    max_sessions: int = 255
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileConfig:
+    name: str
+    ppp_authentication: tuple[str, ...] = ("chap",)   # what the LNS asks of the CPE
+    ppp_auth_vr: str | None = None                    # VR whose RADIUS checks the CPE
+    ppp_keepalive: int = 30
+    ppp_mru: int = 1500
+    ip_unnumbered_loopback: int | None = None
+    ip_inactivity_timer: int = 0                      # seconds, 0 = off
+    ip_mtu: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRouteConfig:
+    prefix: ipaddress.IPv4Network
+    nexthop: ipaddress.IPv4Address | None             # None = null 0
+    distance: int = 1
+    tag: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConfig:
+    prefix: ipaddress.IPv4Network
+    domain: str
+    profile: str
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualRouterConfig:
+    name: str
+    route_distinguisher: str | None = None
+    loopbacks: tuple[tuple[int, ipaddress.IPv4Interface], ...] = ()
+    static_routes: tuple[StaticRouteConfig, ...] = ()
+    radius_auth: tuple[RadiusServerConfig, ...] = ()
+    radius_acct: tuple[RadiusServerConfig, ...] = ()
+    aaa_ppp: str = "radius"                           # "radius" | "none"
+    domain_map: tuple[tuple[str, str], ...] = ()      # (domain, router-name)
+    profiles: tuple[ProfileConfig, ...] = ()
+    targets: tuple[TargetConfig, ...] = ()
+    max_buffered_triggers: int = 10
+
+    def loopback(self, unit: int) -> ipaddress.IPv4Interface | None:
+        for u, addr in self.loopbacks:
+            if u == unit:
+                return addr
+        return None
+
+    def profile(self, name: str) -> ProfileConfig | None:
+        for p in self.profiles:
+            if p.name == name:
+                return p
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class L2tpDefaults:
+    retransmissions: int = 5
+    hello_interval: int = 60
+    receive_window: int = 4
+    tunnel_idle_timeout: int = 0
+    checksum: bool = False
+    challenge: bool = True
+    host_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    hostname: str = "host1"
+    chassis: ChassisConfig = field(default_factory=ChassisConfig)
+    l2tp: L2tpDefaults = field(default_factory=L2tpDefaults)
+    vrs: tuple[VirtualRouterConfig, ...] = ()
+
+    def vr(self, name: str) -> VirtualRouterConfig | None:
+        for v in self.vrs:
+            if v.name == name:
+                return v
+        return None

@@ -1,0 +1,242 @@
+"""In-process dataplane: one ``Rib`` per virtual router, packets moved by function calls.
+
+Theory of operation:
+
+* ``send_from_vr(vr, packet)``: a packet the router originates in ``vr``.
+  ``deliver(vr, ifname, packet)``: a packet received over a session's PPP link.
+* Both parse only the IPv4 header (version, IHL, total length, TTL, destination).  A packet
+  addressed to one of the VR's own addresses goes to ``on_local_packet``.  Otherwise the VR's
+  RIB decides:
+
+  - dial-out route            -> ``on_trigger(vr, packet)``
+  - route out of a session interface (access route, or connected peer /32)
+                              -> ``on_session_packet(vr, ifname, packet)``
+  - ``null0``, an interface with no session behind it, or no route -> dropped and counted.
+
+* Forwarded packets (those that came in by ``deliver``) have their TTL decremented and header
+  checksum recomputed; a packet arriving with TTL <= 1 that is not for the router is dropped
+  (``ttl_exceeded``).  Packets the router originates are sent unchanged.
+* Malformed packets are counted and dropped; nothing from a packet raises to the caller.
+* ``set_address`` adds a connected route for the interface's network; ``add_session_interface``
+  adds the local address and a connected /32 to the peer; removing an interface removes every
+  route through it (as the kernel does).
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+from engine.dataplane.base import (LocalPacketCallback, Route, SessionPacketCallback,
+                                   TriggerCallback)
+from engine.rib import Rib
+
+log = logging.getLogger(__name__)
+
+NULL_IFNAME = "null0"
+
+
+def parse_ipv4_destination(packet: bytes) -> ipaddress.IPv4Address | None:
+    """Destination of an IPv4 packet, or None when the header is not a valid IPv4 header."""
+    if len(packet) < 20 or packet[0] >> 4 != 4:
+        return None
+    ihl = (packet[0] & 0x0F) * 4
+    if ihl < 20 or len(packet) < ihl:
+        return None
+    return ipaddress.IPv4Address(packet[16:20])
+
+
+def ipv4_checksum(header: bytes) -> int:
+    if len(header) % 2:
+        header += b"\x00"
+    total = 0
+    for i in range(0, len(header), 2):
+        total += (header[i] << 8) | header[i + 1]
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def decrement_ttl(packet: bytes) -> bytes | None:
+    """The packet with TTL - 1 and a fresh header checksum; None when TTL would reach 0."""
+    ttl = packet[8]
+    if ttl <= 1:
+        return None
+    ihl = (packet[0] & 0x0F) * 4
+    header = bytearray(packet[:ihl])
+    header[8] = ttl - 1
+    header[10:12] = b"\x00\x00"
+    header[10:12] = ipv4_checksum(bytes(header)).to_bytes(2, "big")
+    return bytes(header) + packet[ihl:]
+
+
+@dataclass(slots=True)
+class _Vr:
+    rib: Rib = field(default_factory=Rib)
+    addresses: dict[str, ipaddress.IPv4Interface] = field(default_factory=dict)  # ifname -> addr
+    local: Counter = field(default_factory=Counter)           # local address -> refcount
+    sessions: dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] = field(
+        default_factory=dict)                                  # ifname -> (local, peer)
+    counters: Counter = field(default_factory=Counter)
+
+
+class SimDataplane:
+    """The ``Dataplane`` protocol implemented in-process."""
+
+    name = "sim"
+
+    def __init__(self) -> None:
+        self.on_trigger: TriggerCallback | None = None
+        self.on_session_packet: SessionPacketCallback | None = None
+        self.on_local_packet: LocalPacketCallback | None = None
+        self._vrs: dict[str, _Vr] = {}
+        self.counters: Counter = Counter()
+
+    # -- virtual routers -------------------------------------------------------------------
+    def add_vr(self, vr: str) -> None:
+        self._vrs.setdefault(vr, _Vr())
+
+    def remove_vr(self, vr: str) -> None:
+        self._vrs.pop(vr, None)
+
+    def vrs(self) -> list[str]:
+        return list(self._vrs)
+
+    def _vr(self, vr: str) -> _Vr:
+        try:
+            return self._vrs[vr]
+        except KeyError:
+            raise KeyError(f"unknown virtual router {vr!r}") from None
+
+    # -- interfaces and addresses ----------------------------------------------------------
+    def set_address(self, vr: str, ifname: str, address: ipaddress.IPv4Interface | None) -> None:
+        v = self._vr(vr)
+        old = v.addresses.pop(ifname, None)
+        if old is not None:
+            self._unref_local(v, old.ip)
+            v.rib.remove(Route(old.network, "connected", ifname=ifname))
+        if address is None:
+            return
+        address = ipaddress.IPv4Interface(address)
+        v.addresses[ifname] = address
+        v.local[address.ip] += 1
+        v.rib.add(Route(address.network, "connected", ifname=ifname))
+
+    @staticmethod
+    def _unref_local(v: _Vr, ip: ipaddress.IPv4Address) -> None:
+        v.local[ip] -= 1
+        if v.local[ip] <= 0:
+            del v.local[ip]
+
+    def add_session_interface(self, vr: str, ifname: str, local: ipaddress.IPv4Address,
+                              peer: ipaddress.IPv4Address) -> None:
+        v = self._vr(vr)
+        if ifname in v.sessions:
+            self.remove_session_interface(vr, ifname)
+        local = ipaddress.IPv4Address(local)
+        peer = ipaddress.IPv4Address(peer)
+        v.sessions[ifname] = (local, peer)
+        v.local[local] += 1
+        v.rib.add(Route(ipaddress.IPv4Network(peer), "connected", ifname=ifname))
+
+    def remove_session_interface(self, vr: str, ifname: str) -> None:
+        v = self._vrs.get(vr)
+        if v is None or ifname not in v.sessions:
+            return
+        local, _peer = v.sessions.pop(ifname)
+        self._unref_local(v, local)
+        v.rib.remove_where(ifname=ifname)
+
+    def session_interfaces(self, vr: str) -> dict[str, tuple[ipaddress.IPv4Address,
+                                                               ipaddress.IPv4Address]]:
+        return dict(self._vr(vr).sessions)
+
+    def is_local(self, vr: str, dst: ipaddress.IPv4Address) -> bool:
+        return ipaddress.IPv4Address(dst) in self._vr(vr).local
+
+    # -- routes ----------------------------------------------------------------------------
+    def rib(self, vr: str) -> Rib:
+        return self._vr(vr).rib
+
+    def add_route(self, vr: str, route: Route) -> None:
+        self._vr(vr).rib.add(route)
+
+    def add_routes(self, vr: str, routes: list[Route]) -> None:
+        self._vr(vr).rib.add_many(routes)
+
+    def remove_route(self, vr: str, route: Route) -> None:
+        v = self._vrs.get(vr)
+        if v is not None:
+            v.rib.remove(route)
+
+    def routes(self, vr: str) -> list[Route]:
+        return self._vr(vr).rib.routes()
+
+    def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None:
+        return self._vr(vr).rib.lookup(dst)
+
+    # -- packets ---------------------------------------------------------------------------
+    def _count(self, v: _Vr, name: str) -> None:
+        v.counters[name] += 1
+        self.counters[name] += 1
+
+    def vr_counters(self, vr: str) -> dict[str, int]:
+        return dict(self._vr(vr).counters)
+
+    def send_from_vr(self, vr: str, packet: bytes) -> None:
+        v = self._vrs.get(vr)
+        if v is None:
+            self.counters["unknown_vr"] += 1
+            return
+        self._count(v, "originated")
+        self._route(vr, v, packet, forwarded=False)
+
+    def deliver(self, vr: str, ifname: str, packet: bytes) -> None:
+        v = self._vrs.get(vr)
+        if v is None:
+            self.counters["unknown_vr"] += 1
+            return
+        self._count(v, "received")
+        self._route(vr, v, packet, forwarded=True)
+
+    def _route(self, vr: str, v: _Vr, packet: bytes, *, forwarded: bool) -> None:
+        dst = parse_ipv4_destination(packet)
+        if dst is None:
+            self._count(v, "malformed")
+            log.debug("vr %s: malformed IPv4 packet dropped (%d bytes)", vr, len(packet))
+            return
+        if dst in v.local:
+            self._count(v, "local")
+            if self.on_local_packet is not None:
+                self.on_local_packet(vr, packet)
+            return
+        if forwarded:
+            out = decrement_ttl(packet)
+            if out is None:
+                self._count(v, "ttl_exceeded")
+                return
+            packet = out
+        route = v.rib.lookup(int(dst))
+        if route is None:
+            self._count(v, "no_route")
+            return
+        if route.protocol == "dial-out":
+            self._count(v, "trigger")
+            if self.on_trigger is not None:
+                self.on_trigger(vr, packet)
+            return
+        ifname = route.ifname
+        if ifname is None or ifname == NULL_IFNAME:
+            self._count(v, "null_route")
+            return
+        if ifname in v.sessions:
+            self._count(v, "to_session")
+            if self.on_session_packet is not None:
+                self.on_session_packet(vr, ifname, packet)
+            return
+        # A connected network on a loopback/ordinary interface with nobody else on it.
+        self._count(v, "no_neighbor")
+
+    def close(self) -> None:
+        self._vrs.clear()

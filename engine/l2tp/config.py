@@ -1,0 +1,63 @@
+"""L2TP endpoint configuration."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .avp import BEARER_ANALOG, BEARER_DIGITAL, FRAMING_ASYNC, FRAMING_SYNC
+from .errors import ERR_NONE, STOPCCN_NOT_AUTHORIZED
+
+
+@dataclass(frozen=True, slots=True)
+class L2tpConfig:
+    #: Receive Window Size we advertise (RFC 2661 §5.8); the peer's defaults to 4 when absent.
+    receive_window: int = 16
+    retransmit_initial: float = 1.0
+    retransmit_cap: float = 16.0
+    #: retransmissions of one control message before the tunnel is torn down (2..7)
+    max_retries: int = 5
+    #: idle seconds before a HELLO is sent; 0 disables
+    hello_interval: float = 60.0
+    #: hide Called/Calling Number, Sub-Address and proxy AVPs when the tunnel has a secret
+    hide_avps: bool = True
+    vendor_name: str = "jcli"
+    firmware_revision: int = 0x0100
+    framing_capabilities: int = FRAMING_SYNC | FRAMING_ASYNC
+    bearer_capabilities: int = BEARER_DIGITAL | BEARER_ANALOG
+    send_tie_breaker: bool = False
+    # --- passive (recipient / LAC) side policy
+    accept_tunnels: bool = True
+    #: secret for tunnels opened by peers (None = no tunnel authentication)
+    accept_secret: bytes | None = None
+    #: host names allowed to open tunnels (None = anyone)
+    accept_host_names: tuple[str, ...] | None = None
+    refuse_result: int = STOPCCN_NOT_AUTHORIZED
+    refuse_error: int = ERR_NONE
+    accept_incoming_calls: bool = True
+    # --- data messages
+    data_length_bit: bool = False
+    data_sequencing: bool = False
+    # --- codec limits
+    max_message_len: int = 4096
+    max_avps: int = 64
+    max_tunnels: int = 65535
+    max_sessions_per_tunnel: int = 65535
+    #: seconds state is kept after StopCCN; None = one full retransmission cycle
+    hold_time: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.max_retries <= 7:
+            raise ValueError("max_retries must be 2..7")
+        if not 1 <= self.receive_window <= 65535:
+            raise ValueError("receive_window must be 1..65535")
+        if self.retransmit_cap < self.retransmit_initial:
+            raise ValueError("retransmit_cap < retransmit_initial")
+
+    def retransmit_cycle(self) -> float:
+        total, rto = 0.0, self.retransmit_initial
+        for _ in range(self.max_retries + 1):
+            total += rto
+            rto = min(rto * 2, self.retransmit_cap)
+        return total
+
+    def effective_hold_time(self) -> float:
+        return self.retransmit_cycle() if self.hold_time is None else self.hold_time

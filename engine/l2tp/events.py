@@ -1,0 +1,77 @@
+"""Application events emitted by L2tpEndpoint.next_event()."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelUp:
+    tunnel_id: int
+    peer_tunnel_id: int
+    peer_addr: Any
+    peer_host_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelDown:
+    tunnel_id: int
+    result_code: int
+    error_code: int
+    message: str
+    by_peer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallUp:
+    tunnel_id: int
+    session_id: int
+    peer_session_id: int
+    direction: str          # "outgoing" | "incoming"
+    called_number: str
+    connect_speed: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallDown:
+    tunnel_id: int
+    session_id: int
+    result_code: int
+    error_code: int
+    message: str
+    by_peer: bool
+    cause: int | None = None   # Q.931 cause code when the peer sent one
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingCallRequested:
+    """LAC side: the peer (LNS) asks us to dial. Answer with answer_outgoing_call() or
+    reject_outgoing_call()."""
+    tunnel_id: int
+    session_id: int
+    called_number: str
+    min_bps: int
+    max_bps: int
+    bearer_type: int
+    framing_type: int
+    sub_address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCallRequested:
+    """LNS side: the peer (LAC) sent an ICRQ. Auto-accepted (ICRP) unless the config refuses."""
+    tunnel_id: int
+    session_id: int
+    calling_number: str
+    called_number: str
+    serial_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class PppFrame:
+    tunnel_id: int
+    session_id: int
+    frame: bytes
+
+
+Event = TunnelUp | TunnelDown | CallUp | CallDown | OutgoingCallRequested | IncomingCallRequested | PppFrame

@@ -1,0 +1,161 @@
+"""Reliable delivery of control messages (RFC 2661 §5.8 and Appendix A).
+
+One ReliableChannel per tunnel: Ns/Nr bookkeeping, the peer's receive window with slow start
+and congestion avoidance, per-message retransmission with exponential back-off to a cap, a
+bounded reorder buffer for messages that arrive early within our advertised window, and the
+"acknowledgement pending" flag the endpoint turns into a piggy-backed Nr or a ZLB.
+"""
+from __future__ import annotations
+
+import struct
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from .seq import seq_add, seq_diff, seq_lt
+
+
+@dataclass(slots=True)
+class _Pending:
+    ns: int
+    data: bytearray
+    rto: float = 0.0
+    deadline: float = 0.0
+    retries: int = 0
+
+
+# results of ReliableChannel.receive()
+IN_ORDER = "in-order"
+BUFFERED = "buffered"
+DUPLICATE = "duplicate"
+OUT_OF_WINDOW = "out-of-window"
+
+
+class ReliableChannel:
+    def __init__(self, *, our_window: int, retransmit_initial: float, retransmit_cap: float,
+                 max_retries: int, peer_window: int = 4) -> None:
+        self.ns_next = 0            # Ns of the next new message we queue
+        self.nr = 0                 # next Ns expected from the peer
+        self.our_window = our_window
+        self.peer_window = peer_window
+        self.cwnd = 1.0
+        self.ssthresh = float(peer_window)
+        self.rto_initial = retransmit_initial
+        self.rto_cap = retransmit_cap
+        self.max_retries = max_retries
+        self.unsent: deque[_Pending] = deque()
+        self.inflight: deque[_Pending] = deque()
+        self._due: list[_Pending] = []
+        self._reorder: dict[int, Any] = {}
+        self.ack_pending = False
+        self.retransmits = 0
+        self.failed = False
+
+    # ---------------------------------------------------------------- sending
+    def set_peer_window(self, window: int) -> None:
+        self.peer_window = max(1, window)
+        self.ssthresh = float(self.peer_window)
+
+    def enqueue(self, data: bytes) -> int:
+        """Queue an encoded control message whose Ns field is already self.ns_next."""
+        ns = self.ns_next
+        self.unsent.append(_Pending(ns, bytearray(data)))
+        self.ns_next = seq_add(ns, 1)
+        return ns
+
+    @property
+    def idle(self) -> bool:
+        return not self.unsent and not self.inflight
+
+    def window(self) -> int:
+        return max(1, min(int(self.cwnd), self.peer_window))
+
+    def transmit(self, now: float) -> list[bytes]:
+        """Datagrams to send now: due retransmissions, then new messages the window admits."""
+        out: list[bytes] = []
+        nr = struct.pack("!H", self.nr)
+        for p in self._due:
+            p.data[10:12] = nr
+            out.append(bytes(p.data))
+        self._due.clear()
+        win = self.window()
+        while self.unsent and len(self.inflight) < win:
+            p = self.unsent.popleft()
+            p.rto = self.rto_initial
+            p.deadline = now + p.rto
+            p.data[10:12] = nr
+            self.inflight.append(p)
+            out.append(bytes(p.data))
+        if out:
+            self.ack_pending = False
+        return out
+
+    def next_ns_for_zlb(self) -> int:
+        return self.unsent[0].ns if self.unsent else self.ns_next
+
+    def process_ack(self, nr: int) -> int:
+        """The peer acknowledged everything before nr. Returns how many messages were freed."""
+        if not self.inflight:
+            return 0
+        # ignore acknowledgements for messages never sent
+        if seq_diff(nr, self.inflight[0].ns) > seq_diff(self.ns_next, self.inflight[0].ns):
+            return 0
+        freed = 0
+        while self.inflight and seq_lt(self.inflight[0].ns, nr):
+            p = self.inflight.popleft()
+            if p in self._due:
+                self._due.remove(p)
+            freed += 1
+            if self.cwnd < self.ssthresh:
+                self.cwnd += 1.0                      # slow start
+            else:
+                self.cwnd += 1.0 / self.cwnd          # congestion avoidance
+            if self.cwnd > self.peer_window:
+                self.cwnd = float(self.peer_window)
+        return freed
+
+    def deadline(self) -> float | None:
+        if not self.inflight:
+            return None
+        return min(p.deadline for p in self.inflight)
+
+    def on_timer(self, now: float) -> bool:
+        """Retransmit expired messages. Returns False when a message ran out of retries."""
+        expired = False
+        for p in self.inflight:
+            if p.deadline <= now:
+                if p.retries >= self.max_retries:
+                    self.failed = True
+                    return False
+                p.retries += 1
+                p.rto = min(p.rto * 2, self.rto_cap)
+                p.deadline = now + p.rto
+                if p not in self._due:
+                    self._due.append(p)
+                self.retransmits += 1
+                expired = True
+        if expired:
+            # Appendix A: on a retransmission timeout, halve the threshold and restart slow start
+            self.ssthresh = max(self.cwnd / 2, 1.0)
+            self.cwnd = 1.0
+        return True
+
+    # ---------------------------------------------------------------- receiving
+    def receive(self, ns: int, item: Any) -> tuple[str, list[Any]]:
+        """Sequence a received (non-ZLB) message. Returns (status, items now deliverable in order)."""
+        if ns == self.nr:
+            out = [item]
+            self.nr = seq_add(self.nr, 1)
+            while self.nr in self._reorder:
+                out.append(self._reorder.pop(self.nr))
+                self.nr = seq_add(self.nr, 1)
+            self.ack_pending = True
+            return IN_ORDER, out
+        if seq_lt(ns, self.nr):
+            self.ack_pending = True
+            return DUPLICATE, []
+        if seq_diff(ns, self.nr) < self.our_window:
+            self._reorder.setdefault(ns, item)
+            self.ack_pending = True
+            return BUFFERED, []
+        return OUT_OF_WINDOW, []

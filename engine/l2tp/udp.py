@@ -1,0 +1,180 @@
+"""asyncio adapter: one non-blocking UDP socket per local address, drained with loop.add_reader.
+
+After any input the adapter flushes the endpoint's output and re-arms a single timer. All
+tunnels and calls of the socket live in one L2tpEndpoint (demultiplexed by tunnel id there);
+replies go to the peer's source address and port.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any, Callable
+
+from .connection import L2tpEndpoint
+
+log = logging.getLogger(__name__)
+
+READ_BATCH = 512
+
+
+class L2tpUdpAdapter:
+    """Drive an L2tpEndpoint from a UDP socket.
+
+    ``on_event(event)`` receives every endpoint event; it may call endpoint API methods (the
+    adapter flushes again afterwards). ``drop_in(data, addr)`` / ``drop_out(data, addr)`` return
+    True to discard a datagram (lab failure modes, lossy tests). Call ``flush()`` after calling
+    endpoint API methods from outside an event callback.
+    """
+
+    def __init__(self, endpoint: L2tpEndpoint, local_addr: tuple[str, int], *,
+                 on_event: Callable[[Any], None] | None = None,
+                 drop_in: Callable[[bytes, Any], bool] | None = None,
+                 drop_out: Callable[[bytes, Any], bool] | None = None,
+                 after_service: Callable[[], None] | None = None,
+                 rcvbuf: int = 4 << 20) -> None:
+        self.endpoint = endpoint
+        self.requested_addr = local_addr
+        self.on_event = on_event
+        self.drop_in = drop_in
+        self.drop_out = drop_out
+        self.after_service = after_service
+        self.rcvbuf = rcvbuf
+        self.sock: socket.socket | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._backlog: list[tuple[bytes, Any]] = []
+        self._writer = False
+        self.send_errors = 0
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> "L2tpUdpAdapter":
+        self.loop = asyncio.get_running_loop()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.rcvbuf)
+        except OSError:
+            pass
+        s.setblocking(False)
+        s.bind(self.requested_addr)
+        self.sock = s
+        self.loop.add_reader(s.fileno(), self._on_readable)
+        self.flush()
+        return self
+
+    @property
+    def local_addr(self) -> tuple[str, int]:
+        assert self.sock is not None
+        return self.sock.getsockname()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.sock is not None:
+            if self.loop is not None:
+                self.loop.remove_reader(self.sock.fileno())
+                if self._writer:
+                    self.loop.remove_writer(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
+
+    def now(self) -> float:
+        return self.loop.time()
+
+    # ---------------------------------------------------------------- I/O
+    def _on_readable(self) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        ep = self.endpoint
+        now = self.loop.time()
+        drop_in = self.drop_in
+        for _ in range(READ_BATCH):
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as e:  # e.g. ICMP port unreachable reported on the socket
+                log.debug("recvfrom: %s", e)
+                continue
+            if drop_in is not None and drop_in(data, addr):
+                continue
+            ep.receive_datagram(data, addr, now=now)
+        self.flush()
+
+    def flush(self) -> None:
+        """Send pending output, deliver events, re-arm the timer."""
+        if self.sock is None:
+            return
+        ep = self.endpoint
+        for _ in range(100):
+            now = self.loop.time()
+            out = ep.datagrams_to_send(now=now)
+            if out:
+                self._send(out)
+            ev = ep.next_event()
+            if ev is None and not out:
+                break
+            while ev is not None:
+                if self.on_event is not None:
+                    try:
+                        self.on_event(ev)
+                    except Exception:
+                        log.exception("on_event handler failed for %r", ev)
+                ev = ep.next_event()
+        if self.after_service is not None:
+            self.after_service()
+        self._arm()
+
+    def _send(self, out: list[tuple[bytes, Any]]) -> None:
+        sock = self.sock
+        drop_out = self.drop_out
+        if self._backlog:
+            self._backlog.extend(out)
+            return
+        for i, (data, addr) in enumerate(out):
+            if drop_out is not None and drop_out(data, addr):
+                continue
+            try:
+                sock.sendto(data, addr)
+            except (BlockingIOError, InterruptedError):
+                self._backlog.extend(out[i:])
+                if not self._writer:
+                    self._writer = True
+                    self.loop.add_writer(sock.fileno(), self._on_writable)
+                return
+            except OSError as e:
+                self.send_errors += 1
+                log.debug("sendto %s: %s", addr, e)
+
+    def _on_writable(self) -> None:
+        backlog, self._backlog = self._backlog, []
+        self.loop.remove_writer(self.sock.fileno())
+        self._writer = False
+        self._send(backlog)
+
+    # ---------------------------------------------------------------- timer
+    def _arm(self) -> None:
+        when = self.endpoint.get_timer()
+        if when == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = when
+        if when is not None:
+            self._timer = self.loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        if self.sock is None:
+            return
+        now = self.loop.time()
+        t = self.endpoint.get_timer()
+        if t is not None and t <= now:
+            self.endpoint.handle_timer(now=now)
+        self.flush()

@@ -1,0 +1,223 @@
+"""Lab LAC: accepts the LNS's control connections and outgoing calls, dials through a *dialer*
+and relays PPP frames between the L2TP session and the dialled party.
+
+Dialer interface (kept tiny on purpose)::
+
+    class Dialer(Protocol):
+        def dial(self, called_number: str) -> DialedParty | None   # None = refuse the call
+
+    class DialedParty(Protocol):
+        connect_speed: int                       # optional, bits/s reported in OCCN
+        def receive_frame(self, frame: bytes, *, now: float) -> None   # PPP frame from the LNS
+        def frames_to_send(self) -> list[bytes]  # PPP frames for the LNS
+        def get_timer(self) -> float | None
+        def handle_timer(self, *, now: float) -> None
+        def hangup(self, *, now: float) -> None  # the call was cleared (CDN / tunnel down)
+        closed: bool                             # optional: True when the party hung up -> CDN
+
+A PppLink-based CPE fits this directly (receive_frame/frames_to_send/get_timer/handle_timer).
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+from typing import Any, Callable, Iterable, Protocol
+
+from engine.l2tp import (CallDown, L2tpConfig, L2tpEndpoint, OutgoingCallRequested, PppFrame, TunnelDown,
+                         TunnelUp)
+from engine.l2tp.errors import CDN_INVALID_DESTINATION
+from engine.l2tp.udp import L2tpUdpAdapter
+
+from .labfile import LacSpec
+
+log = logging.getLogger(__name__)
+
+
+class DialedParty(Protocol):
+    def receive_frame(self, frame: bytes, *, now: float) -> None: ...
+    def frames_to_send(self) -> list[bytes]: ...
+    def get_timer(self) -> float | None: ...
+    def handle_timer(self, *, now: float) -> None: ...
+    def hangup(self, *, now: float) -> None: ...
+
+
+class Dialer(Protocol):
+    def dial(self, called_number: str) -> DialedParty | None: ...
+
+
+class EchoParty:
+    """A party that answers and sends every PPP frame straight back (for relay tests)."""
+
+    connect_speed = 64000
+
+    def __init__(self, number: str) -> None:
+        self.number = number
+        self.received: list[bytes] = []
+        self._out: list[bytes] = []
+        self.closed = False
+        self.hung_up = False
+
+    def receive_frame(self, frame: bytes, *, now: float) -> None:
+        self.received.append(frame)
+        self._out.append(frame)
+
+    def frames_to_send(self) -> list[bytes]:
+        out, self._out = self._out, []
+        return out
+
+    def get_timer(self) -> float | None:
+        return None
+
+    def handle_timer(self, *, now: float) -> None:
+        pass
+
+    def hangup(self, *, now: float) -> None:
+        self.hung_up = True
+
+
+class SimpleDialer:
+    """Answers numbers in ``answer`` (None = every number) unless listed in ``refuse``.
+    Each answered call gets ``party_factory(number)`` (default EchoParty)."""
+
+    def __init__(self, answer: Iterable[str] | None = None, refuse: Iterable[str] = (),
+                 party_factory: Callable[[str], DialedParty] = EchoParty) -> None:
+        self.answer = None if answer is None else set(answer)
+        self.refuse = set(refuse)
+        self.party_factory = party_factory
+        self.parties: list[DialedParty] = []
+
+    def dial(self, called_number: str) -> DialedParty | None:
+        if called_number in self.refuse or (self.answer is not None and called_number not in self.answer):
+            return None
+        p = self.party_factory(called_number)
+        self.parties.append(p)
+        return p
+
+
+class LabLac:
+    """One lab LAC bound to spec.listen. ``start()`` inside a running loop; ``close()`` to stop."""
+
+    def __init__(self, spec: LacSpec, dialer: Dialer | None = None, *, rng: random.Random | None = None,
+                 trace: Callable[[str], None] | None = None, config: L2tpConfig | None = None) -> None:
+        """``config`` (optional) supplies timer/window settings; the spec's secret, hello interval,
+        window and failure mode override the corresponding fields."""
+        self.spec = spec
+        self.dialer = dialer or SimpleDialer(refuse=spec.refuse_numbers)
+        f = spec.failure
+        cfg = dataclasses.replace(config or L2tpConfig(), accept_secret=spec.secret,
+                                  accept_tunnels=f.mode != "refuse-tunnel", refuse_result=f.tunnel_result,
+                                  hello_interval=spec.hello_interval, receive_window=spec.receive_window)
+        self.endpoint = L2tpEndpoint(rng=rng or random.SystemRandom(), host_name=spec.host_name, config=cfg,
+                                     trace=trace)
+        self._drop_rng = random.Random(f.seed)
+        drop_in = drop_out = None
+        if f.mode == "silent":
+            drop_in = lambda data, addr: True  # noqa: E731
+        elif f.drop > 0:
+            drop_in = drop_out = self._lossy
+        self.adapter = L2tpUdpAdapter(self.endpoint, spec.listen, on_event=self._on_event, drop_in=drop_in,
+                                      drop_out=drop_out, after_service=self._pump)
+        self.parties: dict[tuple[int, int], DialedParty] = {}
+        self.events: list[Any] = []
+        self.keep_events = False
+        self._party_timer: asyncio.TimerHandle | None = None
+        self.calls_answered = 0
+        self.calls_refused = 0
+
+    def _lossy(self, data: bytes, addr: Any) -> bool:
+        return self._drop_rng.random() < self.spec.failure.drop
+
+    def start(self) -> "LabLac":
+        self.adapter.start()
+        return self
+
+    @property
+    def local_addr(self) -> tuple[str, int]:
+        return self.adapter.local_addr
+
+    def close(self) -> None:
+        if self._party_timer is not None:
+            self._party_timer.cancel()
+        self.adapter.close()
+
+    # ---------------------------------------------------------------- events
+    def _on_event(self, ev: Any) -> None:
+        if self.keep_events:
+            self.events.append(ev)
+        ep = self.endpoint
+        now = self.adapter.now()
+        if isinstance(ev, OutgoingCallRequested):
+            f = self.spec.failure
+            if f.mode == "refuse-call":
+                self.calls_refused += 1
+                ep.reject_outgoing_call(ev.tunnel_id, ev.session_id, result=f.result, cause=f.cause,
+                                        message="call refused by lab LAC", now=now)
+                return
+            party = None
+            if ev.called_number not in self.spec.refuse_numbers:
+                party = self.dialer.dial(ev.called_number)
+            if party is None:
+                self.calls_refused += 1
+                ep.reject_outgoing_call(ev.tunnel_id, ev.session_id, result=CDN_INVALID_DESTINATION, cause=1,
+                                        message=f"cannot dial {ev.called_number}", now=now)
+                return
+            self.parties[(ev.tunnel_id, ev.session_id)] = party
+            self.calls_answered += 1
+            speed = getattr(party, "connect_speed", None) or self.spec.connect_speed
+            ep.answer_outgoing_call(ev.tunnel_id, ev.session_id, connect_speed=speed, now=now)
+        elif isinstance(ev, PppFrame):
+            party = self.parties.get((ev.tunnel_id, ev.session_id))
+            if party is not None:
+                party.receive_frame(ev.frame, now=now)
+        elif isinstance(ev, CallDown):
+            party = self.parties.pop((ev.tunnel_id, ev.session_id), None)
+            if party is not None:
+                party.hangup(now=now)
+        elif isinstance(ev, (TunnelUp, TunnelDown)):
+            log.info("lab LAC %s: %s", self.spec.name, ev)
+
+    def _pump(self) -> None:
+        """Move frames from parties to the wire; clear calls whose party hung up; arm party timers."""
+        if not self.parties:
+            return
+        ep = self.endpoint
+        now = self.adapter.now()
+        sent = False
+        best = None
+        for key, party in list(self.parties.items()):
+            for frame in party.frames_to_send():
+                sent |= ep.send_ppp(key[0], key[1], frame)
+            if getattr(party, "closed", False):
+                del self.parties[key]
+                ep.disconnect_call(key[0], key[1], result=1, message="party hung up", now=now)
+                sent = True
+                continue
+            t = party.get_timer()
+            if t is not None and (best is None or t < best):
+                best = t
+        if sent:
+            out = ep.datagrams_to_send(now=now)
+            if out:
+                self.adapter._send(out)
+        if self._party_timer is not None:
+            self._party_timer.cancel()
+            self._party_timer = None
+        if best is not None:
+            self._party_timer = self.adapter.loop.call_at(best, self._on_party_timer)
+
+    def _on_party_timer(self) -> None:
+        self._party_timer = None
+        now = self.adapter.now()
+        for party in list(self.parties.values()):
+            t = party.get_timer()
+            if t is not None and t <= now:
+                party.handle_timer(now=now)
+        self.adapter.flush()
+
+
+def start_lacs(specs: Iterable[LacSpec], dialer: Dialer | None = None, *,
+               rng: random.Random | None = None) -> list[LabLac]:
+    """Start one LabLac per spec in the running loop (shared dialer when given)."""
+    return [LabLac(s, dialer, rng=rng).start() for s in specs]

@@ -1,0 +1,88 @@
+"""Start every peer a lab file describes (RADIUS servers, LACs, CPE dialer) in the running loop."""
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+from .cpe import CpeDialer
+from .labfile import LabFile
+from .lac import start_lacs
+from .radius_server import start_radius_servers
+
+
+class CpeParty:
+    """The lab LAC's view of a dialled CPE: starts its PPP on the first frame, hangs up on CDN."""
+
+    connect_speed = 64000
+
+    def __init__(self, cpe) -> None:
+        self.cpe = cpe
+        self.started = False
+
+    def receive_frame(self, frame: bytes, *, now: float) -> None:
+        if not self.started:
+            self.started = True
+            self.cpe.start(now=now)
+        self.cpe.receive_frame(frame, now=now)
+
+    def frames_to_send(self) -> list[bytes]:
+        return self.cpe.frames_to_send()
+
+    def get_timer(self) -> float | None:
+        return self.cpe.get_timer() if self.started else None
+
+    def handle_timer(self, *, now: float) -> None:
+        self.cpe.handle_timer(now=now)
+
+    def hangup(self, *, now: float) -> None:
+        self.cpe.lower_down(now=now)
+
+    @property
+    def closed(self) -> bool:
+        return self.cpe.down
+
+
+class LabDialer:
+    """Connects the called number to the lab CPE that owns it (None: nobody answers)."""
+
+    def __init__(self, specs, rng) -> None:
+        self.cpes = CpeDialer(specs, rng)
+
+    def dial(self, called_number: str) -> CpeParty | None:
+        cpe = self.cpes.dial(called_number)
+        return None if cpe is None else CpeParty(cpe)
+
+
+@dataclass(slots=True)
+class RunningLab:
+    lab: LabFile
+    radius: list = field(default_factory=list)
+    lacs: list = field(default_factory=list)
+
+    def describe(self) -> str:
+        parts = [f"radius {getattr(s, 'spec', None) and s.spec.name} "
+                 f"{getattr(getattr(s, 'spec', None), 'listen', '')}" for s in self.radius]
+        parts += [f"lac {l.spec.name} {l.local_addr[0]}:{l.local_addr[1]}" for l in self.lacs]
+        parts.append(f"cpe {len(self.lab.cpe)}")
+        return ", ".join(parts)
+
+    async def close(self) -> None:
+        for peer in [*self.lacs, *self.radius]:
+            r = peer.close()
+            if asyncio.iscoroutine(r):
+                await r
+        self.lacs.clear()
+        self.radius.clear()
+
+
+async def start_lab(lab: LabFile, *, rng: random.Random | None = None) -> RunningLab:
+    rng = rng or random.SystemRandom()
+    running = RunningLab(lab)
+    try:
+        running.radius = list(await start_radius_servers(lab.radius, rng=rng))
+        running.lacs = start_lacs(lab.lac, LabDialer(lab.cpe, rng), rng=rng)
+    except BaseException:
+        await running.close()
+        raise
+    return running

@@ -1,0 +1,326 @@
+"""The RFC 1661 option-negotiation automaton, shared by LCP and IPCP.
+
+Theory of operation
+-------------------
+``TRANSITIONS`` is RFC 1661 §4.1's state-transition table written out:
+``{(state, event): (next_state, actions)}``.  ``None`` marks the table's "-" cells (events that
+cannot happen in that state, e.g. a packet while the lower layer is down): they are logged and
+ignored, never an exception.  Every (state, event) pair is present; a test walks all of them.
+
+Options ``r`` (restart) and ``p`` (passive) of the RFC are not implemented: Open in
+Stopped/Closing/Stopping/Opened stays put, TO- in Req-Sent/Ack-Rcvd/Ack-Sent goes to Stopped.
+
+The protocol-specific parts (which options to request, how to judge the peer's request, what
+to do when the layer comes up or goes down, extra codes such as LCP Echo) live in a *policy*
+object (see :class:`Policy`).  The automaton owns identifiers, the restart timer and counters:
+
+* restart counter: ``irc`` loads Max-Terminate when heading for Closing/Stopping, Max-Configure
+  otherwise; every scr/str transmission decrements it; a timeout gives TO+ while it is > 0,
+  else TO- (RFC 1661 §4.6);
+* Max-Failure: after that many Configure-Naks sent without a Configure-Ack, naked options are
+  rejected instead (RFC 1661 §4.6);
+* Max-Configure also bounds the Configure-Naks *received* in a row (each RCN re-loads the
+  restart counter, so without this bound a stubborn peer could loop forever): then the layer
+  closes.
+"""
+from __future__ import annotations
+
+import logging
+from enum import IntEnum
+from typing import Callable, Protocol
+
+from . import frames as F
+
+log = logging.getLogger(__name__)
+
+
+class State(IntEnum):
+    INITIAL = 0
+    STARTING = 1
+    CLOSED = 2
+    STOPPED = 3
+    CLOSING = 4
+    STOPPING = 5
+    REQ_SENT = 6
+    ACK_RCVD = 7
+    ACK_SENT = 8
+    OPENED = 9
+
+
+STATE_NAMES = {
+    State.INITIAL: "initial", State.STARTING: "starting", State.CLOSED: "closed",
+    State.STOPPED: "stopped", State.CLOSING: "closing", State.STOPPING: "stopping",
+    State.REQ_SENT: "req-sent", State.ACK_RCVD: "ack-rcvd", State.ACK_SENT: "ack-sent",
+    State.OPENED: "opened",
+}
+
+EVENTS = ("Up", "Down", "Open", "Close", "TO+", "TO-", "RCR+", "RCR-", "RCA", "RCN",
+          "RTR", "RTA", "RUC", "RXJ+", "RXJ-", "RXR")
+ACTIONS = ("tlu", "tld", "tls", "tlf", "irc", "zrc", "scr", "sca", "scn", "str", "sta",
+           "scj", "ser")
+
+S = State
+_I, _ST, _C, _SP, _CG, _SG, _RS, _AR, _AS, _O = (S.INITIAL, S.STARTING, S.CLOSED, S.STOPPED,
+                                                  S.CLOSING, S.STOPPING, S.REQ_SENT,
+                                                  S.ACK_RCVD, S.ACK_SENT, S.OPENED)
+
+
+def _row(event: str, cells: list) -> dict:
+    """One row of the RFC table: cells for states 0..9, each None or 'actions/next'."""
+    out = {}
+    for st, cell in zip(State, cells):
+        if cell is None:
+            out[(st, event)] = None
+        else:
+            acts, nxt = cell
+            out[(st, event)] = (State(nxt), tuple(acts.split(",")) if acts else ())
+    return out
+
+
+# RFC 1661 §4.1 State Transition Table (cells: (actions, next state); None = "-").
+TRANSITIONS: dict[tuple[State, str], tuple[State, tuple[str, ...]] | None] = {}
+for _ev, _cells in (
+    # §4.3 Up/Down (lower layer), Open/Close (administrative)
+    ("Up", [("", 2), ("irc,scr", 6), None, None, None, None, None, None, None, None]),
+    ("Down", [None, None, ("", 0), ("tls", 1), ("", 0), ("", 1), ("", 1), ("", 1), ("", 1),
+              ("tld", 1)]),
+    ("Open", [("tls", 1), ("", 1), ("irc,scr", 6), ("", 3), ("", 5), ("", 5), ("", 6),
+              ("", 7), ("", 8), ("", 9)]),
+    ("Close", [("", 0), ("tlf", 0), ("", 2), ("", 2), ("", 4), ("", 4), ("irc,str", 4),
+               ("irc,str", 4), ("irc,str", 4), ("tld,irc,str", 4)]),
+    # §4.3 Timeout with counter > 0 / counter expired
+    ("TO+", [None, None, None, None, ("str", 4), ("str", 5), ("scr", 6), ("scr", 6),
+             ("scr", 8), None]),
+    ("TO-", [None, None, None, None, ("tlf", 2), ("tlf", 3), ("tlf", 3), ("tlf", 3),
+             ("tlf", 3), None]),
+    # §4.3 Receive-Configure-Request good / bad
+    ("RCR+", [None, None, ("sta", 2), ("irc,scr,sca", 8), ("", 4), ("", 5), ("sca", 8),
+              ("sca,tlu", 9), ("sca", 8), ("tld,scr,sca", 8)]),
+    ("RCR-", [None, None, ("sta", 2), ("irc,scr,scn", 6), ("", 4), ("", 5), ("scn", 6),
+              ("scn", 7), ("scn", 6), ("tld,scr,scn", 6)]),
+    # §4.3 Receive-Configure-Ack / Receive-Configure-Nak-or-Reject
+    ("RCA", [None, None, ("sta", 2), ("sta", 3), ("", 4), ("", 5), ("irc", 7), ("scr", 6),
+             ("irc,tlu", 9), ("tld,scr", 6)]),
+    ("RCN", [None, None, ("sta", 2), ("sta", 3), ("", 4), ("", 5), ("irc,scr", 6),
+             ("scr", 6), ("irc,scr", 8), ("tld,scr", 6)]),
+    # §4.3 Receive-Terminate-Request / Receive-Terminate-Ack
+    ("RTR", [None, None, ("sta", 2), ("sta", 3), ("sta", 4), ("sta", 5), ("sta", 6),
+             ("sta", 6), ("sta", 6), ("tld,zrc,sta", 5)]),
+    ("RTA", [None, None, ("", 2), ("", 3), ("tlf", 2), ("tlf", 3), ("", 6), ("", 6),
+             ("", 8), ("tld,scr", 6)]),
+    # §4.3 Receive-Unknown-Code
+    ("RUC", [None, None, ("scj", 2), ("scj", 3), ("scj", 4), ("scj", 5), ("scj", 6),
+             ("scj", 7), ("scj", 8), ("scj", 9)]),
+    # §4.3 Receive-Code-Reject / Protocol-Reject, permitted (+) or catastrophic (-)
+    ("RXJ+", [None, None, ("", 2), ("", 3), ("", 4), ("", 5), ("", 6), ("", 6), ("", 8),
+              ("", 9)]),
+    ("RXJ-", [None, None, ("tlf", 2), ("tlf", 3), ("tlf", 2), ("tlf", 3), ("tlf", 3),
+              ("tlf", 3), ("tlf", 3), ("tld,irc,str", 5)]),
+    # §4.3 Receive-Echo-Request / Echo-Reply / Discard-Request
+    ("RXR", [None, None, ("", 2), ("", 3), ("", 4), ("", 5), ("", 6), ("", 7), ("", 8),
+             ("ser", 9)]),
+):
+    TRANSITIONS.update(_row(_ev, _cells))
+
+_TIMER_STATES = frozenset((S.CLOSING, S.STOPPING, S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT))
+_TERMINATING = frozenset((S.CLOSING, S.STOPPING))
+
+
+class Policy(Protocol):
+    """What a protocol (LCP, IPCP) plugs into the automaton."""
+
+    protocol: int
+    extended_codes: frozenset      # codes beyond 1..7 this protocol understands (RXJ/RXR)
+    fatal: str | None              # set to a reason to make the automaton close the layer
+
+    def reset(self) -> None: ...            # fresh negotiation: wanted options from config
+    def build_request(self) -> bytes: ...   # options of our Configure-Request
+    def check_request(self, data: bytes, reject_naks: bool) -> tuple[int, bytes] | None: ...
+    def commit_request(self) -> None: ...   # the peer's last checked request was acked
+    def receive_ack(self, data: bytes) -> bool: ...
+    def receive_nak(self, data: bytes) -> bool: ...
+    def receive_reject(self, data: bytes) -> bool: ...
+    def this_layer_up(self, now: float) -> None: ...
+    def this_layer_down(self, now: float) -> None: ...
+    def this_layer_started(self, now: float) -> None: ...
+    def this_layer_finished(self, now: float) -> None: ...
+    def classify_extended(self, code: int, data: bytes) -> str: ...   # "RXJ+"/"RXJ-"/"RXR"/"RUC"
+    def receive_extended(self, code: int, ident: int, data: bytes, now: float) -> None: ...
+
+
+class Fsm:
+    """One instance of the automaton; ``send(code, ident, data)`` puts a packet on the wire."""
+
+    __slots__ = ("policy", "send", "name", "state", "restart_timer", "max_configure",
+                 "max_terminate", "max_failure", "restart_count", "deadline", "req_id",
+                 "last_request", "naks_sent", "naks_received", "_rng", "_pkt", "_reply",
+                 "terminate_reason", "_code")
+
+    def __init__(self, policy, send: Callable[[int, int, bytes], None], *, rng,
+                 restart_timer: float = 3.0, max_configure: int = 10, max_terminate: int = 2,
+                 max_failure: int = 5, name: str = "") -> None:
+        self.policy = policy
+        self.send = send
+        self.name = name
+        self.state = State.INITIAL
+        self.restart_timer = restart_timer
+        self.max_configure = max_configure
+        self.max_terminate = max_terminate
+        self.max_failure = max_failure
+        self.restart_count = 0
+        self.deadline: float | None = None
+        self._rng = rng
+        self.req_id = rng.randrange(256)
+        self.last_request = b""
+        self.naks_sent = 0
+        self.naks_received = 0
+        self._code = 0
+        self._pkt = (0, b"")         # identifier, data of the packet being processed
+        self._reply = (F.CONF_ACK, b"")
+        self.terminate_reason = b""
+
+    # ---- administrative / lower-layer events -------------------------------------------
+    def up(self, *, now: float) -> None:
+        self.event("Up", now)
+
+    def down(self, *, now: float) -> None:
+        self.event("Down", now)
+
+    def open(self, *, now: float) -> None:
+        self.event("Open", now)
+
+    def close(self, reason: str = "", *, now: float) -> None:
+        self.terminate_reason = reason.encode()[:64]
+        self.event("Close", now)
+
+    def handle_timer(self, *, now: float) -> None:
+        if self.deadline is None or now < self.deadline:
+            return
+        self.deadline = None
+        self.event("TO+" if self.restart_count > 0 else "TO-", now)
+
+    # ---- packets ------------------------------------------------------------------------
+    def receive(self, code: int, ident: int, data: bytes, *, now: float) -> None:
+        st = self.state
+        self._pkt = (ident, data)
+        self._code = code
+        pol = self.policy
+        if code == F.CONF_REQ:
+            if st in (S.STOPPED, S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
+                if st == S.STOPPED:
+                    pol.reset()
+                reply = pol.check_request(data, self.naks_sent >= self.max_failure)
+                if reply is None:          # malformed options: counted by the policy, dropped
+                    return
+                self._reply = reply
+                rcode = reply[0]
+                self.event("RCR+" if rcode == F.CONF_ACK else "RCR-", now)
+            else:
+                self.event("RCR+", now)
+        elif code == F.CONF_ACK:
+            if ident != self.req_id or not pol.receive_ack(data):
+                log.debug("%s: stray or bad Configure-Ack id %d dropped", self.name, ident)
+                return
+            self.naks_received = 0
+            self.event("RCA", now)
+        elif code == F.CONF_NAK or code == F.CONF_REJ:
+            if ident != self.req_id or st not in (S.CLOSED, S.STOPPED, S.CLOSING, S.STOPPING,
+                                                  S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
+                log.debug("%s: stray Configure-Nak/Reject id %d dropped", self.name, ident)
+                return
+            if st in (S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
+                ok = pol.receive_nak(data) if code == F.CONF_NAK else pol.receive_reject(data)
+                if not ok:
+                    log.debug("%s: bad Configure-Nak/Reject dropped", self.name)
+                    return
+                self.naks_received += 1
+                if pol.fatal is None and self.naks_received > self.max_configure:
+                    pol.fatal = "configuration not converging"
+                if pol.fatal is not None:
+                    self.close(pol.fatal, now=now)
+                    return
+            self.event("RCN", now)
+        elif code == F.TERM_REQ:
+            self.event("RTR", now)
+        elif code == F.TERM_ACK:
+            self.event("RTA", now)
+        elif code == F.CODE_REJ:
+            rc = data[0] if data else 0
+            self.event("RXJ-" if 1 <= rc <= 7 else "RXJ+", now)
+        elif code in pol.extended_codes:
+            ev = pol.classify_extended(code, data)
+            self.event(ev, now)
+        else:
+            self._pkt = (ident, bytes((code, ident, (len(data) + 4) >> 8,
+                                       (len(data) + 4) & 0xFF)) + data)
+            self.event("RUC", now)
+        if pol.fatal is not None and self.state not in (S.CLOSING, S.CLOSED, S.INITIAL,
+                                                        S.STARTING, S.STOPPING, S.STOPPED):
+            self.close(pol.fatal, now=now)
+
+    # ---- the automaton --------------------------------------------------------------------
+    def event(self, ev: str, now: float) -> None:
+        entry = TRANSITIONS[(self.state, ev)]
+        if entry is None:
+            log.debug("%s: event %s ignored in state %s", self.name, ev,
+                      STATE_NAMES[self.state])
+            return
+        nxt, actions = entry
+        prev = self.state
+        self.state = nxt
+        pol = self.policy
+        for a in actions:
+            if a == "scr":
+                if ev != "TO+":
+                    # a retransmission keeps identifier and options (RFC 1661 §5.1), so a
+                    # late answer to the previous copy still counts
+                    self.req_id = (self.req_id + 1) & 0xFF
+                    self.last_request = pol.build_request()
+                self.send(F.CONF_REQ, self.req_id, self.last_request)
+                self.restart_count -= 1
+                self.deadline = now + self.restart_timer
+            elif a == "irc":
+                self.restart_count = (self.max_terminate if nxt in _TERMINATING
+                                      else self.max_configure)
+                if prev in (S.STARTING, S.CLOSED, S.STOPPED) and nxt not in _TERMINATING:
+                    if prev != S.STOPPED:
+                        pol.reset()
+                    self.naks_sent = 0
+                    self.naks_received = 0
+            elif a == "sca":
+                rdata = self._reply[1]
+                self.send(F.CONF_ACK, self._pkt[0], rdata)
+                self.naks_sent = 0
+                pol.commit_request()
+            elif a == "scn":
+                rcode, rdata = self._reply
+                if rcode == F.CONF_NAK:
+                    self.naks_sent += 1
+                self.send(rcode, self._pkt[0], rdata)
+            elif a == "sta":
+                self.send(F.TERM_ACK, self._pkt[0], b"")
+            elif a == "str":
+                self.req_id = (self.req_id + 1) & 0xFF
+                self.send(F.TERM_REQ, self.req_id, self.terminate_reason)
+                self.restart_count -= 1
+                self.deadline = now + self.restart_timer
+            elif a == "tlu":
+                pol.this_layer_up(now)
+            elif a == "tld":
+                pol.this_layer_down(now)
+            elif a == "tls":
+                pol.reset()
+                pol.this_layer_started(now)
+            elif a == "tlf":
+                pol.this_layer_finished(now)
+            elif a == "zrc":
+                self.restart_count = 0
+                self.deadline = now + self.restart_timer
+            elif a == "scj":
+                self.req_id = (self.req_id + 1) & 0xFF
+                self.send(F.CODE_REJ, self.req_id, self._pkt[1][:1496])
+            elif a == "ser":
+                ident, data = self._pkt
+                pol.receive_extended(self._code, ident, data, now)
+        if nxt not in _TIMER_STATES:
+            self.deadline = None

@@ -1,0 +1,525 @@
+"""A PPP link (RFC 1661 phases) over a frame transport such as an L2TP session; sans-IO.
+
+Theory of operation
+-------------------
+Phases: dead → establish (LCP) → authenticate (PAP/CHAP, each direction independent) →
+network (IPCP, then IPv4) → terminate → dead.  ``open()`` is the lower layer coming up plus
+the administrative Open of LCP.  When LCP opens, the authenticator machine runs if the peer
+acked our Authentication-Protocol, the authenticatee machine runs if we acked the peer's;
+the network phase (IPCP) starts only when both are done.  Any authentication failure closes
+the link (LCP Terminate).  When LCP finishes (closed or stopped) the link emits ``LinkDown``
+once and ignores everything afterwards: the carrier (L2TP call) is expected to go away.
+
+Input: ``receive_frame(frame, *, now)`` (with or without FF 03).  Output:
+``frames_to_send()`` (each with FF 03 and a 2-octet protocol field).  Timers: ``get_timer()``
+/ ``handle_timer(*, now)``.  Events: ``next_event()`` (see ``engine.ppp.events``).
+Authenticator checks are asynchronous: ``AuthRequest`` out, ``auth_result(request_id, ok)``
+in, whenever the application has the verdict; nothing else waits for it.
+
+Malformed frames are counted (``errors``) and dropped; no wire input raises.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from . import frames as F
+from .chap import ChapClient, ChapServer
+from .events import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown, LinkUp,
+                     NetworkDown, NetworkUp, PeerAuthenticated)
+from .fsm import STATE_NAMES, Fsm, State
+from .ipcp import IpcpPolicy
+from .lcp import LcpPolicy
+from .pap import PapClient, PapServer
+
+log = logging.getLogger(__name__)
+
+_IPV4_HDR = b"\xff\x03\x00\x21"
+
+
+@dataclass(frozen=True, slots=True)
+class PppConfig:
+    mru: int = 1500                                   # our MRU (requested when != 1500)
+    auth_protocols_required: tuple[str, ...] = ()     # peer must authenticate: "chap"/"pap", by preference
+    auth_protocols_allowed: tuple[str, ...] | None = None   # we authenticate ourselves with; None = refuse
+    username: str = ""                                # our credentials (authenticatee side)
+    password: str = ""
+    hostname: str = "jcli"                            # Name in our CHAP Challenges
+    keepalive_interval: float = 10.0                  # LCP Echo-Request period, 0 = off
+    keepalive_failures: int = 3                       # unanswered echoes before the link is closed
+    local_ip: str | None = None                       # our address; None = ask the peer
+    peer_ip: str | None = None                        # address to assign the peer; None = take its own
+    accept_peer_ip: bool = True                       # without peer_ip: accept the peer's non-zero address
+    accept_local_nak: bool = False                    # accept a Naked local_ip even when we had one
+    dns: tuple[str, ...] = ()                         # primary/secondary DNS handed to the peer
+    request_dns: bool = False                         # ask the peer for DNS addresses
+    restart_timer: float = 3.0
+    max_configure: int = 10
+    max_terminate: int = 2
+    max_failure: int = 5
+    auth_timeout: float = 30.0
+    chap_challenge_length: tuple[int, int] = (16, 32)
+    magic: bool = True                                # negotiate a Magic-Number
+    pfc: bool = False                                 # request Protocol-Field-Compression
+    acfc: bool = False                                # request Address/Control-Field-Compression
+
+
+@dataclass(frozen=True, slots=True)
+class PppCounters:
+    rx_frames: int
+    rx_octets: int
+    tx_frames: int
+    tx_octets: int
+    errors: int              # malformed frames/packets dropped
+    unknown_protocol: int    # frames answered with Protocol-Reject
+    discarded: int           # well-formed frames not acceptable in the current phase
+    ip_rx_packets: int
+    ip_rx_octets: int
+    ip_tx_packets: int
+    ip_tx_octets: int
+    echo_sent: int
+    echo_replies: int
+    echo_answered: int       # peer's Echo-Requests we replied to
+
+
+@dataclass(frozen=True, slots=True)
+class PppSnapshot:
+    """For ``show ppp interface``."""
+    role: str
+    phase: str
+    lcp_state: str
+    ipcp_state: str
+    auth_peer: str           # our check of the peer: "none" | "<proto> <state>"
+    auth_local: str          # the peer's check of us
+    peer_name: str           # username the peer authenticated as
+    local_ip: str | None
+    peer_ip: str | None
+    dns: tuple[str, ...]
+    mru: int                 # our MRU
+    peer_mru: int
+    magic: int
+    peer_magic: int
+    down_reason: str | None
+    counters: PppCounters
+
+
+class PppLink:
+    def __init__(self, config: PppConfig, *, rng, role_name: str = "lns") -> None:
+        self.config = config
+        self.rng = rng
+        self.role_name = role_name
+        self._out: list[bytes] = []
+        self._events: deque = deque()
+        self.phase = "dead"
+        self._now = 0.0
+        kw = dict(rng=rng, restart_timer=config.restart_timer,
+                  max_configure=config.max_configure, max_terminate=config.max_terminate,
+                  max_failure=config.max_failure)
+        self.lcp_policy = LcpPolicy(self)
+        self.lcp = Fsm(self.lcp_policy, self._send_lcp, name=role_name + "/lcp", **kw)
+        self.ipcp_policy = IpcpPolicy(self)
+        self.ipcp = Fsm(self.ipcp_policy, self._send_ipcp, name=role_name + "/ipcp", **kw)
+        self.auth_peer = None        # PapServer/ChapServer
+        self.auth_local = None       # PapClient/ChapClient
+        self.peer_name = ""
+        self._requests: dict[int, object] = {}
+        self._next_request = 1
+        self._pfc_rx = False
+        self._pending_close: str | None = None
+        self._deferred_ipcp = None
+        self._deferred_auth: dict[int, tuple] = {}
+        self.down_reason: str | None = None
+        self.finished = False
+        self._echo_deadline: float | None = None
+        self._echo_outstanding = 0
+        self._echo_id = 0
+        # counters
+        self.rx_frames = self.rx_octets = self.tx_frames = self.tx_octets = 0
+        self.counters_errors = self.unknown_protocol = self.discarded = 0
+        self.ip_rx_packets = self.ip_rx_octets = self.ip_tx_packets = self.ip_tx_octets = 0
+        self.echo_sent = self.echo_replies = self.echo_answered = 0
+
+    # ------------------------------------------------------------------ public API
+    def open(self, *, now: float) -> None:
+        """Lower layer is up: start LCP."""
+        self._now = now
+        if self.finished:
+            return
+        self.phase = "establish"
+        self.lcp.open(now=now)
+        self.lcp.up(now=now)
+
+    def close(self, reason: str = "administrative close", *, now: float) -> None:
+        """Terminate the link (LCP Terminate-Request); ``LinkDown`` follows."""
+        self._now = now
+        if self.finished:
+            return
+        if self.down_reason is None:
+            self.down_reason = reason
+        if self.phase != "dead":
+            self.phase = "terminate"
+        self.lcp.close(reason, now=now)
+        if self.lcp.state in (State.INITIAL, State.CLOSED, State.STOPPED):
+            self._finish()          # nothing was running: down at once
+
+    def lower_down(self, *, now: float) -> None:
+        """The carrier went away: finish at once."""
+        self._now = now
+        if self.finished:
+            return
+        if self.down_reason is None:
+            self.down_reason = "lower layer down"
+        self.lcp.down(now=now)
+        self._finish()
+
+    def receive_frame(self, frame: bytes, *, now: float) -> None:
+        self._now = now
+        if self.finished:
+            return
+        self.rx_frames += 1
+        self.rx_octets += len(frame)
+        try:
+            self._receive(frame, now)
+        except Exception:          # defensive: wire input must never raise
+            log.exception("%s: frame dropped after internal error", self.role_name)
+            self.counters_errors += 1
+        if self._pending_close is not None:
+            self._do_pending_close(now)
+
+    def frames_to_send(self) -> list[bytes]:
+        out = self._out
+        if out:
+            self._out = []
+        return out
+
+    def get_timer(self) -> float | None:
+        t = self.lcp.deadline
+        for d in (self.ipcp.deadline, self._echo_deadline,
+                  self.auth_peer.deadline if self.auth_peer is not None else None,
+                  self.auth_local.deadline if self.auth_local is not None else None):
+            if d is not None and (t is None or d < t):
+                t = d
+        return t
+
+    def handle_timer(self, *, now: float) -> None:
+        self._now = now
+        if self.finished:
+            return
+        self.lcp.handle_timer(now=now)
+        self.ipcp.handle_timer(now=now)
+        if self.auth_peer is not None:
+            self.auth_peer.handle_timer(now)
+        if self.auth_local is not None:
+            self.auth_local.handle_timer(now)
+        if self._echo_deadline is not None and now >= self._echo_deadline:
+            self._keepalive(now)
+        if self._pending_close is not None:
+            self._do_pending_close(now)
+
+    def next_event(self):
+        ev = self._events
+        return ev.popleft() if ev else None
+
+    def auth_result(self, request_id: int, ok: bool, message: str = "", *,
+                    now: float | None = None) -> None:
+        """Verdict for an ``AuthRequest``; unknown or stale ids are ignored."""
+        if now is None:
+            now = self._now
+        self._now = now
+        machine = self._requests.pop(request_id, None)
+        if machine is None or machine is not self.auth_peer or self.finished:
+            return
+        machine.verdict(ok, message, now)
+        if self._pending_close is not None:
+            self._do_pending_close(now)
+
+    def send_ip(self, packet: bytes) -> bool:
+        """Queue an IPv4 packet; False (and counted) when IPCP is not opened or too big."""
+        if self.ipcp.state != State.OPENED or len(packet) > self.lcp_policy.peer_mru:
+            self.discarded += 1
+            return False
+        self._out.append(_IPV4_HDR + packet)
+        self.ip_tx_packets += 1
+        self.ip_tx_octets += len(packet)
+        self.tx_frames += 1
+        self.tx_octets += len(packet) + 4
+        return True
+
+    @property
+    def network_up(self) -> bool:
+        return self.ipcp.state == State.OPENED
+
+    @property
+    def local_ip(self) -> str | None:
+        return self.ipcp_policy.local_ip
+
+    @property
+    def peer_ip(self) -> str | None:
+        return self.ipcp_policy.peer_ip
+
+    def peer_mru_cap(self) -> int:
+        return max(4, self.lcp_policy.peer_mru - 4)
+
+    def snapshot(self) -> PppSnapshot:
+        lp = self.lcp_policy
+        return PppSnapshot(
+            role=self.role_name, phase=self.phase,
+            lcp_state=STATE_NAMES[self.lcp.state], ipcp_state=STATE_NAMES[self.ipcp.state],
+            auth_peer=_auth_desc(self.auth_peer), auth_local=_auth_desc(self.auth_local),
+            peer_name=self.peer_name, local_ip=self.local_ip, peer_ip=self.peer_ip,
+            dns=self.ipcp_policy.dns, mru=lp.want_mru, peer_mru=lp.peer_mru,
+            magic=lp.want_magic, peer_magic=lp.peer_magic, down_reason=self.down_reason,
+            counters=PppCounters(
+                self.rx_frames, self.rx_octets, self.tx_frames, self.tx_octets,
+                self.counters_errors, self.unknown_protocol, self.discarded,
+                self.ip_rx_packets, self.ip_rx_octets, self.ip_tx_packets, self.ip_tx_octets,
+                self.echo_sent, self.echo_replies, self.echo_answered))
+
+    # ------------------------------------------------------------------ input
+    def _receive(self, frame: bytes, now: float) -> None:
+        # fast path: IPv4 with FF 03
+        if frame[:4] == _IPV4_HDR:
+            proto, info = F.PROTO_IPV4, frame[4:]
+        else:
+            sp = F.split_frame(frame, self._pfc_rx)
+            if sp is None:
+                self.counters_errors += 1
+                return
+            proto, info = sp
+        if proto == F.PROTO_IPV4:
+            if self.ipcp.state == State.OPENED:
+                self.ip_rx_packets += 1
+                self.ip_rx_octets += len(info)
+                self._events.append(IpPacket(info))
+            else:
+                self.discarded += 1
+            return
+        if proto == F.PROTO_LCP:
+            pkt = F.parse_packet(info)
+            if pkt is None:
+                self.counters_errors += 1
+                return
+            code, ident, data = pkt
+            if code == F.TERM_REQ and self.down_reason is None:
+                self.down_reason = "terminated by peer" + (
+                    ": " + data[:64].decode("utf-8", "replace") if data else "")
+                if self.phase not in ("dead", "establish"):
+                    self.phase = "terminate"
+            self.lcp.receive(code, ident, data, now=now)
+            if self.lcp_policy.fatal is not None and self.down_reason is None:
+                self.down_reason = self.lcp_policy.fatal
+            return
+        lcp_open = self.lcp.state == State.OPENED
+        if proto == F.PROTO_PAP or proto == F.PROTO_CHAP:
+            pkt = F.parse_packet(info)
+            if pkt is None:
+                self.counters_errors += 1
+                return
+            if not lcp_open:
+                # a peer whose LCP opened first may authenticate before its Configure-Ack
+                # reaches us: keep the latest such packet per protocol, replay it on LCP up
+                self.discarded += 1
+                if self.lcp.state in (State.REQ_SENT, State.ACK_RCVD, State.ACK_SENT):
+                    self._deferred_auth[proto] = pkt
+                return
+            code, ident, data = pkt
+            if proto == F.PROTO_PAP:
+                m = self.auth_peer if code == 1 else self.auth_local
+                cls = PapServer if code == 1 else PapClient
+            else:
+                m = self.auth_peer if code == 2 else self.auth_local
+                cls = ChapServer if code == 2 else ChapClient
+            if m is None or type(m) is not cls:
+                self.discarded += 1
+                return
+            m.receive(code, ident, data, now)
+            return
+        if proto == F.PROTO_IPCP:
+            pkt = F.parse_packet(info)
+            if pkt is None:
+                self.counters_errors += 1
+                return
+            if not lcp_open or self.phase != "network":
+                # RFC 1661 §3.7: NCP packets outside the network phase are discarded; the
+                # peer's latest Configure-Request during authentication is kept and replayed
+                # when the network phase starts (saves the peer a restart interval)
+                self.discarded += 1
+                if lcp_open and self.phase == "authenticate" and pkt[0] == F.CONF_REQ:
+                    self._deferred_ipcp = pkt
+                return
+            self.ipcp.receive(pkt[0], pkt[1], pkt[2], now=now)
+            return
+        # unknown protocol (RFC 1661 §5.7)
+        if lcp_open:
+            self.unknown_protocol += 1
+            self.lcp.req_id = (self.lcp.req_id + 1) & 0xFF
+            self._send_lcp(F.PROTO_REJ, self.lcp.req_id,
+                           proto.to_bytes(2, "big") + info[:self.peer_mru_cap() - 2])
+        else:
+            self.discarded += 1
+
+    # ------------------------------------------------------------------ output
+    def _send_packet(self, protocol: int, code: int, ident: int, data: bytes) -> None:
+        f = F.build_packet(protocol, code, ident, data)
+        self._out.append(f)
+        self.tx_frames += 1
+        self.tx_octets += len(f)
+
+    def _send_lcp(self, code: int, ident: int, data: bytes) -> None:
+        self._send_packet(F.PROTO_LCP, code, ident, data)
+
+    def _send_ipcp(self, code: int, ident: int, data: bytes) -> None:
+        self._send_packet(F.PROTO_IPCP, code, ident, data)
+
+    # ------------------------------------------------------------------ LCP callbacks
+    def _lcp_up(self, now: float) -> None:
+        lp = self.lcp_policy
+        self._pfc_rx = lp.want_pfc
+        self.phase = "authenticate"
+        self._events.append(LinkUp(lp.peer_mru, lp.want_magic, lp.peer_magic))
+        if self.config.keepalive_interval > 0:
+            self._echo_deadline = now + self.config.keepalive_interval
+            self._echo_outstanding = 0
+        self.auth_peer = self.auth_local = None
+        if lp.want_auth == "pap":
+            self.auth_peer = PapServer(self)
+        elif lp.want_auth == "chap":
+            self.auth_peer = ChapServer(self)
+        if lp.peer_auth == "pap":
+            self.auth_local = PapClient(self)
+        elif lp.peer_auth == "chap":
+            self.auth_local = ChapClient(self)
+        if self.auth_peer is not None:
+            self.auth_peer.start(now)
+        if self.auth_local is not None:
+            self.auth_local.start(now)
+        if self._deferred_auth:
+            deferred = self._deferred_auth
+            self._deferred_auth = {}
+            for proto, (code, ident, data) in deferred.items():
+                self._receive(F.build_packet(proto, code, ident, data), now)
+        self._check_auth_done(now)
+
+    def _lcp_down(self, now: float) -> None:
+        self._pfc_rx = False
+        self._echo_deadline = None
+        self.ipcp.down(now=now)
+        self.auth_peer = self.auth_local = None
+        self._deferred_ipcp = None
+        self._requests.clear()
+        if self.phase != "terminate":
+            self.phase = "establish"
+
+    def _lcp_finished(self, now: float) -> None:
+        if self.down_reason is None:
+            self.down_reason = self.lcp_policy.fatal or "LCP negotiation failed"
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.phase = "dead"
+        self._echo_deadline = None
+        self.lcp.deadline = None
+        self.ipcp.deadline = None
+        for m in (self.auth_peer, self.auth_local):
+            if m is not None:
+                m.deadline = None
+        self._events.append(LinkDown(self.down_reason or "down"))
+
+    def _protocol_rejected(self, proto: int) -> bool:
+        if proto == F.PROTO_LCP:
+            return True
+        if proto == F.PROTO_IPCP:
+            self.ipcp.event("RXJ-", self._now)
+        elif proto in (F.PROTO_PAP, F.PROTO_CHAP):
+            self._auth_failed("local" if self.auth_local is not None else "peer",
+                              "peer rejected protocol %04x" % proto)
+        return False
+
+    # ------------------------------------------------------------------ keepalive
+    def _keepalive(self, now: float) -> None:
+        cfg = self.config
+        if self._echo_outstanding >= cfg.keepalive_failures:
+            self._echo_deadline = None
+            self.down_reason = self.down_reason or "keepalive timeout"
+            self._pending_close = self.down_reason
+            return
+        self._echo_id = (self._echo_id + 1) & 0xFF
+        self._echo_outstanding += 1
+        self.echo_sent += 1
+        self._send_lcp(F.ECHO_REQ, self._echo_id,
+                       self.lcp_policy.want_magic.to_bytes(4, "big"))
+        self._echo_deadline = now + cfg.keepalive_interval
+
+    def _echo_reply(self, ident: int, data: bytes) -> None:
+        self.echo_replies += 1
+        self._echo_outstanding = 0
+
+    # ------------------------------------------------------------------ authentication
+    def _ask_verdict(self, machine, protocol: str, username: str, **kw) -> int:
+        rid = self._next_request
+        self._next_request += 1
+        self._requests[rid] = machine
+        self._events.append(AuthRequest(rid, protocol, username, **kw))
+        return rid
+
+    def _auth_peer_ok(self, protocol: str, username: str) -> None:
+        self.peer_name = username
+        self._events.append(PeerAuthenticated(username, protocol))
+        self._check_auth_done(self._now)
+
+    def _auth_local_ok(self, protocol: str, message: str) -> None:
+        self._events.append(AuthenticatedByPeer(protocol, message))
+        self._check_auth_done(self._now)
+
+    def _auth_failed(self, direction: str, reason: str) -> None:
+        self._events.append(AuthFailed(direction, reason))
+        if self.down_reason is None:
+            self.down_reason = "authentication failed: " + reason
+        if self._pending_close is None:
+            self._pending_close = self.down_reason
+
+    def _check_auth_done(self, now: float) -> None:
+        if self.phase != "authenticate":
+            return
+        for m in (self.auth_peer, self.auth_local):
+            if m is not None and m.state != "done":
+                return
+        self.phase = "network"
+        ipcp = self.ipcp
+        if ipcp.state == State.INITIAL:
+            ipcp.open(now=now)
+        ipcp.up(now=now)
+        pkt = self._deferred_ipcp
+        if pkt is not None:
+            self._deferred_ipcp = None
+            ipcp.receive(pkt[0], pkt[1], pkt[2], now=now)
+
+    def _do_pending_close(self, now: float) -> None:
+        reason = self._pending_close
+        self._pending_close = None
+        if not self.finished and self.lcp.state not in (State.CLOSING, State.STOPPING):
+            self.close(reason, now=now)
+
+    # ------------------------------------------------------------------ IPCP callbacks
+    def _ipcp_up(self, now: float) -> None:
+        ip = self.ipcp_policy
+        self._events.append(NetworkUp(ip.local_ip, ip.peer_ip, ip.dns))
+
+    def _ipcp_down(self, now: float) -> None:
+        self._events.append(NetworkDown("IPCP down"))
+
+    def _ipcp_finished(self, now: float) -> None:
+        if self.lcp.state == State.OPENED and self.phase != "terminate":
+            self.down_reason = self.down_reason or "IPCP negotiation failed"
+            self._pending_close = self.down_reason
+
+
+def _auth_desc(m) -> str:
+    if m is None:
+        return "none"
+    proto = "pap" if isinstance(m, (PapClient, PapServer)) else "chap"
+    return "%s %s" % (proto, m.state)

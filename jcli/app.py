@@ -1,0 +1,228 @@
+"""Building and running the shell: interactive (prompt_toolkit, one asyncio loop shared with the
+engine) or batch (`-c`, stdin).
+
+    shell = await build_shell(options, engine_factory=None)
+    await shell.load_startup()            # startup file, then --config files
+    await shell.interact()                # or: await shell.run_lines(lines)
+
+`engine_factory(ctx)` returns the engine (or an awaitable of it); the engine gets
+`apply_config(model)` after every configuration change and `snapshot()` from show commands.
+If it has `start()` / `stop()` (sync or async) they are called around the session.
+"""
+from __future__ import annotations
+
+import gc
+import inspect
+import os
+import sys
+from typing import Any, Callable
+
+from jcli.config.model import RouterConfig
+from jcli.context import Context, Options, Output, StreamOutput
+from jcli.executor import Executor
+
+
+async def _maybe_await(x):
+    if inspect.isawaitable(x):
+        return await x
+    return x
+
+
+class ShellOutput(Output):
+    """Prints lines now; show output is buffered and paged by the shell after the command."""
+
+    def __init__(self, stream=None):
+        self.stream = stream
+        self.pending: list[str] = []
+
+    def write(self, line: str) -> None:
+        s = self.stream or sys.stdout
+        s.write(line + "\n")
+        s.flush()
+
+    def show(self, lines: list[str]) -> None:
+        self.pending.extend(lines)
+
+    def take(self) -> list[str]:
+        out, self.pending = self.pending, []
+        return out
+
+
+class Shell:
+    def __init__(self, ctx: Context, executor: Executor):
+        self.ctx = ctx
+        self.executor = executor
+        self.failed = 0
+
+    # ------------------------------------------------------------ start-up
+    async def load_startup(self) -> bool:
+        """Replay the startup file (when present) and every --config file. Returns False when
+        a --config line failed."""
+        ok = True
+        path = self.ctx.startup_path
+        if os.path.exists(path):
+            await self.executor.run_file(path)
+            self._flush_plain()
+        for f in self.ctx.options.config:
+            try:
+                if not await self.executor.run_file(f):
+                    ok = False
+            except OSError as e:
+                self.ctx.write(f"% Cannot read {f}: {e.strerror or e}")
+                ok = False
+            self._flush_plain()
+        self.ctx.mode = "exec"
+        gc.freeze()       # the loaded configuration is long-lived: keep it out of GC scans
+        return ok
+
+    def _flush_plain(self) -> None:
+        out = self.ctx.output
+        if isinstance(out, ShellOutput):
+            for line in out.take():
+                out.write(line)
+
+    # ------------------------------------------------------------ batch
+    async def run_lines(self, lines) -> int:
+        """Run lines in order (privileged exec); exit status 1 if any failed."""
+        status = 0
+        for line in lines:
+            ok = await self.executor.execute(line)
+            self._flush_plain()
+            if not ok:
+                status = 1
+            if self.ctx.quit:
+                break
+        return status
+
+    # ------------------------------------------------------------ interactive
+    async def page(self, lines: list[str]) -> None:
+        out = self.ctx.output
+        n = self.ctx.terminal_length
+        if n <= 1 or len(lines) < n:
+            for line in lines:
+                out.write(line)
+            return
+        i = 0
+        step = n - 1
+        while i < len(lines):
+            for line in lines[i:i + step]:
+                out.write(line)
+            i += step
+            if i >= len(lines):
+                break
+            key = await _more_key()
+            if key == "q":
+                break
+            step = 1 if key == "\r" else n - 1
+
+    async def interact(self) -> int:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.application import run_in_terminal
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+        from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.patch_stdout import patch_stdout
+
+        from jcli.completion import CliCompleter
+
+        ctx, ex = self.ctx, self.executor
+        kb = KeyBindings()
+
+        @kb.add("?")
+        def _describe(event):
+            buf = event.app.current_buffer
+            text = buf.document.text_before_cursor
+            lines = [ctx.prompt + text + "?"] + ex.describe(text)
+
+            def show():
+                for line in lines:
+                    print(line)
+            run_in_terminal(show)
+
+        @kb.add("c-z")
+        def _ctrl_z(event):
+            event.app.exit(result="\x1a")
+
+        try:
+            history = FileHistory(os.path.expanduser("~/.jcli_history"))
+        except OSError:
+            history = InMemoryHistory()
+        session = PromptSession(history=history, completer=CliCompleter(ex),
+                                complete_while_typing=False, key_bindings=kb)
+        with patch_stdout(raw=True):
+            while not ctx.quit:
+                try:
+                    line = await session.prompt_async(ctx.prompt)
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    if ctx.mode in ("exec", "user"):
+                        break
+                    line = "end"
+                if line == "\x1a":
+                    if ctx.mode not in ("exec", "user"):
+                        ctx.enter("exec")
+                    continue
+                try:
+                    ok = await ex.execute(line)
+                except KeyboardInterrupt:
+                    ok = False
+                if not ok:
+                    self.failed += 1
+                out = ctx.output
+                if isinstance(out, ShellOutput):
+                    await self.page(out.take())
+        return 0
+
+
+async def _more_key() -> str:
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.layout import Layout
+    from prompt_toolkit.layout.containers import Window
+    from prompt_toolkit.layout.controls import FormattedTextControl
+
+    kb = KeyBindings()
+
+    @kb.add(" ")
+    def _space(e):
+        e.app.exit(result=" ")
+
+    @kb.add("enter")
+    def _enter(e):
+        e.app.exit(result="\r")
+
+    @kb.add("<any>")
+    def _other(e):
+        e.app.exit(result="q")
+
+    @kb.add("c-c")
+    def _cc(e):
+        e.app.exit(result="q")
+
+    app = Application(layout=Layout(Window(FormattedTextControl(" --More-- "), height=1)),
+                      key_bindings=kb, full_screen=False, erase_when_done=True)
+    return await app.run_async()
+
+
+async def build_shell(options: Options | None = None,
+                      engine_factory: Callable[[Context], Any] | None = None, *,
+                      interactive: bool = False, output: Output | None = None) -> Shell:
+    options = options or Options()
+    if output is None:
+        output = ShellOutput() if interactive else StreamOutput()
+    ctx = Context(RouterConfig(), options=options, output=output, interactive=interactive)
+    executor = Executor(ctx)
+    if engine_factory is not None:
+        engine = await _maybe_await(engine_factory(ctx))
+        ctx.engine = engine
+        start = getattr(engine, "start", None)
+        if start is not None:
+            await _maybe_await(start())
+    return Shell(ctx, executor)
+
+
+async def close_shell(shell: Shell) -> None:
+    eng = shell.ctx.engine
+    stop = getattr(eng, "stop", None) if eng is not None else None
+    if stop is not None:
+        await _maybe_await(stop())

@@ -1,0 +1,99 @@
+"""Navigation and exec commands: enable/disable, configure, exit/end, terminal length,
+virtual-router context, saving the configuration."""
+from __future__ import annotations
+
+import os
+
+from jcli.config.render import render_config
+from jcli.config.store import atomic_write
+from jcli.modes import CONFIG_MODES, MODES
+from jcli.registry import CliError, command
+
+
+def vr_names(ctx):
+    return sorted(ctx.config.virtual_routers)
+
+
+@command("user", "enable", ["Turn on privileged commands"], kind="nav")
+def enable(ctx):
+    ctx.enter("exec")
+
+
+@command("exec", "disable", ["Turn off privileged commands"], kind="nav")
+def disable(ctx):
+    ctx.enter("user")
+
+
+@command("exec", "configure [terminal]", ["Enter configuration mode", "Configure from the terminal"],
+         kind="nav")
+def configure(ctx):
+    ctx.enter("config")
+
+
+@command("exec", "configure file WORD$path",
+         ["Enter configuration mode", "Configure from a script file", "Script file name"])
+async def configure_file(ctx, path):
+    ex = getattr(ctx, "executor", None)
+    if ex is None:
+        raise CliError("No executor")
+    try:
+        ok = await ex.run_file(path)
+    except OSError as e:
+        raise CliError(f"Cannot read {path}: {e.strerror or e}") from None
+    return ok
+
+
+@command("*", "exit", ["Exit from the current mode"], kind="nav")
+def exit_(ctx):
+    target = MODES[ctx.mode].exit_to
+    if target is None:
+        ctx.quit = True
+    else:
+        ctx.enter(target)
+        if target == "exec":
+            ctx.vrf = None
+
+
+@command(CONFIG_MODES, "end", ["Exit to privileged exec mode"], kind="nav")
+def end(ctx):
+    ctx.enter("exec")
+
+
+@command("exec*", "terminal length <0-512>$lines",
+         ["Set terminal line parameters", "Set number of lines on a screen (0 = no paging)",
+          "Number of lines"], kind="nav")
+def terminal_length(ctx, lines):
+    ctx.terminal_length = lines
+
+
+@command("exec*", "virtual-router WORD$name",
+         ["Switch the CLI context to a virtual router", "Virtual router name (default returns)"],
+         kind="nav", complete={"name": vr_names})
+def exec_virtual_router(ctx, name):
+    vr, _, vrf = name.partition(":")
+    if vr not in ctx.config.virtual_routers:
+        raise CliError(f'Virtual router "{vr}" does not exist')
+    if vrf and vrf not in ctx.config.virtual_routers[vr].vrfs:
+        raise CliError(f'VRF "{vrf}" does not exist in virtual router "{vr}"')
+    ctx.vr, ctx.vrf = vr, (vrf or None)
+
+
+def save(ctx) -> None:
+    path = ctx.startup_path
+    text = "\n".join(render_config(ctx.config)) + "\n"
+    try:
+        atomic_write(path, text)
+    except OSError as e:
+        raise CliError(f"Cannot save the configuration to {path}: {e.strerror or e}") from None
+    ctx.write(f"Configuration saved to {os.path.basename(path)}")
+
+
+@command("exec", "write memory", ["Write the running configuration", "To the startup file"])
+def write_memory(ctx):
+    save(ctx)
+
+
+@command("exec", "copy running-configuration startup-configuration",
+         ["Copy a configuration", "The running configuration", "To the startup configuration"])
+def copy_run_start(ctx):
+    save(ctx)

@@ -1,0 +1,388 @@
+"""Global configuration commands (cli.md "Global configuration") and their sub-modes.
+Handlers verify, then change the model; rendering lives in jcli.config.render."""
+from __future__ import annotations
+
+import ipaddress
+
+from jcli.config import model as m
+from jcli.registry import CliError, command
+
+G = "config"
+
+
+def profile_names(ctx):
+    return sorted(ctx.vr_config.profiles)
+
+
+def domain_names(ctx):
+    return sorted(ctx.vr_config.domain_maps)
+
+
+def vr_names(ctx):
+    return sorted(ctx.config.virtual_routers)
+
+
+def vrf_names(ctx):
+    return sorted(ctx.vr_config.vrfs)
+
+
+def _check_prefix(prefix: str, mask: str) -> None:
+    net = int(ipaddress.IPv4Address(prefix))
+    msk = int(ipaddress.IPv4Address(mask))
+    if net & ~msk & 0xFFFFFFFF:
+        raise CliError("Inconsistent address and mask")
+
+
+# ------------------------------------------------------------------ settings helper
+def setting(modes, words: str, helps: list[str], value: str | None, value_help: str | None,
+            target, attr: str, default=None, *, has_default: bool = True):
+    """Declare `WORDS VALUE`, `no WORDS [VALUE]` and (when a default exists) `default WORDS
+    [VALUE]` for one model field. `target(ctx)` returns the object holding `attr`; a flag
+    (value None) sets True / False."""
+    if value is None:
+        def set_flag(ctx):
+            setattr(target(ctx), attr, True)
+        command(modes, words, helps)(set_flag)
+
+        def clear_flag(ctx):
+            setattr(target(ctx), attr, False)
+        command(modes, f"no {words}", ["Negate a command or set its defaults", *helps])(clear_flag)
+        command(modes, f"default {words}", ["Restore a default", *helps])(clear_flag)
+        return
+
+    def set_value(ctx, value):
+        setattr(target(ctx), attr, value)
+    command(modes, f"{words} {value}$value", [*helps, value_help])(set_value)
+
+    def reset(ctx, value):
+        setattr(target(ctx), attr, default)
+    command(modes, f"no {words} [{value}$value]",
+            ["Negate a command or set its defaults", *helps, value_help])(reset)
+    if has_default:
+        command(modes, f"default {words} [{value}$value]",
+                ["Restore a default", *helps, value_help])(reset)
+
+
+def chassis_dialout(ctx):
+    return ctx.config.dialout
+
+
+def chassis_l2tp(ctx):
+    return ctx.config.l2tp
+
+
+def current_vr(ctx):
+    return ctx.vr_config
+
+
+def node(ctx):
+    return ctx.node
+
+
+# ------------------------------------------------------------------ global
+@command(G, "hostname WORD$name", ["Set the system's network name", "Host name"])
+def hostname(ctx, name):
+    ctx.config.hostname = name
+
+
+@command(G, "virtual-router WORD$name", ["Create or enter a virtual router context",
+                                          "Virtual router name"], complete={"name": vr_names})
+def virtual_router(ctx, name):
+    if ":" in name:
+        raise CliError("Virtual router names may not contain ':'")
+    vrs = ctx.config.virtual_routers
+    if name not in vrs:
+        vrs[name] = m.VirtualRouter(name)
+    ctx.vr, ctx.vrf = name, None
+
+
+@command(G, "no virtual-router WORD$name", ["Negate a command or set its defaults",
+                                             "Delete a virtual router", "Virtual router name"],
+         complete={"name": vr_names})
+def no_virtual_router(ctx, name):
+    if name == "default":
+        raise CliError("The default virtual router cannot be deleted")
+    if name not in ctx.config.virtual_routers:
+        raise CliError(f'Virtual router "{name}" does not exist')
+    del ctx.config.virtual_routers[name]
+    if ctx.vr == name:
+        ctx.vr, ctx.vrf = "default", None
+
+
+# ------------------------------------------------------------------ ip vrf / rd
+@command(G, "ip vrf WORD$name", ["Internet Protocol", "Configure a VRF", "VRF name"],
+         complete={"name": vrf_names})
+def ip_vrf(ctx, name):
+    vrfs = ctx.vr_config.vrfs
+    vrf = vrfs.get(name)
+    if vrf is None:
+        vrf = vrfs[name] = m.Vrf(name)
+    ctx.enter("config-vrf", vrf)
+
+
+@command(G, "no ip vrf WORD$name", ["Negate a command or set its defaults", "Internet Protocol",
+                                     "Delete a VRF", "VRF name"], complete={"name": vrf_names})
+def no_ip_vrf(ctx, name):
+    if ctx.vr_config.vrfs.pop(name, None) is None:
+        raise CliError(f'VRF "{name}" does not exist')
+
+
+setting("config-vrf", "rd", ["Route distinguisher"], "RD", "ASN:NN or A.B.C.D:NN", node, "rd")
+
+
+# ------------------------------------------------------------------ interface loopback
+@command(G, "interface loopback <0-32767>$number",
+         ["Select an interface to configure", "Loopback interface", "Loopback number"])
+def interface_loopback(ctx, number):
+    los = ctx.vr_config.loopbacks
+    lo = los.get(number)
+    if lo is None:
+        lo = los[number] = m.Loopback(number)
+    ctx.enter("config-if", lo)
+
+
+@command(G, "no interface loopback <0-32767>$number",
+         ["Negate a command or set its defaults", "Delete an interface", "Loopback interface",
+          "Loopback number"])
+def no_interface_loopback(ctx, number):
+    if ctx.vr_config.loopbacks.pop(number, None) is None:
+        raise CliError(f"Interface loopback {number} does not exist")
+
+
+@command("config-if", "ip address A.B.C.D$address MASK$mask",
+         ["Internet Protocol", "Set the IP address of the interface", "IP address", "Subnet mask"])
+def if_ip_address(ctx, address, mask):
+    ctx.node.address, ctx.node.mask = address, mask
+
+
+@command("config-if", "no ip address [A.B.C.D$address MASK$mask]",
+         ["Negate a command or set its defaults", "Internet Protocol",
+          "Remove the IP address of the interface", "IP address", "Subnet mask"])
+def no_if_ip_address(ctx, address, mask):
+    ctx.node.address, ctx.node.mask = None, None
+
+
+# ------------------------------------------------------------------ static routes
+ROUTE_HELP = ["Internet Protocol", "Static route", "Destination prefix", "Destination mask",
+              "Next-hop address", "Discard traffic (null interface)", "Null interface number"]
+
+
+@command(G, "ip route A.B.C.D$prefix MASK$mask {A.B.C.D$gateway | null$null 0} "
+            "[<1-255>$distance] [tag <0-4294967295>$tag]",
+         [*ROUTE_HELP, "Administrative distance", "Route tag", "Tag value"])
+def ip_route(ctx, prefix, mask, gateway, null, distance, tag):
+    _check_prefix(prefix, mask)
+    r = m.StaticRoute(prefix, mask, gateway, distance, tag)
+    ctx.vr_config.routes[r.key] = r
+
+
+@command(G, "no ip route A.B.C.D$prefix MASK$mask [A.B.C.D$gateway | null$null 0] "
+            "[<1-255>$distance] [tag <0-4294967295>$tag]",
+         ["Negate a command or set its defaults", *ROUTE_HELP, "Administrative distance",
+          "Route tag", "Tag value"])
+def no_ip_route(ctx, prefix, mask, gateway, null, distance, tag):
+    routes = ctx.vr_config.routes
+    if gateway is None and null is None:
+        keys = [k for k in routes if k[0] == prefix and k[1] == mask]
+    else:
+        keys = [(prefix, mask, gateway or "null0")]
+    found = False
+    for k in keys:
+        if routes.pop(k, None) is not None:
+            found = True
+    if not found:
+        raise CliError("Route does not exist")
+
+
+# ------------------------------------------------------------------ RADIUS servers
+@command(G, "radius {authentication|accounting}$kind server A.B.C.D$address",
+         ["RADIUS client configuration", "Authentication server", "Accounting server",
+          "Configure a RADIUS server", "Server address"])
+def radius_server(ctx, kind, address):
+    vr = ctx.vr_config
+    for s in vr.radius_servers:
+        if s.kind == kind and s.address == address:
+            break
+    else:
+        s = m.RadiusServer(address, kind)
+        vr.radius_servers.append(s)
+    ctx.enter("config-radius", s)
+
+
+@command(G, "no radius {authentication|accounting}$kind server A.B.C.D$address",
+         ["Negate a command or set its defaults", "RADIUS client configuration",
+          "Authentication server", "Accounting server", "Delete a RADIUS server", "Server address"])
+def no_radius_server(ctx, kind, address):
+    vr = ctx.vr_config
+    before = len(vr.radius_servers)
+    vr.radius_servers = [s for s in vr.radius_servers if not (s.kind == kind and s.address == address)]
+    if len(vr.radius_servers) == before:
+        raise CliError(f"RADIUS {kind} server {address} does not exist")
+
+
+R = "config-radius"
+setting(R, "key", ["Shared secret"], "WORD", "Secret", node, "key")
+setting(R, "udp-port", ["UDP port of the server"], "<1-65535>", "Port number", node, "udp_port")
+setting(R, "timeout", ["Seconds to wait for a reply"], "<1-1000>", "Seconds", node, "timeout",
+        m.RADIUS_TIMEOUT)
+setting(R, "retransmit", ["Retransmissions before failover"], "<0-100>", "Retransmissions", node,
+        "retransmit", m.RADIUS_RETRANSMIT)
+setting(R, "deadtime", ["Minutes a failed server is skipped"], "<0-1440>", "Minutes", node,
+        "deadtime", m.RADIUS_DEADTIME)
+setting(R, "max-sessions", ["Maximum outstanding requests"], "<1-65535>", "Requests", node,
+        "max_sessions")
+
+
+# ------------------------------------------------------------------ AAA
+@command(G, "aaa authentication ppp default {radius|none}$method",
+         ["Authentication, authorization and accounting", "Authentication", "PPP authentication",
+          "Default method list", "Use RADIUS", "No authentication"])
+def aaa_auth(ctx, method):
+    ctx.vr_config.aaa_ppp_default = method
+
+
+@command(G, "no aaa authentication ppp default [radius|none]$method",
+         ["Negate a command or set its defaults", "Authentication, authorization and accounting",
+          "Authentication", "PPP authentication", "Default method list", "Use RADIUS",
+          "No authentication"])
+def no_aaa_auth(ctx, method):
+    ctx.vr_config.aaa_ppp_default = None
+
+
+@command(G, "aaa domain-map WORD$domain",
+         ["Authentication, authorization and accounting", "Map a domain to a virtual router",
+          "Domain name"], complete={"domain": domain_names})
+def aaa_domain_map(ctx, domain):
+    maps = ctx.vr_config.domain_maps
+    dm = maps.get(domain)
+    if dm is None:
+        dm = maps[domain] = m.DomainMap(domain)
+    ctx.enter("config-domain-map", dm)
+
+
+@command(G, "no aaa domain-map WORD$domain",
+         ["Negate a command or set its defaults", "Authentication, authorization and accounting",
+          "Delete a domain map", "Domain name"], complete={"domain": domain_names})
+def no_aaa_domain_map(ctx, domain):
+    if ctx.vr_config.domain_maps.pop(domain, None) is None:
+        raise CliError(f'Domain map "{domain}" does not exist')
+
+
+setting("config-domain-map", "router-name", ["Virtual router that authenticates the domain"],
+        "WORD", "Virtual router name", node, "router_name")
+
+
+# ------------------------------------------------------------------ profiles
+@command(G, "profile WORD$name", ["Configure a profile", "Profile name"],
+         complete={"name": profile_names})
+def profile(ctx, name):
+    profiles = ctx.vr_config.profiles
+    p = profiles.get(name)
+    if p is None:
+        p = profiles[name] = m.Profile(name)
+    ctx.enter("config-profile", p)
+
+
+@command(G, "no profile WORD$name", ["Negate a command or set its defaults", "Delete a profile",
+                                      "Profile name"], complete={"name": profile_names})
+def no_profile(ctx, name):
+    if ctx.vr_config.profiles.pop(name, None) is None:
+        raise CliError(f'Profile "{name}" does not exist')
+
+
+P = "config-profile"
+
+
+@command(P, "ppp authentication {pap$first | chap$first | pap$first chap$second | chap$first pap$second}",
+         ["Point-to-Point Protocol", "Authentication protocols to require from the peer",
+          "PAP", "CHAP", "PAP", "then CHAP", "CHAP", "then PAP"])
+def ppp_authentication(ctx, first, second):
+    ctx.node.ppp_authentication = (first,) if second is None else (first, second)
+
+
+@command(P, "no ppp authentication", ["Negate a command or set its defaults",
+                                      "Point-to-Point Protocol", "Do not authenticate the peer"])
+def no_ppp_authentication(ctx):
+    ctx.node.ppp_authentication = ()
+
+
+setting(P, "ppp authentication virtual-router",
+        ["Point-to-Point Protocol", "Authentication", "Virtual router that authenticates"],
+        "WORD", "Virtual router name", node, "ppp_authentication_vr")
+setting(P, "ppp keepalive", ["Point-to-Point Protocol", "LCP echo interval"], "<0-3600>",
+        "Seconds (0 = off)", node, "ppp_keepalive")
+setting(P, "ppp mru", ["Point-to-Point Protocol", "Maximum receive unit"], "<64-65535>", "Bytes",
+        node, "ppp_mru")
+setting(P, "ip unnumbered loopback", ["Internet Protocol", "Borrow the address of an interface",
+                                      "Loopback interface"], "<0-32767>", "Loopback number", node,
+        "ip_unnumbered_loopback")
+setting(P, "ip inactivity-timer", ["Internet Protocol", "Disconnect after inactivity"],
+        "<0-86400>", "Seconds (0 = off)", node, "ip_inactivity_timer")
+setting(P, "ip mtu", ["Internet Protocol", "Maximum transmission unit"], "<64-65535>", "Bytes",
+        node, "ip_mtu")
+
+
+# ------------------------------------------------------------------ L2TP dial-out
+L2 = ["Layer 2 Tunneling Protocol", "L2TP dial-out"]
+
+
+@command(G, "l2tp dial-out {target|route} A.B.C.D$prefix MASK$mask domain WORD$domain "
+            "profile WORD$profile",
+         [*L2, "Dial-out target (dial-out route)", "Dial-out route (same as target)",
+          "Target prefix", "Target mask", "Domain used for authorization", "Domain name",
+          "Profile of the dynamic interface", "Profile name"],
+         complete={"profile": profile_names})
+def dialout_target(ctx, prefix, mask, domain, profile):
+    _check_prefix(prefix, mask)
+    targets = ctx.vr_config.targets
+    t = m.DialoutTarget(prefix, mask, domain, profile)
+    old = targets.get((prefix, mask))
+    if old is not None and old != t:
+        raise CliError(f"Dial-out target {prefix} {mask} exists with other parameters; "
+                       f"remove it first (no l2tp dial-out target {prefix} {mask})")
+    targets[(prefix, mask)] = t
+
+
+@command(G, "no l2tp dial-out {target|route} A.B.C.D$prefix MASK$mask "
+            "[domain WORD$domain profile WORD$profile]",
+         ["Negate a command or set its defaults", *L2, "Dial-out target (dial-out route)",
+          "Dial-out route (same as target)", "Target prefix", "Target mask",
+          "Domain used for authorization", "Domain name", "Profile of the dynamic interface",
+          "Profile name"])
+def no_dialout_target(ctx, prefix, mask, domain, profile):
+    if ctx.vr_config.targets.pop((prefix, mask), None) is None:
+        raise CliError(f"Dial-out target {prefix} {mask} does not exist")
+
+
+setting(G, "l2tp dial-out connect-timeout", [*L2, "Connecting timer (chassis)"], "<30-3600>",
+        "Seconds", chassis_dialout, "connect_timeout", m.CONNECT_TIMEOUT)
+setting(G, "l2tp dial-out dormant-timeout", [*L2, "Dormant timer (chassis)"], "<0-3600>",
+        "Seconds", chassis_dialout, "dormant_timeout", m.DORMANT_TIMEOUT)
+setting(G, "l2tp dial-out max-buffered-triggers", [*L2, "Trigger buffer of the virtual router"],
+        "<0-50>", "Packets", current_vr, "max_buffered_triggers", m.MAX_BUFFERED_TRIGGERS)
+setting(G, "l2tp dial-out max-sessions", [*L2, "Maximum dial-out sessions (chassis)"],
+        "<1-64000>", "Sessions", chassis_dialout, "max_sessions", m.MAX_SESSIONS)
+setting(G, "l2tp dial-out max-connecting", [*L2, "Maximum sessions connecting at once (chassis)"],
+        "<1-64000>", "Sessions", chassis_dialout, "max_connecting", m.MAX_CONNECTING)
+
+L = ["Layer 2 Tunneling Protocol"]
+setting(G, "l2tp destination lockout-timeout", [*L, "L2TP destinations", "Lockout after failure"],
+        "<60-3600>", "Seconds", chassis_l2tp, "destination_lockout_timeout", m.LOCKOUT_TIMEOUT)
+setting(G, "l2tp failover-within-preference", [*L, "Fail over between tunnels of equal preference"],
+        None, None, chassis_l2tp, "failover_within_preference")
+setting(G, "l2tp weighted-load-balancing", [*L, "Weighted load balancing between tunnels"],
+        None, None, chassis_l2tp, "weighted_load_balancing")
+setting(G, "l2tp retransmission", [*L, "Control message retransmissions"], "<2-7>", "Retries",
+        chassis_l2tp, "retransmission", m.RETRANSMISSION)
+setting(G, "l2tp hello-interval", [*L, "Hello interval"], "<0-3600>", "Seconds (0 = off)",
+        chassis_l2tp, "hello_interval", m.HELLO_INTERVAL)
+setting(G, "l2tp receive-window-size", [*L, "Receive window size"], "<1-65535>", "Messages",
+        chassis_l2tp, "receive_window_size", m.RECEIVE_WINDOW_SIZE)
+setting(G, "l2tp tunnel-idle-timeout", [*L, "Close idle tunnels after"], "<0-86400>",
+        "Seconds (0 = never)", chassis_l2tp, "tunnel_idle_timeout", m.TUNNEL_IDLE_TIMEOUT)
+setting(G, "l2tp checksum", [*L, "UDP checksums on data messages"], None, None, chassis_l2tp,
+        "checksum")
+setting(G, "l2tp disable challenge", [*L, "Disable a function", "Tunnel authentication challenge"],
+        None, None, chassis_l2tp, "disable_challenge")
+setting(G, "l2tp host-name", [*L, "Host name sent to peers"], "WORD", "Host name", chassis_l2tp,
+        "host_name")

@@ -1,0 +1,126 @@
+"""Show commands that read the configuration model (work in every mode)."""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import jcli
+from jcli.commands.config import profile_names
+from jcli.config.model import RouterConfig
+from jcli.config.render import render_config, render_profile
+from jcli.registry import command
+from jcli.views import ShowResult, table
+
+VERSION = getattr(jcli, "__version__", "0.1.0")
+
+
+def config_data(cfg: RouterConfig) -> dict:
+    """The model as JSON-friendly data."""
+    def vr_data(vr):
+        return {
+            "name": vr.name,
+            "vrfs": [dataclasses.asdict(v) for v in vr.vrfs.values()],
+            "loopbacks": [dataclasses.asdict(l) for l in vr.loopbacks.values()],
+            "routes": [dataclasses.asdict(r) for r in vr.routes.values()],
+            "radius_servers": [dataclasses.asdict(s) for s in vr.radius_servers],
+            "aaa_ppp_default": vr.aaa_ppp_default,
+            "domain_maps": [dataclasses.asdict(d) for d in vr.domain_maps.values()],
+            "profiles": [dataclasses.asdict(p) for p in vr.profiles.values()],
+            "targets": [dataclasses.asdict(t) for t in vr.targets.values()],
+            "max_buffered_triggers": vr.max_buffered_triggers,
+        }
+    return {
+        "hostname": cfg.hostname,
+        "dialout": dataclasses.asdict(cfg.dialout),
+        "l2tp": dataclasses.asdict(cfg.l2tp),
+        "virtual_routers": [vr_data(vr) for vr in cfg.virtual_routers.values()],
+    }
+
+
+def _uptime(seconds: float) -> str:
+    s = int(seconds)
+    d, s = divmod(s, 86400)
+    h, s = divmod(s, 3600)
+    mi, s = divmod(s, 60)
+    return f"{d} days, {h:02d}:{mi:02d}:{s:02d}"
+
+
+@command("*", "show version", ["Show running system information", "System software version"])
+def show_version(ctx):
+    up = time.time() - ctx.started
+    data = {"product": "jcli", "description": "JunOSe E-series router emulator",
+            "version": VERSION, "uptime_seconds": int(up), "hostname": ctx.config.hostname}
+    return ShowResult(data, lambda d: [
+        f"Juniper Edge Routing Switch emulator ({d['product']}) version {d['version']}",
+        d["description"],
+        f"{d['hostname']} uptime is {_uptime(d['uptime_seconds'])}",
+    ])
+
+
+def _show_config(ctx):
+    cfg = ctx.config
+    return ShowResult(config_data(cfg), lambda _d: render_config(cfg))
+
+
+command("*", "show configuration", ["Show running system information",
+                                    "Running configuration script"])(_show_config)
+command("*", "show running-configuration", ["Show running system information",
+                                            "Running configuration script (same as configuration)"]
+        )(_show_config)
+
+
+def _engine_vr_states(ctx) -> dict:
+    eng = ctx.engine
+    if eng is None:
+        return {}
+    try:
+        snap = eng.snapshot()
+    except Exception:
+        return {}
+    states = getattr(snap, "vr_states", None)
+    return dict(states) if states else {}
+
+
+@command("*", "show virtual-router", ["Show running system information", "Virtual routers"])
+def show_virtual_router(ctx):
+    states = _engine_vr_states(ctx)
+    rows = []
+    for vr in ctx.config.virtual_routers.values():
+        rows.append({"name": vr.name, "dialout_state": states.get(vr.name, "-"),
+                     "targets": len(vr.targets), "profiles": len(vr.profiles),
+                     "radius_servers": len(vr.radius_servers), "vrfs": sorted(vr.vrfs)})
+
+    def render(d):
+        out = table(["Virtual router", "Dial-out state", "Targets", "Profiles", "RADIUS", "VRFs"],
+                    [[r["name"], r["dialout_state"], r["targets"], r["profiles"],
+                      r["radius_servers"], ",".join(r["vrfs"])] for r in d])
+        out.append(f"{len(d)} virtual router{'s' if len(d) != 1 else ''} found")
+        return out
+    return ShowResult(rows, render)
+
+
+@command("*", "show profile [WORD$name]", ["Show running system information", "Profiles",
+                                            "Profile name"], complete={"name": profile_names})
+def show_profile(ctx, name):
+    profiles = ctx.vr_config.profiles
+    sel = [p for p in profiles.values() if name is None or p.name == name]
+    data = [dataclasses.asdict(p) for p in sel]
+
+    def render(_d):
+        out = []
+        for p in sel:
+            out += [l for l in render_profile(p) if l != " exit"]
+        if not sel:
+            out.append("No profile found" if name is None else f'Profile "{name}" not found')
+        return out
+    return ShowResult(data, render)
+
+
+@command("*", "show aaa domain-map", ["Show running system information",
+                                      "Authentication, authorization and accounting",
+                                      "Domain to virtual router map"])
+def show_domain_map(ctx):
+    data = [{"domain": d.domain, "router_name": d.router_name}
+            for d in ctx.vr_config.domain_maps.values()]
+    return ShowResult(data, lambda d: table(["Domain", "Virtual router"],
+                                            [[x["domain"], x["router_name"] or "-"] for x in d]))

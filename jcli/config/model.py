@@ -1,0 +1,147 @@
+"""The configuration model: the single source of truth.
+
+Handlers verify, then change these objects; `render.render_config` turns them into a replayable
+script; the engine reconciles from them (`engine.apply_config(model)`). Addresses and masks are
+kept as dotted-quad strings, numbers as ints; `None` means "not configured, default applies".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Defaults (dialout spec section 8; L2TP values from RFC 2661 practice)
+CONNECT_TIMEOUT = 60
+DORMANT_TIMEOUT = 300
+MAX_BUFFERED_TRIGGERS = 10
+MAX_SESSIONS = 64000
+MAX_CONNECTING = 1000
+LOCKOUT_TIMEOUT = 300
+RETRANSMISSION = 5
+HELLO_INTERVAL = 60
+RECEIVE_WINDOW_SIZE = 4
+TUNNEL_IDLE_TIMEOUT = 60
+RADIUS_TIMEOUT = 3
+RADIUS_RETRANSMIT = 3
+RADIUS_DEADTIME = 0
+RADIUS_AUTH_PORT = 1812
+RADIUS_ACCT_PORT = 1813
+
+
+@dataclass
+class RadiusServer:
+    address: str
+    kind: str                          # "authentication" | "accounting"
+    key: str | None = None
+    udp_port: int | None = None        # None: 1812 / 1813
+    timeout: int = RADIUS_TIMEOUT
+    retransmit: int = RADIUS_RETRANSMIT
+    deadtime: int = RADIUS_DEADTIME    # minutes
+    max_sessions: int | None = None
+
+    @property
+    def port(self) -> int:
+        if self.udp_port is not None:
+            return self.udp_port
+        return RADIUS_AUTH_PORT if self.kind == "authentication" else RADIUS_ACCT_PORT
+
+
+@dataclass
+class Profile:
+    name: str
+    ppp_authentication: tuple[str, ...] = ()       # ordered ("chap", "pap"); () = none
+    ppp_authentication_vr: str | None = None
+    ppp_keepalive: int | None = None
+    ppp_mru: int | None = None
+    ip_unnumbered_loopback: int | None = None
+    ip_inactivity_timer: int | None = None
+    ip_mtu: int | None = None
+
+
+@dataclass
+class DomainMap:
+    domain: str
+    router_name: str | None = None
+
+
+@dataclass
+class Vrf:
+    name: str
+    rd: str | None = None
+
+
+@dataclass
+class Loopback:
+    number: int
+    address: str | None = None
+    mask: str | None = None
+
+
+@dataclass(frozen=True)
+class StaticRoute:
+    prefix: str
+    mask: str
+    gateway: str | None                # None: null 0
+    distance: int | None = None
+    tag: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.prefix, self.mask, self.gateway or "null0")
+
+
+@dataclass(frozen=True)
+class DialoutTarget:
+    prefix: str
+    mask: str
+    domain: str
+    profile: str
+
+
+@dataclass
+class VirtualRouter:
+    name: str
+    vrfs: dict[str, Vrf] = field(default_factory=dict)
+    loopbacks: dict[int, Loopback] = field(default_factory=dict)
+    routes: dict[tuple[str, str, str], StaticRoute] = field(default_factory=dict)
+    radius_servers: list[RadiusServer] = field(default_factory=list)   # configured order
+    aaa_ppp_default: str | None = None        # "radius" | "none"
+    domain_maps: dict[str, DomainMap] = field(default_factory=dict)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    targets: dict[tuple[str, str], DialoutTarget] = field(default_factory=dict)
+    max_buffered_triggers: int = MAX_BUFFERED_TRIGGERS
+
+    def radius(self, kind: str) -> list[RadiusServer]:
+        return [s for s in self.radius_servers if s.kind == kind]
+
+
+@dataclass
+class DialoutChassis:
+    connect_timeout: int = CONNECT_TIMEOUT
+    dormant_timeout: int = DORMANT_TIMEOUT
+    max_sessions: int = MAX_SESSIONS
+    max_connecting: int = MAX_CONNECTING
+
+
+@dataclass
+class L2tpSettings:
+    destination_lockout_timeout: int = LOCKOUT_TIMEOUT
+    failover_within_preference: bool = False
+    weighted_load_balancing: bool = False
+    retransmission: int = RETRANSMISSION
+    hello_interval: int = HELLO_INTERVAL
+    receive_window_size: int = RECEIVE_WINDOW_SIZE
+    tunnel_idle_timeout: int = TUNNEL_IDLE_TIMEOUT
+    checksum: bool = False
+    disable_challenge: bool = False
+    host_name: str | None = None
+
+
+@dataclass
+class RouterConfig:
+    hostname: str = "host1"
+    virtual_routers: dict[str, VirtualRouter] = field(
+        default_factory=lambda: {"default": VirtualRouter("default")})
+    dialout: DialoutChassis = field(default_factory=DialoutChassis)
+    l2tp: L2tpSettings = field(default_factory=L2tpSettings)
+
+    def vr(self, name: str) -> VirtualRouter:
+        return self.virtual_routers[name]

@@ -1,0 +1,121 @@
+"""The context handed to every handler, the output sinks and the start-up options."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from jcli.config.model import RouterConfig, VirtualRouter
+from jcli.modes import MODES, prompt
+
+
+@dataclass
+class Options:
+    config: list[str] = field(default_factory=list)     # --config FILE (repeatable)
+    commands: list[str] = field(default_factory=list)   # -c CMD (repeatable)
+    lab: str | None = None                              # --lab LABFILE
+    dataplane: str = "sim"                              # --dataplane {sim,linux}
+    keep_namespaces: bool = False
+    startup: str = "startup.scr"
+
+
+class Output:
+    """Where command output goes. `write` prints one line now (progress output, errors);
+    `show` hands over the complete output of a show command (the shell pages it)."""
+
+    def write(self, line: str) -> None:
+        raise NotImplementedError
+
+    def show(self, lines: list[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+
+class ListOutput(Output):
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+
+    def show(self, lines: list[str]) -> None:
+        self.lines.extend(lines)
+
+    def take(self) -> list[str]:
+        out, self.lines = self.lines, []
+        return out
+
+
+class StreamOutput(Output):
+    def __init__(self, stream=None):
+        self.stream = stream
+
+    def write(self, line: str) -> None:
+        (self.stream or sys.stdout).write(line + "\n")
+
+
+class Context:
+    """State of one CLI session.
+
+    config      the RouterConfig model (shared with the engine)
+    engine      None, or an object with apply_config(model) and snapshot()
+    output      an Output
+    mode        current mode name (jcli.modes.MODES)
+    vr, vrf     current virtual router / VRF context
+    node        the model object a sub-mode edits (Profile, RadiusServer, ...)
+    options     Options
+    """
+
+    def __init__(self, config: RouterConfig | None = None, *, engine: Any = None,
+                 output: Output | None = None, options: Options | None = None,
+                 interactive: bool = False):
+        self.config = config if config is not None else RouterConfig()
+        self.engine = engine
+        self.output = output if output is not None else ListOutput()
+        self.options = options if options is not None else Options()
+        self.interactive = interactive
+        self.mode = "exec"
+        self.vr = "default"
+        self.vrf: str | None = None
+        self.node: Any = None
+        self.terminal_length = 24 if interactive else 0
+        self.batch = 0              # >0 while a script runs: engine is told once at the end
+        self.dirty = False
+        self.quit = False
+        self.started = time.time()
+
+    @property
+    def prompt(self) -> str:
+        return prompt(self.config.hostname, self.vr, self.vrf, self.mode)
+
+    @property
+    def vr_config(self) -> VirtualRouter:
+        vr = self.config.virtual_routers.get(self.vr)
+        if vr is None:                       # VR deleted under our feet
+            self.vr, self.vrf = "default", None
+            vr = self.config.virtual_routers["default"]
+        return vr
+
+    def enter(self, mode: str, node: Any = None) -> None:
+        if mode not in MODES:
+            raise ValueError(mode)
+        self.mode = mode
+        self.node = node
+
+    def write(self, line: str = "") -> None:
+        self.output.write(line)
+
+    def config_changed(self) -> None:
+        """Called after each successful configuration change."""
+        if self.batch:
+            self.dirty = True
+            return
+        self.dirty = False
+        if self.engine is not None:
+            self.engine.apply_config(self.config)
+
+    @property
+    def startup_path(self) -> str:
+        return os.path.abspath(self.options.startup)

@@ -1,0 +1,269 @@
+"""The executor: one input line -> match -> typed handler call -> output.
+
+Used by the interactive shell, `-c`, stdin, `configure file`, the startup file and the
+transcript tests alike. Sync handlers run directly (`run` returns a bool); async handlers make
+`run` return an awaitable; `execute` is the async front door that handles both.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any, Awaitable
+
+from grammars.filters import FILTERS as FILTER_ARG
+from grammars.filters import HELP as FILTER_HELP
+from grammars.filters import FilterError, OutputFilter, parse_filter
+from grammars.matcher import AMBIGUOUS, INCOMPLETE, OK, describe, match_line, prefixed
+from jcli.context import Context
+from jcli.modes import MODES
+from jcli.registry import REGISTRY, CliError, Registry, load_commands
+from jcli.views import ShowResult
+
+INVALID_MSG = "% Invalid input detected at '^' marker."
+INCOMPLETE_MSG = "% Incomplete command."
+
+
+class Executor:
+    def __init__(self, ctx: Context, registry: Registry | None = None):
+        self.ctx = ctx
+        ctx.executor = self
+        self.registry = registry if registry is not None else load_commands()
+        self._where: str | None = None      # "FILE:LINE" while a script runs
+        self.errors: list[str] = []         # error lines reported while a script runs
+
+    # ----------------------------------------------------------------- errors
+    def _error(self, lines: list[str]) -> None:
+        if self._where is not None:
+            msg = next((l for l in lines if l.startswith("%")), lines[-1])
+            first = f"{self._where}: {msg}"
+            self.errors.append(first)
+            self.ctx.write(first)
+            for l in lines:
+                if l is not msg:
+                    self.ctx.write(l)
+            return
+        for l in lines:
+            self.ctx.write(l)
+
+    def _match_error(self, res, line: str) -> None:
+        if res.status is AMBIGUOUS:
+            words = line.split()
+            self._error([f'% Ambiguous command: "{" ".join(words[:res.word_index + 1])}"'])
+        elif res.status is INCOMPLETE:
+            self._error([INCOMPLETE_MSG])
+        else:
+            if self.ctx.interactive and self._where is None:
+                self._error([" " * (len(self.ctx.prompt) + res.column) + "^", INVALID_MSG])
+            else:
+                self._error([line.rstrip(), " " * res.column + "^", INVALID_MSG])
+
+    # ----------------------------------------------------------------- matching
+    def resolve(self, line: str):
+        """-> (MatchResult, mode it matched in, OutputFilter | None)."""
+        ctx = self.ctx
+        flt: OutputFilter | None = None
+        bar = line.find("|")
+        if bar >= 0:
+            res = match_line(self.registry.root(ctx.mode), line[:bar])
+            if res.status is OK and res.command.kind == "show":
+                flt = parse_filter(line[bar:])      # may raise FilterError
+                return res, ctx.mode, flt
+        res = match_line(self.registry.root(ctx.mode), line)
+        if res.status is OK:
+            return res, ctx.mode, None
+        mode = MODES[ctx.mode].parent
+        while mode is not None:
+            alt = match_line(self.registry.root(mode), line)
+            if alt.status is OK:
+                return alt, mode, None
+            mode = MODES[mode].parent
+        return res, ctx.mode, None
+
+    # ----------------------------------------------------------------- running
+    def run(self, line: str) -> bool | Awaitable[bool]:
+        """Run one line. Returns True/False, or an awaitable when the handler is async."""
+        s = line.strip()
+        if not s or s[0] == "!":
+            return True
+        ctx = self.ctx
+        try:
+            res, mode, flt = self.resolve(line)
+        except FilterError as e:
+            self._error([f"% {e}" if not str(e).startswith("%") else str(e)])
+            return False
+        if res.status is not OK:
+            self._match_error(res, line)
+            return False
+        cmd = res.command
+        if mode != ctx.mode:
+            ctx.enter(mode)
+        kw = dict(cmd.defaults)
+        kw.update(res.args)
+        try:
+            result = cmd.handler(ctx, **kw)
+        except CliError as e:
+            self._error([f"% {e}"])
+            return False
+        if cmd.is_async or inspect.isawaitable(result):
+            return self._finish_async(cmd, result, flt)
+        return self._finish(cmd, result, flt)
+
+    async def _finish_async(self, cmd, awaitable, flt) -> bool:
+        try:
+            result = await awaitable
+        except CliError as e:
+            self._error([f"% {e}"])
+            return False
+        return self._finish(cmd, result, flt)
+
+    def _finish(self, cmd, result: Any, flt: OutputFilter | None) -> bool:
+        if result is False:
+            return False
+        if cmd.kind == "config":
+            self.ctx.config_changed()
+        if isinstance(result, ShowResult):
+            if flt is not None and flt.name == "json":
+                lines = result.json_lines()
+            else:
+                lines = result.lines()
+            if flt is not None:
+                lines = flt.apply(lines)
+            self.ctx.output.show(lines)
+        elif isinstance(result, list):
+            if flt is not None:
+                if flt.name == "json":
+                    from jcli.views import lines_result
+                    result = lines_result(result).json_lines()
+                result = flt.apply(result)
+            self.ctx.output.show(result)
+        return True
+
+    async def execute(self, line: str) -> bool:
+        r = self.run(line)
+        if not isinstance(r, bool):
+            r = await r
+        return r
+
+    async def run_script(self, lines, source: str = "<script>", *, start_mode: str = "config") -> bool:
+        """Replay a configuration script: every bad line is reported as `SOURCE:LINE: error`
+        and skipped; the good ones are applied. Returns True when no line failed."""
+        ctx = self.ctx
+        saved = (ctx.mode, ctx.vr, ctx.vrf, ctx.node)
+        ctx.mode, ctx.vr, ctx.vrf, ctx.node = start_mode, "default", None, None
+        ctx.batch += 1
+        ok = True
+        prev_where = self._where
+        try:
+            for n, line in enumerate(lines, 1):
+                s = line.lstrip()
+                if not s or s[0] == "!":
+                    continue
+                self._where = f"{source}:{n}"
+                r = self.run(line)
+                if not isinstance(r, bool):
+                    r = await r
+                if not r:
+                    ok = False
+        finally:
+            self._where = prev_where
+            ctx.batch -= 1
+            ctx.mode, ctx.vr, ctx.vrf, ctx.node = saved
+            if ctx.vr not in ctx.config.virtual_routers:
+                ctx.vr, ctx.vrf = "default", None
+            if ctx.mode != "user" and MODES[ctx.mode].config and ctx.node is not None:
+                ctx.enter("config")
+            if not ctx.batch and ctx.dirty:
+                ctx.config_changed()
+        return ok
+
+    async def run_file(self, path: str, *, start_mode: str = "config") -> bool:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        return await self.run_script(lines, os.path.basename(path), start_mode=start_mode)
+
+    # ----------------------------------------------------------------- ? and TAB
+    def _filter_choices(self, line: str):
+        """`?` / TAB after `show ... |`: the output filters, or None when not in a filter."""
+        bar = line.find("|")
+        if bar < 0:
+            return None
+        res = match_line(self.registry.root(self.ctx.mode), line[:bar])
+        if res.status is not OK or res.command.kind != "show":
+            return None
+        rest = line[bar + 1:]
+        words = rest.split()
+        if len(words) > 1 or (words and rest[-1].isspace()):
+            names = [n for n in FILTER_HELP if n.startswith(words[0].lower())]
+            if len(names) != 1:
+                return []
+            if FILTER_ARG[names[0]]:
+                return "", [("LINE", "Regular expression"), ("<cr>", "")] if len(words) > 1 \
+                    else [("LINE", "Regular expression")]
+            return "", ([("<cr>", "")] if len(words) == 1 else [])
+        partial = words[0] if words else ""
+        return partial, [(n, h) for n, h in FILTER_HELP.items() if n.startswith(partial)]
+
+    def describe(self, line: str) -> list[str]:
+        """The `?` output for `line` (the text before the `?`)."""
+        flt = self._filter_choices(line)
+        if flt is not None:
+            if not flt or not flt[1]:
+                return ["% Unrecognized command"]
+            width = max(len(n) for n, _ in flt[1])
+            return [f"  {n.ljust(width)}  {h}".rstrip() for n, h in flt[1]]
+        choices, err = describe(self.registry.root(self.ctx.mode), line, self.ctx,
+                                self.registry.completer_of)
+        if err is not None:
+            saved, self.ctx.output = self.ctx.output, _Collect()
+            try:
+                self._match_error(err, line)
+                return self.ctx.output.lines
+            finally:
+                self.ctx.output = saved
+        if not choices:
+            if line and not line[-1].isspace():
+                return ["% Unrecognized command"]
+            return ["% Invalid input detected at '^' marker."]
+        width = max(map(len, [c[0] for c in choices]))
+        return [f"  {t.ljust(width)}  {h}".rstrip() for t, h, _k in choices]
+
+    def completions(self, line: str) -> tuple[str, list[tuple[str, str]]]:
+        """TAB candidates for the word at the end of `line` -> (partial word, [(text, help)])."""
+        partial = "" if not line or line[-1].isspace() else line.split()[-1]
+        flt = self._filter_choices(line)
+        if flt is not None:
+            if not flt:
+                return partial, []
+            return flt[0], [(t, h) for t, h in flt[1] if t not in ("LINE", "<cr>")]
+        choices, err = describe(self.registry.root(self.ctx.mode), line, self.ctx,
+                                self.registry.completer_of)
+        if err is not None:
+            return partial, []
+        return partial, [(t, h) for t, h, k in choices if k == "keyword" or k == "completion"]
+
+    def complete(self, line: str) -> str:
+        """TAB: the line with its last word completed (unique candidate, or common prefix)."""
+        partial, cands = self.completions(line)
+        if not cands:
+            return line
+        texts = [t for t, _ in cands]
+        if len(texts) == 1:
+            return line[:len(line) - len(partial)] + texts[0] + " "
+        common = os.path.commonprefix(texts)
+        if len(common) > len(partial):
+            return line[:len(line) - len(partial)] + common
+        return line
+
+
+class _Collect:
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+
+    def show(self, lines) -> None:
+        self.lines.extend(lines)
+
+
+__all__ = ["Executor", "prefixed"]

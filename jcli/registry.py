@@ -1,0 +1,140 @@
+"""The command registry: each command is declared once (spec string + one help line per token
++ handler) for one or more modes. The same declaration drives parsing, `?`, TAB, the typed
+handler arguments and the check that rendered configuration parses back.
+
+    from jcli.registry import command
+    from jcli.views import ShowResult
+
+    @command("exec", "clear radius statistics", ["Reset functions", "RADIUS", "Counters"])
+    def clear_radius(ctx): ...
+
+    @command("*", "show profile [WORD$name]", ["Show", "Profiles", "Profile name"],
+             complete={"name": profile_names})
+    def show_profile(ctx, name): return ShowResult(data, render)
+
+Modes: a mode name, a tuple of names, "*" (every mode), "exec*" (user and privileged exec),
+"config*" (global configuration and its sub-modes). Handlers take `ctx` plus one keyword
+argument per `$name` of the spec (None when absent); they may be `async def`. Raise
+`CliError(msg)` to fail with `% msg`.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from grammars.matcher import Position
+from grammars.spec import CompiledSpec, Node, compile_spec
+from jcli.modes import ALL_MODES, CONFIG_MODES, EXEC_MODES, MODES
+
+
+class CliError(Exception):
+    """A command failed; the message is printed after `% `."""
+
+
+@dataclass
+class Command:
+    spec: CompiledSpec
+    modes: tuple[str, ...]
+    handler: Callable
+    kind: str                 # "config" (changes the model), "show", "exec", "nav"
+    is_async: bool
+    completers: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.spec.text
+
+    @property
+    def name(self) -> str:
+        return f"{self.handler.__module__}.{self.handler.__qualname__}"
+
+
+def _expand_modes(modes) -> tuple[str, ...]:
+    if isinstance(modes, str):
+        modes = (modes,)
+    out: list[str] = []
+    for m in modes:
+        if m == "*":
+            out += ALL_MODES
+        elif m == "exec*":
+            out += EXEC_MODES
+        elif m == "config*":
+            out += CONFIG_MODES
+        elif m in MODES:
+            out.append(m)
+        else:
+            raise ValueError(f"unknown mode {m!r}")
+    return tuple(dict.fromkeys(out))
+
+
+class Registry:
+    def __init__(self):
+        self.commands: list[Command] = []
+        self._roots: dict[str, Position] = {}
+
+    def add(self, modes, spec: str, helps, handler: Callable, *, kind: str | None = None,
+            complete: dict[str, Callable] | None = None) -> Command:
+        compiled = compile_spec(spec, list(helps))
+        modes_t = _expand_modes(modes)
+        if kind is None:
+            if compiled.nodes[0].word == "show":
+                kind = "show"
+            elif all(MODES[m].config for m in modes_t):
+                kind = "config"
+            else:
+                kind = "exec"
+        params = list(inspect.signature(handler).parameters)
+        if not params or params[0] != "ctx" or set(params[1:]) != set(compiled.args):
+            raise ValueError(f"handler {handler.__qualname__}{params} does not match spec {spec!r} "
+                             f"args {compiled.args}")
+        complete = dict(complete or {})
+        for a in complete:
+            if a not in compiled.args:
+                raise ValueError(f"completer for unknown argument {a!r} in {spec!r}")
+        cmd = Command(compiled, modes_t, handler, kind, inspect.iscoroutinefunction(handler),
+                      complete, {a: None for a in compiled.args})
+        for n in compiled.nodes:
+            n.command = cmd
+        self.commands.append(cmd)
+        self._roots.clear()
+        return cmd
+
+    def command(self, modes, spec: str, helps, *, kind: str | None = None,
+                complete: dict[str, Callable] | None = None):
+        def deco(fn):
+            self.add(modes, spec, helps, fn, kind=kind, complete=complete)
+            return fn
+        return deco
+
+    def root(self, mode: str) -> Position:
+        pos = self._roots.get(mode)
+        if pos is None:
+            nodes: list[Node] = []
+            for c in self.commands:
+                if mode in c.modes:
+                    nodes += c.spec.first
+            pos = self._roots[mode] = Position(nodes)
+        return pos
+
+    @staticmethod
+    def completer_of(node: Node):
+        if node.arg is None or node.command is None:
+            return None
+        return node.command.completers.get(node.arg)
+
+
+REGISTRY = Registry()
+command = REGISTRY.command
+
+
+def load_commands() -> Registry:
+    """Import every module of jcli.commands (each declares its commands on import)."""
+    import importlib
+    import pkgutil
+
+    import jcli.commands as pkg
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        importlib.import_module(f"jcli.commands.{info.name}")
+    return REGISTRY
