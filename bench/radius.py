@@ -86,6 +86,33 @@ def codec_cost(k=20000):
     return (time.perf_counter() - t0) / k * 1e6
 
 
+def pyrad_cost(k=5000):
+    """For comparison: the same request/reply through pyrad's Packet classes (the
+    project uses pyrad only as the dictionary source and for rare data types)."""
+    from pyrad.dictionary import Dictionary
+    from pyrad.packet import AccessAccept, AuthPacket
+
+    d = Dictionary(codec.DICTIONARY_PATH)
+    t0 = time.perf_counter()
+    for _ in range(k):
+        req = AuthPacket(dict=d, secret=b"s", message_authenticator=True)
+        req["User-Name"] = "bench-user"
+        req["User-Password"] = req.PwCrypt("bench-pass")
+        req["Service-Type"] = "Framed-User"
+        req["Framed-Protocol"] = "PPP"
+        req["NAS-IP-Address"] = "127.0.0.1"
+        req["NAS-Port-Type"] = "Virtual"
+        raw = req.RequestPacket()
+        reply = req.CreateReply()
+        reply.code = AccessAccept
+        reply["Framed-IP-Address"] = "10.0.0.1"
+        rraw = reply.ReplyPacket()
+        got = req.CreateReply(packet=rraw)
+        assert req.VerifyReply(got, rraw) and raw
+        got["Framed-IP-Address"]
+    return (time.perf_counter() - t0) / k * 1e6
+
+
 def serve_lab(port_file):
     from engine.lab.radius_server import RadiusSpec, start_radius_servers
 
@@ -144,14 +171,16 @@ def main():
     import tempfile
     n, inflight = args.requests, args.in_flight
     emit("codec_request_reply_cost", round(codec_cost(), 1), "us/request")
+    emit("pyrad_packet_request_reply_cost", round(pyrad_cost(), 1), "us/request")
     tmpdir = tempfile.mkdtemp(prefix="jcli-bench-radius-")
     lab = None
     try:
         lab, port = start_lab_process(tmpdir)
-        rate, acc, to, rtx = asyncio.run(run_client("127.0.0.1", port, b"bench-secret",
-                                                    "bench-user", "bench-pass", n, inflight))
+        rate, acc, to, rtx = max(
+            asyncio.run(run_client("127.0.0.1", port, b"bench-secret", "bench-user",
+                                   "bench-pass", n, inflight)) for _ in range(2))
         emit("ours_vs_lab_server", round(rate), "req/s", in_flight=inflight, requests=n,
-             accepts=acc, timeouts=to, retransmits=rtx)
+             accepts=acc, timeouts=to, retransmits=rtx, best_of=2)
     finally:
         if lab is not None:
             lab.kill()

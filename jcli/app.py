@@ -95,18 +95,38 @@ class Shell:
         return status
 
     # ------------------------------------------------------------ interactive
-    async def page(self, lines: list[str]) -> None:
+    def _emitter(self):
+        """Show output on a terminal goes straight to the terminal (not through the
+        patch_stdout proxy, which delivers later from a thread) so it precedes --More--."""
+        if self.ctx.interactive and isinstance(self.ctx.output, ShellOutput):
+            try:
+                from prompt_toolkit.application.current import get_app_session
+                term = get_app_session().output
+
+                def emit(lines):
+                    if lines:
+                        term.write_raw("\n".join(lines) + "\n")
+                        term.flush()
+                return emit
+            except Exception:       # pragma: no cover - no terminal
+                pass
         out = self.ctx.output
-        n = self.ctx.terminal_length
-        if n <= 1 or len(lines) < n:
+
+        def emit_plain(lines):
             for line in lines:
                 out.write(line)
+        return emit_plain
+
+    async def page(self, lines: list[str]) -> None:
+        emit = self._emitter()
+        n = self.ctx.terminal_length
+        if n <= 1 or len(lines) < n:
+            emit(lines)
             return
         i = 0
         step = n - 1
         while i < len(lines):
-            for line in lines[i:i + step]:
-                out.write(line)
+            emit(lines[i:i + step])
             i += step
             if i >= len(lines):
                 break
@@ -148,7 +168,7 @@ class Shell:
             history = InMemoryHistory()
         session = PromptSession(history=history, completer=CliCompleter(ex),
                                 complete_while_typing=False, key_bindings=kb)
-        with patch_stdout(raw=True):
+        with patch_stdout(raw=True), _logging_to():
             while not ctx.quit:
                 try:
                     line = await session.prompt_async(ctx.prompt)
@@ -172,6 +192,31 @@ class Shell:
                 if isinstance(out, ShellOutput):
                     await self.page(out.take())
         return 0
+
+
+class _logging_to:
+    """Point logging StreamHandlers that write to the real stdout/stderr at the patched
+    streams for the duration of the prompt, so log lines appear above it."""
+
+    def __init__(self):
+        self.saved: list = []
+
+    def __enter__(self):
+        import logging
+        real = (sys.__stdout__, sys.__stderr__)
+        handlers = list(logging.getLogger().handlers)
+        for logger in list(logging.Logger.manager.loggerDict.values()):
+            handlers += getattr(logger, "handlers", [])
+        for h in handlers:
+            if type(h) is logging.StreamHandler and h.stream in real:
+                self.saved.append((h, h.stream))
+                h.setStream(sys.stderr if h.stream is sys.__stderr__ else sys.stdout)
+        return self
+
+    def __exit__(self, *exc):
+        for h, stream in self.saved:
+            h.setStream(stream)
+        return False
 
 
 async def _more_key() -> str:

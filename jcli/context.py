@@ -107,6 +107,10 @@ class Context:
     def write(self, line: str = "") -> None:
         self.output.write(line)
 
+    def snapshot(self) -> Any:
+        """The engine's current snapshot, or None without an engine."""
+        return self.engine.snapshot() if self.engine is not None else None
+
     def config_changed(self) -> None:
         """Called after each successful configuration change."""
         if self.batch:

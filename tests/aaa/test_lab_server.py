@@ -255,3 +255,25 @@ async def test_lab_server_wire_valid_pcap(tmp_path):
     assert cap.packet_count() == 6
     res = frh.validate_pcap(pcap, b"home-secret", [srv.address[1]])
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+async def test_adapter_cancel_and_close(lab):
+    servers, make = lab
+    [srv] = await start_radius_servers(specs(mode="silent")[1:])
+    a = client_for(srv, b"lns-secret", timeout=5.0, retransmit=0)
+    try:
+        task = asyncio.ensure_future(a.ask(pap_request("cpe1", "cpe1-pass")))
+        await asyncio.sleep(0.05)
+        assert a.client.in_flight == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert a.client.in_flight == 0 and a.client.get_timer() is None
+        events = []
+        a.on_event = events.append
+        a.submit(pap_request("cpe1", "cpe1-pass"))
+        assert a.snapshot()[0].pending == 1
+    finally:
+        a.close()
+        srv.close()
+    a.close()   # idempotent

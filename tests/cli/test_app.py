@@ -255,3 +255,20 @@ async def test_completer_caps_menu_but_keeps_common_prefix():
     assert ex.complete("profile pr") == "profile prof0"
     assert ex.complete("profile prof01999") == "profile prof01999 "
     assert len(ex.describe("profile ")) == 2001
+
+
+async def test_configure_file_command(tmp_path):
+    f = tmp_path / "part.scr"
+    f.write_text("profile p\n ppp mru 1500\n exit\nnonsense here\nl2tp checksum\n")
+    ctx, ex = await _session(tmp_path)
+    assert not await ex.execute(f"configure file {f}")
+    assert "part.scr:4: % Invalid input detected at '^' marker." in ctx.output.lines
+    assert ctx.config.l2tp.checksum and ctx.config.vr("default").profiles["p"].ppp_mru == 1500
+    assert ctx.mode == "exec"
+    assert not await ex.execute(f"configure file {tmp_path / 'missing.scr'}")
+    assert ctx.output.lines[-1].startswith("% Cannot read")
+
+
+def test_version_command_uses_package_version():
+    import jcli
+    assert jcli.__version__

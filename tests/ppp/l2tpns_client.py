@@ -4,7 +4,7 @@ usage: python -m tests.ppp.l2tpns_client LOCAL_IP LNS_IP USERNAME PASSWORD PROTO
 
 Opens an L2TP tunnel to LNS_IP:1701 (engine.l2tp, LAC role), places an incoming call (ICRQ),
 runs engine.ppp over it (authenticating itself with PROTO = pap|chap, taking its address from
-the LNS), waits for ECHO_WAIT seconds of LCP echo traffic, terminates PPP, clears the call and
+the LNS), waits for up to ECHO_WAIT seconds for LCP echo both ways, terminates PPP, clears the call and
 the tunnel, and prints one JSON line with what happened.
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> None:
             elif isinstance(ev, CallUp):
                 result["events"].append(("CallUp", round(now(), 2)))
                 link = PppLink(PppConfig(auth_protocols_allowed=(proto,), username=user,
-                                         password=password, keepalive_interval=0,
+                                         password=password, keepalive_interval=2.0,
                                          request_dns=True), rng=rng, role_name="lac-cpe")
                 link.open(now=now())
             elif isinstance(ev, PppFrame) and link is not None:
@@ -100,6 +100,8 @@ def main() -> None:
                     result["auth_failed"] = [pev.direction, pev.reason]
             for f in link.frames_to_send():
                 ep.send_ppp(tid, sid, f)
+            if close_at is not None and link.echo_answered >= 1 and link.echo_replies >= 1:
+                close_at = min(close_at, now() + 0.5)
             if close_at is not None and now() >= close_at:
                 close_at = None
                 link.close("test done", now=now())
@@ -112,6 +114,7 @@ def main() -> None:
     if link is not None:
         snap = link.snapshot()
         result["echo_answered"] = snap.counters.echo_answered
+        result["echo_replies"] = snap.counters.echo_replies
         result["lcp_state"] = snap.lcp_state
         result["errors"] = snap.counters.errors
     result["elapsed"] = round(now(), 2)

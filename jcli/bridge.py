@@ -1,0 +1,106 @@
+"""The shell's link to the engine: the configuration model turned into an ``EngineConfig``,
+and the engine (plus the lab peers of ``--lab``) started and stopped with the shell."""
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
+                               StaticRouteConfig, TargetConfig, VirtualRouterConfig)
+from engine.aio.engine import Engine
+from engine.dialout.service import ChassisConfig
+from jcli.config.model import RouterConfig, VirtualRouter
+
+log = logging.getLogger(__name__)
+
+
+def _net(prefix: str, mask: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"{prefix}/{mask}", strict=False)
+
+
+def _radius(vr: VirtualRouter, kind: str) -> tuple[RadiusServerConfig, ...]:
+    return tuple(RadiusServerConfig(s.address, s.port, s.key or "", float(s.timeout),
+                                    s.retransmit, s.deadtime, s.max_sessions or 255)
+                 for s in vr.radius(kind))
+
+
+def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
+    rd = next((v.rd for v in vr.vrfs.values() if v.rd), None)
+    loopbacks = tuple((n, ipaddress.IPv4Interface(f"{l.address}/{l.mask}"))
+                      for n, l in sorted(vr.loopbacks.items()) if l.address and l.mask)
+    statics = tuple(StaticRouteConfig(_net(r.prefix, r.mask),
+                                      ipaddress.IPv4Address(r.gateway) if r.gateway else None,
+                                      r.distance if r.distance is not None else 1, r.tag or 0)
+                    for r in vr.routes.values())
+    profiles = tuple(ProfileConfig(
+        p.name, tuple(p.ppp_authentication), p.ppp_authentication_vr,
+        p.ppp_keepalive if p.ppp_keepalive is not None else 30,
+        p.ppp_mru if p.ppp_mru is not None else 1500,
+        p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu)
+        for p in vr.profiles.values())
+    targets = tuple(TargetConfig(_net(t.prefix, t.mask), t.domain, t.profile)
+                    for t in vr.targets.values())
+    return VirtualRouterConfig(
+        name=vr.name, route_distinguisher=rd, loopbacks=loopbacks, static_routes=statics,
+        radius_auth=_radius(vr, "authentication"), radius_acct=_radius(vr, "accounting"),
+        aaa_ppp=vr.aaa_ppp_default or "radius",
+        domain_map=tuple((d.domain, d.router_name) for d in vr.domain_maps.values()
+                         if d.router_name),
+        profiles=profiles, targets=targets, max_buffered_triggers=vr.max_buffered_triggers)
+
+
+def engine_config(model: RouterConfig) -> EngineConfig:
+    d, l = model.dialout, model.l2tp
+    chassis = ChassisConfig(connect_timeout=float(d.connect_timeout),
+                            dormant_timeout=float(d.dormant_timeout),
+                            max_sessions=d.max_sessions, max_connecting=d.max_connecting,
+                            lockout_timeout=float(l.destination_lockout_timeout),
+                            failover_within_preference=l.failover_within_preference,
+                            weighted_load_balancing=l.weighted_load_balancing)
+    l2tp = L2tpDefaults(retransmissions=l.retransmission, hello_interval=l.hello_interval,
+                        receive_window=l.receive_window_size,
+                        tunnel_idle_timeout=l.tunnel_idle_timeout, checksum=l.checksum,
+                        challenge=not l.disable_challenge, host_name=l.host_name)
+    return EngineConfig(hostname=model.hostname, chassis=chassis, l2tp=l2tp,
+                        vrs=tuple(_vr_config(vr) for vr in model.virtual_routers.values()))
+
+
+class RouterEngine:
+    """What the shell's context calls ``engine``: applies the model, hands out snapshots."""
+
+    def __init__(self, options: Any, output) -> None:
+        self.options = options
+        self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
+                             keep_namespaces=getattr(options, "keep_namespaces", False),
+                             output=output)
+        self.lab = None
+
+    async def start(self) -> "RouterEngine":
+        lab_path = getattr(self.options, "lab", None)
+        if lab_path:
+            from engine.lab.labfile import load_labfile
+            from engine.lab.runner import start_lab
+            self.lab = await start_lab(load_labfile(lab_path))
+        try:
+            await self.engine.start()
+        except BaseException:
+            if self.lab is not None:
+                await self.lab.close()
+            raise
+        return self
+
+    async def close(self) -> None:
+        await self.engine.stop()
+        if self.lab is not None:
+            await self.lab.close()
+            self.lab = None
+
+    def apply_config(self, model: RouterConfig) -> None:
+        self.engine.apply_config(engine_config(model))
+
+    def snapshot(self):
+        return self.engine.snapshot()
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
