@@ -141,7 +141,8 @@ def start_lab_process(tmpdir):
             proc.kill()
             raise RuntimeError("lab server did not start")
         time.sleep(0.05)
-    return proc, int(open(port_file).read())
+    with open(port_file) as f:
+        return proc, int(f.read())
 
 
 def radclient_rate(port, n, in_flight, tmpdir):

@@ -49,10 +49,18 @@ async def amain(options: Options, engine_factory=None) -> int:
         await close_shell(shell)
 
 
+def engine_factory(options: Options):
+    """The dial-out engine (and the lab peers of --lab) behind the shell."""
+    def make(ctx):
+        from jcli.bridge import RouterEngine
+        return RouterEngine(options, output=lambda line: print(line, flush=True))
+    return make
+
+
 def main(argv=None) -> int:
     options = parse_args(argv)
     try:
-        return asyncio.run(amain(options))
+        return asyncio.run(amain(options, engine_factory(options)))
     except KeyboardInterrupt:
         return 130
 

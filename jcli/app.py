@@ -7,7 +7,8 @@ engine) or batch (`-c`, stdin).
 
 `engine_factory(ctx)` returns the engine (or an awaitable of it); the engine gets
 `apply_config(model)` after every configuration change and `snapshot()` from show commands.
-If it has `start()` / `stop()` (sync or async) they are called around the session.
+If it has `start()` and `close()` (or `stop()`), sync or async, they are called around the
+session.
 """
 from __future__ import annotations
 
@@ -86,6 +87,10 @@ class Shell:
         """Run lines in order (privileged exec); exit status 1 if any failed."""
         status = 0
         for line in lines:
+            if line.rstrip().endswith("?"):          # help, as at the prompt
+                for out_line in self.executor.describe(line.rstrip()[:-1]):
+                    self.ctx.write(out_line)
+                continue
             ok = await self.executor.execute(line)
             self._flush_plain()
             if not ok:
@@ -256,6 +261,9 @@ async def build_shell(options: Options | None = None,
     if output is None:
         output = ShellOutput() if interactive else StreamOutput()
     ctx = Context(RouterConfig(), options=options, output=output, interactive=interactive)
+    if interactive:
+        import shutil
+        ctx.terminal_length = shutil.get_terminal_size((80, 24)).lines
     executor = Executor(ctx)
     if engine_factory is not None:
         engine = await _maybe_await(engine_factory(ctx))
@@ -267,7 +275,12 @@ async def build_shell(options: Options | None = None,
 
 
 async def close_shell(shell: Shell) -> None:
+    """Stop the engine: its `close()` (preferred) or `stop()`, sync or async."""
     eng = shell.ctx.engine
-    stop = getattr(eng, "stop", None) if eng is not None else None
-    if stop is not None:
-        await _maybe_await(stop())
+    if eng is None:
+        return
+    for name in ("close", "stop"):
+        fn = getattr(eng, name, None)
+        if callable(fn):
+            await _maybe_await(fn())
+            return

@@ -7,17 +7,20 @@ transcript tests alike. Sync handlers run directly (`run` returns a bool); async
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from typing import Any, Awaitable
 
 from grammars.filters import FILTERS as FILTER_ARG
 from grammars.filters import HELP as FILTER_HELP
 from grammars.filters import FilterError, OutputFilter, parse_filter
-from grammars.matcher import AMBIGUOUS, INCOMPLETE, OK, describe, match_line, prefixed
+from grammars.matcher import AMBIGUOUS, INCOMPLETE, OK, describe, match_line
 from jcli.context import Context
 from jcli.modes import MODES
-from jcli.registry import REGISTRY, CliError, Registry, load_commands
+from jcli.registry import CliError, Registry, load_commands
 from jcli.views import ShowResult
+
+log = logging.getLogger(__name__)
 
 INVALID_MSG = "% Invalid input detected at '^' marker."
 INCOMPLETE_MSG = "% Incomplete command."
@@ -104,6 +107,10 @@ class Executor:
         except CliError as e:
             self._error([f"% {e}"])
             return False
+        except Exception as e:          # a handler bug must not end the session
+            log.exception("command %r failed", line)
+            self._error([f"% Internal error: {type(e).__name__}: {e}"])
+            return False
         if cmd.is_async or inspect.isawaitable(result):
             return self._finish_async(cmd, result, flt)
         return self._finish(cmd, result, flt)
@@ -113,6 +120,10 @@ class Executor:
             result = await awaitable
         except CliError as e:
             self._error([f"% {e}"])
+            return False
+        except Exception as e:
+            log.exception("command %s failed", cmd.text)
+            self._error([f"% Internal error: {type(e).__name__}: {e}"])
             return False
         return self._finish(cmd, result, flt)
 
@@ -265,5 +276,3 @@ class _Collect:
     def show(self, lines) -> None:
         self.lines.extend(lines)
 
-
-__all__ = ["Executor", "prefixed"]

@@ -118,6 +118,13 @@ class Registry:
             pos = self._roots[mode] = Position(nodes)
         return pos
 
+    def subset(self, modules) -> "Registry":
+        """A registry with only the commands declared in the given modules (same Command
+        objects), e.g. the core command set without extensions."""
+        reg = Registry()
+        reg.commands = [c for c in self.commands if c.handler.__module__ in set(modules)]
+        return reg
+
     @staticmethod
     def completer_of(node: Node):
         if node.arg is None or node.command is None:
@@ -127,6 +134,7 @@ class Registry:
 
 REGISTRY = Registry()
 command = REGISTRY.command
+CORE_MODULES = ("jcli.commands.base", "jcli.commands.config", "jcli.commands.show")
 
 
 def load_commands() -> Registry:

@@ -446,6 +446,17 @@ class RadiusClient:
                 st.unknown_responses, st.pending, st.last_rtt))
         return tuple(out)
 
+    def reset_statistics(self) -> None:
+        """`clear radius statistics`: zero the counters (state, pending kept)."""
+        for st in self._stats:
+            for name in ("requests", "retransmits", "accepts", "rejects", "challenges",
+                         "accounting_responses", "timeouts", "malformed",
+                         "bad_authenticators", "unknown_responses"):
+                setattr(st, name, 0)
+            st.last_rtt = None
+        for k in self.counters:
+            self.counters[k] = 0
+
     def has_servers(self, kind: str) -> bool:
         """Whether a server of this kind ("auth" / "acct") is configured."""
         return any(s.kind == kind for s in self.servers)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
-import socket
 import struct
 from typing import Iterable
 
@@ -127,7 +127,7 @@ def _encode_value(d: AttrDef, value) -> bytes:
             return bytes.fromhex(value[2:]) if value.startswith("0x") else value.encode()
         return bytes(value)
     if t == "ipaddr":
-        return socket.inet_aton(value)
+        return ipaddress.IPv4Address(value).packed
     if t == "date":
         return struct.pack("!I", int(value))
     return _pyrad_tools.EncodeAttr(t, value)
@@ -149,7 +149,7 @@ def _decode_value(d: AttrDef, raw: bytes):
     if t == "ipaddr":
         if len(raw) != 4:
             raise MalformedPacket(f"{d.name}: address of length {len(raw)}")
-        return socket.inet_ntoa(raw)
+        return str(ipaddress.IPv4Address(raw))
     try:
         return _pyrad_tools.DecodeAttr(t, raw)
     except Exception as exc:  # pyrad raises assorted errors on bad input

@@ -23,10 +23,14 @@ log = logging.getLogger(__name__)
 
 
 class RadiusUdpAdapter:
-    def __init__(self, client: RadiusClient, *, local_host: str = "0.0.0.0",
-                 on_event: Callable | None = None, loop: asyncio.AbstractEventLoop | None = None):
+    def __init__(self, client: RadiusClient, local_addr: tuple[str, int] | None = None, *,
+                 local_host: str = "0.0.0.0", on_event: Callable | None = None,
+                 loop: asyncio.AbstractEventLoop | None = None):
+        """``local_addr`` (host, port) binds socket 0 (further sockets get a free port
+        on the same host); without it every socket binds ``local_host`` port 0."""
         self.client = client
-        self.local_host = local_host
+        self.local_host = local_addr[0] if local_addr else local_host
+        self._first_port = local_addr[1] if local_addr else 0
         self.on_event = on_event
         self._loop = loop or asyncio.get_running_loop()
         self._socks: list[socket.socket] = []
@@ -93,8 +97,12 @@ class RadiusUdpAdapter:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         except OSError:
             pass
-        s.bind((self.local_host, 0))
         index = len(self._socks)
+        try:
+            s.bind((self.local_host, self._first_port if index == 0 else 0))
+        except OSError:
+            s.close()
+            raise
         self._socks.append(s)
         self._loop.add_reader(s.fileno(), self._on_readable, index)
 

@@ -127,6 +127,10 @@ class EngineSnapshot:
     radius: tuple[tuple[str, tuple], ...]    # (vr, ServerStats...)
     routes: tuple[tuple[str, tuple[Route, ...]], ...]
 
+    @property
+    def vr_states(self) -> tuple[tuple[str, str], ...]:
+        return tuple((v.name, str(v.state)) for v in self.dialout.vrs)
+
 
 def _ipv4(x) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(x)
@@ -248,10 +252,19 @@ class Engine:
                 targets=tuple(DsTargetConfig(prefix=t.prefix, domain=t.domain, profile=t.profile)
                               for t in v.targets),
                 max_buffered_triggers=v.max_buffered_triggers,
-                route_distinguisher=v.route_distinguisher) for v in config.vrs if v.targets
-                or v.route_distinguisher or v.max_buffered_triggers != 10))
+                route_distinguisher=v.route_distinguisher) for v in config.vrs))
         self.dialout.apply_config(dcfg, now=now)
+        for v in config.vrs:
+            self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)
         self._pump()
+
+    def _vr_dialout_state(self, v: VirtualRouterConfig) -> str:
+        """A VR whose targets cannot reach any RADIUS server is down (dialout.md §7)."""
+        for t in v.targets:
+            auth_vr = self._vr_config(self._auth_vr_for_domain(v.name, t.domain))
+            if not auth_vr.radius_auth:
+                return ds.VrState.DOWN
+        return ds.VrState.IN_SERVICE
 
     def _vr_config(self, name: str) -> VirtualRouterConfig:
         return self.config.vr(name) or VirtualRouterConfig(name)

@@ -211,7 +211,11 @@ class LabRadiusServer:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         except OSError:
             pass
-        self._sock.bind((spec.host, spec.port))
+        try:
+            self._sock.bind((spec.host, spec.port))
+        except OSError:
+            self._sock.close()
+            raise
         self.address: tuple[str, int] = self._sock.getsockname()
         self._handles: set[asyncio.TimerHandle] = set()
         self._closed = False

@@ -136,7 +136,7 @@ class ChapServer:
         rng = link.rng
         n = rng.randint(lo, hi)
         self.challenge = rng.getrandbits(8 * n).to_bytes(n, "big")
-        self.ident = rng.randrange(256)
+        self.ident = rng.getrandbits(8)
         self._pkt = build_value(self.challenge, cfg.hostname.encode())
         self.state = WAIT
         self.tries = 0

@@ -170,7 +170,7 @@ class Fsm:
         self.restart_count = 0
         self.deadline: float | None = None
         self._rng = rng
-        self.req_id = rng.randrange(256)
+        self.req_id = rng.getrandbits(8)
         self.last_request = b""
         self.naks_sent = 0
         self.naks_received = 0

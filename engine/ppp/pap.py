@@ -64,7 +64,7 @@ class PapClient:
     def start(self, now: float) -> None:
         cfg = self.link.config
         self._data = build_request(cfg.username.encode()[:255], cfg.password.encode()[:255])
-        self.ident = self.link.rng.randrange(256)
+        self.ident = self.link.rng.getrandbits(8)
         self.state = WAIT
         self.tries = 0
         self._send(now)

@@ -205,10 +205,11 @@ def show_dialout_session(ctx, vr, state, dst, brief):
 
 
 def _render_destinations(rows) -> list[str]:
-    out = table(["Destination", "State", "Failures", "Locked out for", "Last failure"],
-                [[d.get("address", d.get("endpoint", "")), d.get("state", ""),
-                  d.get("failures", ""), hms(d.get("lockout_remaining")),
-                  d.get("last_reason", d.get("reason", "")) or "-"] for d in rows])
+    out = table(["Destination", "State", "Failures", "Successes", "Locked out for", "Tunnels",
+                 "Sessions", "Last failure"],
+                [[d["address"], d["state"], d["failures"], d["successes"],
+                  hms(d["lockout_remaining"]) if d["lockout_remaining"] else "-", d["tunnels"],
+                  d["sessions"], d["last_failure_reason"] or "-"] for d in rows])
     out.append(f"{len(rows)} destination(s) found")
     return out
 
@@ -223,7 +224,7 @@ def _render_tunnels(data) -> list[str]:
     rows, brief = data["tunnels"], data["brief"]
     out = table(["Local", "Remote", "Peer", "Peer host", "State", "Sessions", "Up"] +
                 ([] if brief else ["Ns/Nr", "Retransmits"]),
-                [[t["local_id"], t["peer_id"], t["peer"], t["peer_host_name"] or "-",
+                [[t["tunnel_id"], t["peer_tunnel_id"], t["peer"], t["peer_host_name"] or "-",
                   t["state"], t["sessions"], hms(t["uptime"])] +
                  ([] if brief else [f"{t['ns']}/{t['nr']}", t["retransmits"]])
                  for t in rows])
@@ -235,17 +236,9 @@ def _tunnel_rows(snap) -> list[dict]:
     rows = []
     for t in snap.l2tp.tunnels:
         d = plain(t)
-        peer = d.get("peer_addr")
-        d["peer"] = f"{peer[0]}:{peer[1]}" if isinstance(peer, (list, tuple)) else str(peer)
-        d.setdefault("local_id", d.get("tunnel_id"))
-        d.setdefault("peer_id", d.get("peer_tunnel_id"))
-        d.setdefault("peer_host_name", d.get("peer_host"))
-        d.setdefault("sessions", d.get("calls", 0))
-        started = d.get("established_at", d.get("created_at"))
-        d["uptime"] = snap.now - started if isinstance(started, (int, float)) else None
-        d.setdefault("retransmits", 0)
-        d.setdefault("ns", 0)
-        d.setdefault("nr", 0)
+        host, port = t.peer_addr
+        d["peer"] = f"{host}:{port}"
+        d["uptime"] = snap.now - t.up_at if t.up_at is not None else None
         rows.append(d)
     return rows
 
@@ -258,10 +251,15 @@ def show_tunnel(ctx, brief):
 
 def _render_l2tp_sessions(data) -> list[str]:
     rows = data["sessions"]
-    out = table(["Tunnel", "Local", "Remote", "Direction", "State", "Called number"],
-                [[c.get("tunnel_id"), c.get("local_id", c.get("session_id")),
-                  c.get("peer_id", c.get("peer_session_id")), c.get("direction", c.get("role")),
-                  c.get("state"), c.get("called_number") or "-"] for c in rows])
+    if data["brief"]:
+        return table(["Tunnel", "Local", "Remote", "State"],
+                     [[c["tunnel_id"], c["session_id"], c["peer_session_id"], c["state"]]
+                      for c in rows]) + [f"{len(rows)} session(s) found"]
+    out = table(["Tunnel", "Local", "Remote", "Kind", "State", "Called number", "Speed",
+                 "Packets in/out"],
+                [[c["tunnel_id"], c["session_id"], c["peer_session_id"], c["kind"], c["state"],
+                  c["called_number"] or "-", c["connect_speed"] or "-",
+                  f"{c['rx_packets']}/{c['tx_packets']}"] for c in rows])
     out.append(f"{len(rows)} session(s) found")
     return out
 

@@ -88,6 +88,11 @@ EXTRA_USERS = '''
 '''
 
 
+def _read(path: str) -> str:
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
 def binary() -> str | None:
     return shutil.which("freeradius") or (
         "/usr/sbin/freeradius" if os.path.exists("/usr/sbin/freeradius") else None)
@@ -134,7 +139,7 @@ class FreeRadius:
         self.pid: int | None = None
 
     def _write_config(self) -> None:
-        conf = open(os.path.join(INTEROP, "freeradius-radiusd.conf")).read()
+        conf = _read(os.path.join(INTEROP, "freeradius-radiusd.conf"))
         conf = re.sub(r"(?m)^logdir = .*$", f"logdir = {self.dir}", conf)
         conf = re.sub(r"(?m)^raddbdir = .*$", f"raddbdir = {self.dir}", conf)
         conf = re.sub(r"(?m)^run_dir = .*$", f"run_dir = {self.dir}", conf)
@@ -150,15 +155,16 @@ class FreeRadius:
                           conf)
         with open(os.path.join(self.dir, "radiusd.conf"), "w") as f:
             f.write(conf)
-        users = open(os.path.join(INTEROP, "freeradius-users")).read()
+        users = _read(os.path.join(INTEROP, "freeradius-users"))
         with open(os.path.join(self.dir, "users"), "w") as f:
             f.write(EXTRA_USERS + users)
 
     def start(self) -> "FreeRadius":
         self._write_config()
-        self.proc = subprocess.Popen(
-            [binary(), "-f", "-d", self.dir, "-l", os.path.join(self.dir, "radius.log")],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "w"))
+        with open(os.path.join(self.dir, "stderr"), "w") as err:
+            self.proc = subprocess.Popen(
+                [binary(), "-f", "-d", self.dir, "-l", os.path.join(self.dir, "radius.log")],
+                stdout=subprocess.DEVNULL, stderr=err)
         self.pid = self.proc.pid
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -175,7 +181,7 @@ class FreeRadius:
         for name in ("stderr", "radius.log"):
             p = os.path.join(self.dir, name)
             if os.path.exists(p):
-                out.append(open(p, errors="replace").read()[-2000:])
+                out.append(_read(p)[-2000:])
         return "\n".join(out)
 
     def stop(self) -> None:
@@ -214,8 +220,10 @@ class Capture:
     def __enter__(self):
         expr = " or ".join(f"udp port {p}" for p in self.ports)
         self._err = open(self.path + ".err", "w+")
-        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-Z", "root", "-w", self.path, expr],
-                                     stdout=subprocess.DEVNULL, stderr=self._err)
+        self.proc = subprocess.Popen(
+            ["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-Z", "root",
+             "-w", self.path, expr],
+            stdout=subprocess.DEVNULL, stderr=self._err)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             self._err.seek(0)

@@ -144,3 +144,15 @@ def test_accounting_request_authenticator_and_retransmit():
     ev = c.next_event()
     assert ev.code == "accounting-response"
     assert c.snapshot()[0].accounting_responses == 1
+
+
+def test_reset_statistics_keeps_state():
+    c = RadiusClient([P, S], rng=random.Random(8))
+    c.request(dialout_request("x@d"), now=0.0)
+    sent = []
+    run_until(c, 12.0, sent)
+    c.reset_statistics()
+    st = c.snapshot(now=12.0)
+    assert st[0].state == "dead" and st[0].timeouts == 0 and st[0].retransmits == 0
+    assert st[1].pending == 1 and st[1].requests == 0
+    assert c.has_servers("auth") and not c.has_servers("acct")

@@ -188,7 +188,7 @@ async def test_failure_mode_silent():
 async def test_failure_mode_wrong_secret_is_detected():
     r, st, srv = await _one("wrong-secret")
     assert isinstance(r, RadiusTimeout)
-    assert st.bad_authenticators == 2 and st.accepts == 0
+    assert st.bad_authenticators >= 1 and st.accepts == 0 and st.timeouts == 1
 
 
 async def test_client_with_wrong_secret_gets_nothing_trusted():

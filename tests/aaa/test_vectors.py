@@ -194,3 +194,21 @@ def test_client_drops_spoofed_and_wrong_secret_replies():
 def test_secret_not_in_repr():
     srv = RadiusServer("127.0.0.1", 1812, b"very-secret")
     assert "very-secret" not in repr(srv)
+
+
+def test_secrets_and_passwords_never_logged(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    p = RadiusServer("127.0.0.1", 1812, b"TopSecretKey", timeout=1.0, retransmit=0,
+                     deadtime_s=5)
+    c = RadiusClient([p], rng=random.Random(9))
+    c.request(pap_request("u", "UserPassw0rd"), now=0.0)
+    [(data, addr)] = c.datagrams_to_send(now=0.0)
+    c.receive_datagram(_reply_for(data, b"other"), addr, now=0.1)
+    c.receive_datagram(b"junk", addr, now=0.1)
+    c.handle_timer(now=1.0)
+    assert c.next_event() is not None
+    text = caplog.text + repr(c.snapshot()) + repr(p)
+    assert "TopSecretKey" not in text and "UserPassw0rd" not in text
+    assert "failed authenticator check" in caplog.text and "marked dead" in caplog.text

@@ -32,11 +32,11 @@ def test_batch_commands_ok(tmp_path):
 
 
 def test_batch_failure_exit_code_and_caret(tmp_path):
-    r = run_jcli(["-c", "show version", "-c", "show bogus", "-c", "show configuration | count"],
+    r = run_jcli(["-c", "show version", "-c", "show zzz", "-c", "show configuration | count"],
                  tmp_path)
     assert r.returncode == 1
     lines = r.stdout.splitlines()
-    i = lines.index("show bogus")
+    i = lines.index("show zzz")
     assert lines[i + 1] == "     ^"
     assert lines[i + 2] == "% Invalid input detected at '^' marker."
     assert lines[-1].startswith("Count: ")
@@ -272,3 +272,44 @@ async def test_configure_file_command(tmp_path):
 def test_version_command_uses_package_version():
     import jcli
     assert jcli.__version__
+
+
+async def test_handler_bug_does_not_end_the_session():
+    reg = Registry()
+
+    @reg.command("exec", "crash", ["Crash"])
+    def crash(ctx):
+        raise ZeroDivisionError("boom")
+
+    @reg.command("exec", "crash async", ["Crash", "Async"])
+    async def crash_async(ctx):
+        raise KeyError("k")
+    ctx = Context(output=ListOutput())
+    ex = Executor(ctx, registry=reg)
+    assert not await ex.execute("crash")
+    assert not await ex.execute("crash async")
+    assert ctx.output.lines == ["% Internal error: ZeroDivisionError: boom",
+                                "% Internal error: KeyError: 'k'"]
+
+
+async def test_close_shell_prefers_close(tmp_path):
+    from jcli.app import close_shell
+    calls = []
+
+    class Eng(FakeEngine):
+        async def close(self):
+            calls.append("close")
+
+        def stop(self):
+            calls.append("stop")
+    shell = await build_shell(Options(startup=str(tmp_path / "none.scr")), lambda ctx: Eng(),
+                              output=ListOutput())
+    await close_shell(shell)
+    assert calls == ["close"]
+
+
+def test_batch_question_mark_prints_help(tmp_path):
+    r = run_jcli(["-c", "show vers?", "-c", "write ?"], tmp_path)
+    assert r.returncode == 0
+    assert r.stdout.splitlines() == ["  version  System software version",
+                                     "  memory  To the startup file"]

@@ -11,12 +11,15 @@ import re
 
 from jcli.context import Context, ListOutput
 from jcli.executor import Executor
+from jcli.registry import CORE_MODULES, load_commands
 
 
 def new_session(**kw) -> tuple[Context, Executor]:
+    """A session with the core command set only: transcripts do not change when extension
+    modules add commands."""
     ctx = Context(output=ListOutput(), interactive=True, **kw)
     ctx.terminal_length = 0
-    return ctx, Executor(ctx)
+    return ctx, Executor(ctx, registry=load_commands().subset(CORE_MODULES))
 
 
 async def play(ctx: Context, ex: Executor, text: str) -> list[str]:

@@ -1,0 +1,203 @@
+"""Packets per second through one established dial-out session on the real kernel (root).
+
+Topology (tests/e2e/topology.py): the Engine with the Linux dataplane in this process (router
+namespaces ``je<pid>r0-*``), the lab peers (RADIUS, LAC, CPE) in their own namespace behind a
+veth pair, in a separate process.  One session to the CPE 10.10.1.1 is brought up by a kernel
+ping, then a flooder process inside the ``home`` namespace sends a fixed number of packets:
+
+* ``udp_forward``: UDP datagrams of 64 / 1400 bytes (IP length) to the CPE, as fast as the
+  socket takes them: home namespace -> kernel route -> session TUN -> engine (PPP + L2TP
+  encapsulation) -> UDP over the veth.  Forwarded packets are counted on the lab side of the
+  veth (kernel RX counter of the lab host), from the first send to the last arrival.
+* ``echo``: ICMP echo requests of 64 / 1400 bytes with up to ``--window`` outstanding; the CPE
+  answers each, so every request crosses the router one way and every reply the other way.
+  Rate = replies / time, i.e. the packet rate in *each* direction.
+
+Prints JSON lines ``{"bench", "metric", "value", "unit"}``.  ``--profile`` prints the top
+functions of the router process (cProfile, during the 64-byte UDP flood) to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import functools
+import io
+import json
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.e2e import topology as topo  # noqa: E402
+
+BENCH = "dataplane_e2e"
+
+FLOODER = r"""
+import errno, json, os, select, socket, struct, sys, time
+mode, dst, count, size, window = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+if mode == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    payload = b"\0" * (size - 28)
+    sent = 0
+    t0 = time.monotonic()
+    while sent < count:
+        try:
+            s.sendto(payload, (dst, 9))
+            sent += 1
+        except OSError as e:
+            if e.errno not in (errno.ENOBUFS, errno.EAGAIN):
+                raise
+            time.sleep(0.0002)
+    print(json.dumps({"sent": sent, "t0": t0, "t1": time.monotonic()}))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    s.setblocking(False)
+    payload = b"\xa5" * (size - 28)
+    sent = received = lost = 0
+    t0 = last = time.monotonic()
+    while received + lost < count:
+        while sent < count and sent - received - lost < window:
+            try:
+                s.sendto(struct.pack("!BBHHH", 8, 0, 0, 0, sent & 0xFFFF) + payload, (dst, 0))
+                sent += 1
+            except OSError as e:
+                if e.errno not in (errno.ENOBUFS, errno.EAGAIN):
+                    raise
+                break
+        r, _, _ = select.select([s], [], [], 0.2)
+        if not r:
+            if time.monotonic() - last > 1.0:    # whatever is outstanding is lost
+                lost = sent - received
+                last = time.monotonic()
+            continue
+        while True:
+            try:
+                data = s.recv(65535)
+            except BlockingIOError:
+                break
+            if data[:1] == b"\0":
+                received += 1
+                last = t1 = time.monotonic()
+    print(json.dumps({"sent": sent, "received": received, "lost": lost, "t0": t0, "t1": t1}))
+"""
+
+
+def emit(metric: str, value, unit: str) -> None:
+    print(json.dumps({"bench": BENCH, "metric": metric, "value": value, "unit": unit}),
+          flush=True)
+
+
+def lab_rx_packets(lab: "topo.Topology") -> int:
+    raw = topo.ip("-n", lab.lab_ns, "-s", "-j", "link", "show", lab.veth_lab)
+    return json.loads(raw)[0]["stats64"]["rx"]["packets"]
+
+
+def tun_drops(engine, lab) -> int:
+    s = engine.snapshot().dialout.sessions[0]
+    kname = engine.dp.session_kernel_name("home", s.ifname)
+    raw = topo.ip("-n", lab.ns("home"), "-s", "-j", "link", "show", kname)
+    return json.loads(raw)[0]["stats64"]["tx"]["dropped"]
+
+
+async def flood(lab, mode: str, count: int, size: int, window: int) -> dict:
+    proc = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", lab.ns("home"), sys.executable, "-c", FLOODER, mode,
+        topo.CPE_ADDR, str(count), str(size), str(window),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"flooder failed: {err.decode()}")
+    return json.loads(out)
+
+
+async def udp_forward(engine, lab, count: int, size: int) -> tuple[float, int, float]:
+    before = lab_rx_packets(lab)
+    drops0 = tun_drops(engine, lab)
+    task = asyncio.ensure_future(flood(lab, "udp", count, size, 0))
+    last_val, last_change = before, time.monotonic()
+    while True:
+        await asyncio.sleep(0.01)
+        v = lab_rx_packets(lab)
+        if v != last_val:
+            last_val, last_change = v, time.monotonic()
+        elif task.done() and time.monotonic() - last_change > 0.5:
+            break
+    res = task.result()
+    forwarded = last_val - before
+    elapsed = max(last_change - res["t0"], 1e-6)
+    return forwarded / elapsed, tun_drops(engine, lab) - drops0, elapsed
+
+
+async def run(args) -> int:
+    from engine.aio.engine import Engine
+    from engine.dataplane import linux
+
+    reason = topo.missing_requirement()
+    if reason is not None:
+        print(f"{BENCH}: {reason}", file=sys.stderr)
+        return 2
+    topo.cleanup_dead_runs()
+    with tempfile.TemporaryDirectory() as tmp, topo.Topology(Path(tmp)) as lab:
+        linux.LinuxDataplane = functools.partial(linux.LinuxDataplane, prefix=lab.prefix)
+        engine = Engine(dataplane="linux", nas_ip=topo.ROUTER_ADDR, output=lambda line: None)
+        await engine.start()
+        try:
+            engine.apply_config(topo.engine_config())
+            for _ in range(3):
+                proc = await asyncio.create_subprocess_exec(
+                    "ip", "netns", "exec", lab.ns("home"), "ping", "-n", "-c", "2", "-W", "2",
+                    topo.CPE_ADDR, stdout=asyncio.subprocess.DEVNULL)
+                await proc.wait()
+                if [s for s in engine.snapshot().dialout.sessions
+                        if s.state.value == "inService"]:
+                    break
+            else:
+                raise RuntimeError("the dial-out session did not come up")
+            for size in args.sizes:
+                prof = cProfile.Profile() if (args.profile and size == args.sizes[0]) else None
+                if prof is not None:
+                    prof.enable()
+                pps, drops, elapsed = await udp_forward(engine, lab, args.count, size)
+                if prof is not None:
+                    prof.disable()
+                    buf = io.StringIO()
+                    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
+                    print(buf.getvalue(), file=sys.stderr)
+                emit(f"udp_forward_{size}B_pps", round(pps), "packets/s")
+                emit(f"udp_forward_{size}B_mbps", round(pps * size * 8 / 1e6, 1), "Mbit/s")
+                emit(f"udp_forward_{size}B_tun_drops", drops, "packets")
+            for size in args.sizes:
+                res = await flood(lab, "echo", args.echo_count, size, args.window)
+                elapsed = max(res["t1"] - res["t0"], 1e-6)
+                emit(f"echo_{size}B_pps_each_way", round(res["received"] / elapsed), "packets/s")
+                emit(f"echo_{size}B_lost", res["lost"], "packets")
+            s = engine.snapshot().ppp[0].ppp.counters
+            emit("ppp_ip_tx_packets", s.ip_tx_packets, "packets")
+            emit("ppp_ip_rx_packets", s.ip_rx_packets, "packets")
+        finally:
+            await engine.stop()
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=200000, help="UDP packets per size")
+    ap.add_argument("--echo-count", type=int, default=10000, help="echo requests per size")
+    ap.add_argument("--window", type=int, default=64, help="outstanding echo requests")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 1400])
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    try:
+        return asyncio.run(run(args))
+    finally:
+        topo.cleanup_run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Fixtures for the real-kernel end-to-end tests (root, TUN, veth, namespaces)."""
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from . import topology as topo
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftovers():
+    if topo.missing_requirement() is None:
+        topo.cleanup_dead_runs()
+    yield
+    if topo.missing_requirement() is None:
+        topo.cleanup_run()
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """The two-host topology with the lab peers running; torn down afterwards."""
+    reason = topo.missing_requirement()
+    if reason is not None:
+        pytest.skip(reason)
+    t = topo.Topology(tmp_path).open()
+    try:
+        yield t
+    finally:
+        t.close()
+
+
+@pytest.fixture
+def prefixed_dataplane(lab, monkeypatch):
+    """Make ``Engine(dataplane="linux")`` create its namespaces with the topology's prefix
+    (the Engine has no parameter for it)."""
+    from engine.dataplane import linux
+    monkeypatch.setattr(linux, "LinuxDataplane",
+                        functools.partial(linux.LinuxDataplane, prefix=lab.prefix))
+    return lab.prefix

@@ -1,0 +1,74 @@
+"""The two-host dial-out as captured on the veth: valid L2TP, PPP and RADIUS on the wire."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from . import topology as topo
+from .test_two_hosts import kernel_ping, sessions, start_engine, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+VALIDATE = Path("/work/shared/interop/validate_pcap.sh")
+
+
+def tshark_count(pcap: Path, display_filter: str) -> int:
+    out = subprocess.run(
+        ["tshark", "-r", str(pcap), "-n", "-d", f"udp.port=={topo.RADIUS_PORT},radius",
+         "-Y", display_filter, "-T", "fields", "-e", "frame.number"],
+        capture_output=True, text=True, timeout=60)
+    return len(out.stdout.split())
+
+
+async def settle(pcap: Path, quiet: float = 0.5, timeout: float = 10.0) -> None:
+    """Wait until the capture file stopped growing (tcpdump has written what it saw)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    size, since = -1, loop.time()
+    while loop.time() < deadline:
+        now_size = pcap.stat().st_size if pcap.exists() else 0
+        if now_size != size:
+            size, since = now_size, loop.time()
+        elif loop.time() - since >= quiet:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def test_capture_on_veth_passes_validate_pcap(lab, prefixed_dataplane, tmp_path):
+    missing = topo.missing_requirement("tcpdump", "tshark")
+    if missing is not None or not VALIDATE.exists():
+        pytest.skip(missing or f"{VALIDATE} not found")
+    pcap = tmp_path / "veth.pcap"
+    dump = subprocess.Popen(
+        ["tcpdump", "-i", lab.veth_root, "-n", "-U", "--immediate-mode", "-Z", "root", "-w", str(pcap), "udp"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        topo.LineReader(dump).wait_for(r"listening on", 15)
+        engine = await start_engine(lab)
+        try:
+            sent, received, out = await kernel_ping(lab.ns("home"), topo.CPE_ADDR)
+            assert (sent, received) == (3, 3), out
+            assert engine.clear_sessions("home") >= 1
+            await wait_until(lambda: not sessions(engine, "inService"))
+        finally:
+            await engine.stop()
+        await settle(pcap)
+    finally:
+        topo.stop_process(dump)
+    assert dump.returncode is not None
+
+    # the capture holds the whole exchange ...
+    assert tshark_count(pcap, "radius.code == 1") >= 2          # dial-out + CPE Access-Request
+    assert tshark_count(pcap, "radius.code == 2") >= 2          # both Access-Accept
+    for msg in (1, 2, 3, 7, 8, 9, 14, 4):   # SCCRQ SCCRP SCCCN OCRQ OCRP OCCN CDN StopCCN
+        assert tshark_count(pcap, f"l2tp.avp.message_type == {msg}") >= 1, msg
+    assert tshark_count(pcap, "icmp.type == 0") >= 3             # echo replies inside PPP
+    assert tshark_count(pcap, "chap") >= 2 and tshark_count(pcap, "ipcp") >= 2
+    # ... and the independent validator finds nothing malformed or suspicious
+    res = subprocess.run(["sh", str(VALIDATE), str(pcap), topo.RADIUS_SECRET,
+                          "-d", f"udp.port=={topo.RADIUS_PORT},radius"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.startswith("OK")
