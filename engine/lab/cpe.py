@@ -32,9 +32,14 @@ Interface used by the lab LAC (all sans-IO, ``now`` in seconds)::
     cpe.next_event()                         # engine.ppp events (AuthRequest and IpPacket
                                              # are handled inside and not passed on)
     cpe.up                                   # True while IPCP is open
-    cpe.down                                 # True once the PPP link is finished (LinkDown)
+    cpe.down                                 # True once the PPP link is finished (LinkDown):
+                                             # the LAC should then clear the call (CDN)
     cpe.close(now=...)                       # LCP Terminate (the call is being cleared)
-    cpe.lower_down(now=...)                  # the call went away
+    cpe.lower_down(now=...)                  # the call went away (alias: hangup)
+
+A ``Cpe`` also fits the lab LAC's DialedParty protocol directly (``connect_speed``,
+``hangup(now=)``, ``closed``; the first frame received starts PPP if ``start`` was not called).
+``build_dialer(specs, rng=None)`` returns a ``CpeDialer`` (SystemRandom by default).
 """
 from __future__ import annotations
 
@@ -137,15 +142,28 @@ class Cpe:
             (spec.bad_address,) if spec.mode == "bad-address" else ()))
         self.pings_answered = 0
         self.down = False
+        self.started = False
         self._events: list = []
+
+    connect_speed = 64000
 
     @property
     def up(self) -> bool:
         return self.link.network_up
 
+    @property
+    def closed(self) -> bool:
+        return self.down
+
     def start(self, *, now: float) -> None:
+        if self.started:
+            return
+        self.started = True
         if not self.silent:
             self.link.open(now=now)
+
+    def hangup(self, *, now: float) -> None:
+        self.lower_down(now=now)
 
     def close(self, *, now: float) -> None:
         self.link.close("call cleared", now=now)
@@ -158,6 +176,8 @@ class Cpe:
     def receive_frame(self, frame: bytes, *, now: float) -> None:
         if self.silent:
             return
+        if not self.started:
+            self.start(now=now)
         self.link.receive_frame(frame, now=now)
         self._drain(now)
 
@@ -211,3 +231,8 @@ class CpeDialer:
         if spec is None:
             return None
         return Cpe(spec, rng=self.rng)
+
+
+def build_dialer(specs, rng=None) -> CpeDialer:
+    import random
+    return CpeDialer(specs, rng if rng is not None else random.SystemRandom())

@@ -167,7 +167,9 @@ class LcpPolicy:
                 elif name is not None and name in allowed:
                     auth = name
                 else:
-                    s = AUTH_VALUES[allowed[0]]
+                    # CHAP with another algorithm: suggest CHAP-MD5 when allowed
+                    pick = "chap" if v[:2] == b"\xc2\x23" and "chap" in allowed else allowed[0]
+                    s = AUTH_VALUES[pick]
                     naks += bytes((OPT_AUTH, len(s) + 2)) + s
             elif t == OPT_MAGIC and len(v) == 4:
                 m = int.from_bytes(v, "big")

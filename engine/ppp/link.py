@@ -285,6 +285,7 @@ class PppLink:
             sp = F.split_frame(frame, self._pfc_rx)
             if sp is None:
                 self.counters_errors += 1
+                log.debug("%s: malformed frame dropped: %s", self.role_name, frame[:8].hex())
                 return
             proto, info = sp
         if proto == F.PROTO_IPV4:
@@ -299,6 +300,7 @@ class PppLink:
             pkt = F.parse_packet(info)
             if pkt is None:
                 self.counters_errors += 1
+                log.debug("%s: malformed LCP packet dropped", self.role_name)
                 return
             code, ident, data = pkt
             if code == F.TERM_REQ and self.down_reason is None:
@@ -315,6 +317,7 @@ class PppLink:
             pkt = F.parse_packet(info)
             if pkt is None:
                 self.counters_errors += 1
+                log.debug("%s: malformed %04x packet dropped", self.role_name, proto)
                 return
             if not lcp_open:
                 # a peer whose LCP opened first may authenticate before its Configure-Ack
@@ -339,6 +342,7 @@ class PppLink:
             pkt = F.parse_packet(info)
             if pkt is None:
                 self.counters_errors += 1
+                log.debug("%s: malformed IPCP packet dropped", self.role_name)
                 return
             if not lcp_open or self.phase != "network":
                 # RFC 1661 §3.7: NCP packets outside the network phase are discarded; the

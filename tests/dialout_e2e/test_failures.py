@@ -108,7 +108,7 @@ async def test_lac_refusing_tunnel_locks_out_and_uses_next_preference(tmp_path):
         # the second destination also uses the preference-2 LAC: lac1 is still locked out
         await dial_and_wait(r, "inService", "10.10.2.1")
         assert r.session("10.10.2.1").tunnel_endpoint == lacs[1]
-        assert [t.peer_addr[0] for t in r.snap().l2tp.tunnels] == [lacs[1]]
+        assert [t.server_endpoint for t in r.snap().dialout.tunnels] == [lacs[1]]
 
 
 async def test_lac_refusing_call_inhibits(tmp_path):

@@ -7,16 +7,12 @@ namespace triggers the dial-out and is answered by the CPE through the L2TP sess
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
-import os
 import re
-import shutil
-import signal
 import subprocess
 
 import pytest
-
-from engine.dataplane import netns_helpers as nsh
 
 from . import topology as topo
 
@@ -104,8 +100,10 @@ async def test_kernel_ping_through_dialout_two_hosts(lab, prefixed_dataplane):
     finally:
         await engine.stop()
 
-    # nothing of the router remains; the lab side goes with the topology
+    # nothing of the router remains (its TUN devices lived in its namespaces); the lab side
+    # goes with the topology
     assert lab.router_namespaces() == []
+    assert not {kname, kname2, "dialout0"} & set(topo.link_names())
     lab.close()
     assert lab.leftovers() == []
     assert lab.lab_proc.returncode is not None
@@ -121,7 +119,6 @@ async def test_python_m_engine_lab_answers_the_dialout(tmp_path, monkeypatch):
     if reason is not None:
         pytest.skip(reason)
     from engine.dataplane import linux
-    import functools
     lab = topo.Topology(tmp_path, engine_lab_main=True).open()
     try:
         monkeypatch.setattr(linux, "LinuxDataplane",

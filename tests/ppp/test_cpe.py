@@ -135,3 +135,19 @@ def test_mode_silent():
     a, cpe, w = call(spec)
     assert cpe.get_timer() is None and not cpe.frames_to_send()
     assert a.finished and w.a.events[-1] == LinkDown("LCP negotiation failed")
+
+
+def test_cpe_starts_on_first_frame_and_fits_lac_party():
+    from engine.lab.cpe import build_dialer
+    cpe = build_dialer(SPECS, random.Random(3)).dial("5551001")
+    assert cpe.get_timer() is None and not cpe.started and cpe.connect_speed > 0
+    a = lns()
+    a.open(now=0.0)
+    for f in a.frames_to_send():
+        cpe.receive_frame(f, now=0.0)
+    assert cpe.started and cpe.frames_to_send()
+    cpe.hangup(now=1.0)
+    evs = []
+    while (e := cpe.next_event()) is not None:
+        evs.append(e)
+    assert cpe.closed and evs == [LinkDown("lower layer down")]

@@ -200,3 +200,10 @@ def test_malformed_counted():
     s = a.snapshot().counters
     assert s.errors == 3 and s.rx_frames == 3
     assert not isinstance(a.next_event(), LinkDown)
+
+
+def test_mschap_request_naked_with_chap_md5_even_if_pap_preferred():
+    a, _ = opened_lcp(auth_protocols_allowed=("pap", "chap"))
+    a.receive_frame(lcp(F.CONF_REQ, 1, F.build_options([(3, b"\xc2\x23\x81")])), now=0)
+    ((_, code, _, data),) = parsed(a.frames_to_send())
+    assert code == F.CONF_NAK and data == b"\x03\x05\xc2\x23\x05"
