@@ -53,14 +53,19 @@ def engine_factory(options: Options):
     """The dial-out engine (and the lab peers of --lab) behind the shell."""
     def make(ctx):
         from jcli.bridge import RouterEngine
-        return RouterEngine(options, output=lambda line: print(line, flush=True))
+        return RouterEngine(options, output=lambda line: print(line, flush=True),
+                            model=ctx.config)
     return make
 
 
 def main(argv=None) -> int:
     options = parse_args(argv)
+    from engine.dataplane.linux import DataplaneUnavailable
     try:
         return asyncio.run(amain(options, engine_factory(options)))
+    except DataplaneUnavailable as e:
+        print(f"% {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -69,8 +69,9 @@ def engine_config(model: RouterConfig) -> EngineConfig:
 class RouterEngine:
     """What the shell's context calls ``engine``: applies the model, hands out snapshots."""
 
-    def __init__(self, options: Any, output) -> None:
+    def __init__(self, options: Any, output, model: RouterConfig | None = None) -> None:
         self.options = options
+        self.model = model
         self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
                              keep_namespaces=getattr(options, "keep_namespaces", False),
                              output=output)
@@ -84,6 +85,8 @@ class RouterEngine:
             self.lab = await start_lab(load_labfile(lab_path))
         try:
             await self.engine.start()
+            if self.model is not None:
+                self.apply_config(self.model)
         except BaseException:
             if self.lab is not None:
                 await self.lab.close()
@@ -97,6 +100,7 @@ class RouterEngine:
             self.lab = None
 
     def apply_config(self, model: RouterConfig) -> None:
+        self.model = model
         self.engine.apply_config(engine_config(model))
 
     def snapshot(self):

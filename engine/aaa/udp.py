@@ -25,9 +25,13 @@ log = logging.getLogger(__name__)
 class RadiusUdpAdapter:
     def __init__(self, client: RadiusClient, local_addr: tuple[str, int] | None = None, *,
                  local_host: str = "0.0.0.0", on_event: Callable | None = None,
-                 loop: asyncio.AbstractEventLoop | None = None):
+                 loop: asyncio.AbstractEventLoop | None = None,
+                 socket_factory: Callable[[], socket.socket] | None = None):
         """``local_addr`` (host, port) binds socket 0 (further sockets get a free port
-        on the same host); without it every socket binds ``local_host`` port 0."""
+        on the same host); without it every socket binds ``local_host`` port 0.
+        ``socket_factory`` makes the UDP sockets (e.g. inside a virtual router's network
+        namespace); by default they are made in the process's own namespace."""
+        self._socket_factory = socket_factory
         self.client = client
         self.local_host = local_addr[0] if local_addr else local_host
         self._first_port = local_addr[1] if local_addr else 0
@@ -91,7 +95,8 @@ class RadiusUdpAdapter:
     # -------------------------------------------------- internals
 
     def _open_socket(self) -> None:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = (self._socket_factory() if self._socket_factory is not None
+             else socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         s.setblocking(False)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)

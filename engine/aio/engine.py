@@ -182,6 +182,9 @@ class Engine:
         if self.dataplane_kind == "linux":
             from engine.dataplane.linux import LinuxDataplane
             self.dp = LinuxDataplane(keep_namespaces=self.keep_namespaces)
+            stale = self.dp.reconcile_stale()
+            if stale:
+                log.warning("removed stale namespaces of an earlier run: %s", ", ".join(stale))
         else:
             from engine.dataplane.sim import SimDataplane
             self.dp = SimDataplane()
@@ -332,8 +335,15 @@ class Engine:
         entry = _VrRadius(servers, client, None)  # type: ignore[arg-type]
         entry.adapter = RadiusUdpAdapter(client, local_host="0.0.0.0",
                                          on_event=lambda ev, e=entry: self._on_radius_event(e, ev),
-                                         loop=self.loop)
+                                         loop=self.loop, socket_factory=self._socket_factory(v.name))
         self._radius[v.name] = entry
+
+    def _socket_factory(self, vr: str):
+        """Sockets of a virtual router live in its namespace (linux dataplane); the default
+        VR's sockets, like the L2TP socket, live in the namespace the process started in."""
+        if vr == "default" or not hasattr(self.dp, "socket_in_vr"):
+            return None
+        return lambda: self.dp.socket_in_vr(vr)
 
     # ================================================================ RADIUS
     def _radius_ask(self, vr: str, spec: radius.RequestSpec,

@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import random
 import signal
 import sys
 
@@ -34,8 +35,8 @@ async def run(path: str) -> int:
             servers = await servers
         started.extend(servers or ())
         parts.append(f"radius={len(lab.radius)}")
-    build_dialer = _optional("engine.lab.cpe", "build_dialer")
-    dialer = build_dialer(lab.cpe) if (build_dialer is not None and lab.cpe) else SimpleDialer()
+    from .runner import LabDialer
+    dialer = LabDialer(lab.cpe, random.SystemRandom()) if lab.cpe else SimpleDialer()
     lacs = start_lacs(lab.lac, dialer)
     started.extend(lacs)
     parts.extend(f"lac {l.spec.name} {l.local_addr[0]}:{l.local_addr[1]}" for l in lacs)

@@ -169,19 +169,24 @@ def standard_lab(lacs: list[str], **overrides) -> LabSpec:
 
 def engine_config(home: tuple[str, int], lns: tuple[str, int], *, radius_timeout: float = 3.0,
                   radius_retransmit: int = 3, inactivity: int = 0,
-                  chassis: ChassisConfig | None = None) -> EngineConfig:
+                  chassis: ChassisConfig | None = None, home_secret: str = HOME_SECRET,
+                  lns_secret: str = LNS_SECRET,
+                  lns_acct: tuple[str, int] | None = None) -> EngineConfig:
     N = ipaddress.IPv4Network
+    acct = () if lns_acct is None else (RadiusServerConfig(lns_acct[0], lns_acct[1],
+                                                           lns_secret),)
     return EngineConfig(chassis=chassis or ChassisConfig(), vrs=(
         VirtualRouterConfig(
             "home", loopbacks=((0, ipaddress.IPv4Interface(f"{LOOPBACK}/32")),),
-            radius_auth=(RadiusServerConfig(home[0], home[1], HOME_SECRET,
+            radius_auth=(RadiusServerConfig(home[0], home[1], home_secret,
                                             timeout=radius_timeout,
                                             retransmit=radius_retransmit),),
             profiles=(ProfileConfig("dialout", ("chap", "pap"), "lns", ip_unnumbered_loopback=0,
                                     ip_inactivity_timer=inactivity),),
             targets=(TargetConfig(N("10.10.0.0/16"), DOMAIN, "dialout"),)),
         VirtualRouterConfig("lns", radius_auth=(RadiusServerConfig(lns[0], lns[1],
-                                                                   LNS_SECRET),)),
+                                                                   lns_secret),),
+                            radius_acct=acct),
     ))
 
 
