@@ -141,13 +141,14 @@ class Engine:
 
     def __init__(self, *, dataplane: str = "sim", rng: random.Random | None = None,
                  l2tp_bind: tuple[str, int] = ("0.0.0.0", 0), nas_ip: str = "127.0.0.1",
-                 keep_namespaces: bool = False,
+                 keep_namespaces: bool = False, netns_prefix: str = "jcli-",
                  output: Callable[[str], None] | None = None) -> None:
         self.rng = rng or random.SystemRandom()
         self.dataplane_kind = dataplane
         self.l2tp_bind = l2tp_bind
         self.nas_ip = nas_ip
         self.keep_namespaces = keep_namespaces
+        self.netns_prefix = netns_prefix
         self.output = output or (lambda line: print(line, flush=True))
         self.config = EngineConfig()
         self.debug: set[str] = set()          # "l2tp", "dial-out", "ppp", "radius"
@@ -171,6 +172,7 @@ class Engine:
         self._pinging: dict[tuple[str, int], Callable[[bytes], None]] = {}
         self._ping_ident = self.rng.randrange(1, 0xFFFF)
         self._pumping = False
+        self._in_l2tp_event = 0           # >0 while the L2TP adapter delivers an event
         self._housekeeping: asyncio.TimerHandle | None = None
         self.started = time.time()
         self.started_loop = 0.0
@@ -181,7 +183,8 @@ class Engine:
         self.started_loop = self.loop.time()
         if self.dataplane_kind == "linux":
             from engine.dataplane.linux import LinuxDataplane
-            self.dp = LinuxDataplane(keep_namespaces=self.keep_namespaces)
+            self.dp = LinuxDataplane(prefix=self.netns_prefix,
+                                     keep_namespaces=self.keep_namespaces)
             stale = self.dp.reconcile_stale()
             if stale:
                 log.warning("removed stale namespaces of an earlier run: %s", ", ".join(stale))
@@ -386,9 +389,14 @@ class Engine:
                     log.exception("dial-out request %r failed", req)
         finally:
             self._pumping = False
-        if self.l2tp_adapter is not None:
-            self.l2tp_adapter.flush()
+        self._flush_l2tp()
         self._arm_dialout_timer()
+
+    def _flush_l2tp(self) -> None:
+        """Flush the L2TP adapter, unless it is delivering an event right now: its own loop
+        then sends the output (a nested flush per event would recurse once per event)."""
+        if self.l2tp_adapter is not None and not self._in_l2tp_event:
+            self.l2tp_adapter.flush()
 
     def _arm_dialout_timer(self) -> None:
         at = self.dialout.get_timer()
@@ -658,8 +666,7 @@ class Engine:
             if call.ppp is link and call.call_id in self._calls:
                 link.auth_result(ev.request_id, ok, message, now=self.now())
                 self._service_ppp(call)
-                if self.l2tp_adapter is not None:
-                    self.l2tp_adapter.flush()
+                self._flush_l2tp()
 
         if vrc.aaa_ppp == "none":
             answer(True)
@@ -729,6 +736,13 @@ class Engine:
         pass
 
     def _on_l2tp_event(self, ev) -> None:
+        self._in_l2tp_event += 1
+        try:
+            self._handle_l2tp_event(ev)
+        finally:
+            self._in_l2tp_event -= 1
+
+    def _handle_l2tp_event(self, ev) -> None:
         now = self.now()
         if isinstance(ev, le.PppFrame):
             call = self._by_l2tp.get((ev.tunnel_id, ev.session_id))
@@ -783,8 +797,7 @@ class Engine:
         call.ppp.send_ip(packet)
         call.last_activity = self.now()
         self._service_ppp(call)
-        if self.l2tp_adapter is not None:
-            self.l2tp_adapter.flush()
+        self._flush_l2tp()
 
     def _on_local_packet(self, vr: str, packet: bytes) -> None:
         echo = icmp.parse_echo(packet)

@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import hashlib
 import ipaddress
 import logging
@@ -103,6 +104,9 @@ _IF_OK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")
 _RESERVED_IF = {"lo", TRIGGER_IFNAME}
 
 ROOT_ERROR = "--dataplane linux needs root (network namespaces and TUN devices)"
+
+
+LOCK_DIR = "/run/jcli"
 
 
 class DataplaneUnavailable(RuntimeError):
@@ -173,6 +177,7 @@ class LinuxDataplane:
             raise ValueError(f"bad namespace prefix {prefix!r}")
         self.prefix = prefix
         self.keep_namespaces = keep_namespaces
+        self._lock = self._claim_prefix(prefix)
         self._loop = loop
         self._vrs: dict[str, _Vr] = {}
         self._closed = False
@@ -180,6 +185,21 @@ class LinuxDataplane:
         self.on_session_packet = None
         self.on_local_packet = None
         self.counters: Counter[str] = Counter()
+
+    @staticmethod
+    def _claim_prefix(prefix: str) -> int:
+        """Hold an exclusive lock on the prefix for the life of the process: a second router
+        with the same prefix is refused, and the namespaces of a crashed one (whose lock the
+        kernel released) may safely be reconciled."""
+        os.makedirs(LOCK_DIR, exist_ok=True)
+        fd = os.open(os.path.join(LOCK_DIR, prefix + "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DataplaneUnavailable(f"another router is running with namespace prefix "
+                                       f"{prefix!r}") from None
+        return fd
 
     # -- namespaces ---------------------------------------------------------------------
     def namespace(self, vr: str) -> str:
@@ -247,8 +267,11 @@ class LinuxDataplane:
         if self._closed:
             return
         self._closed = True
-        for vr in list(self._vrs):
-            self.remove_vr(vr)
+        try:
+            for vr in list(self._vrs):
+                self.remove_vr(vr)
+        finally:
+            os.close(self._lock)
 
     def __enter__(self) -> "LinuxDataplane":
         return self

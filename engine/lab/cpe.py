@@ -20,6 +20,7 @@ Lab file table (TOML ``[[cpe]]``, read by ``CpeSpec.from_toml``)::
         # "silent":         never answers anything
     bad-address = "10.99.9.9"
     keepalive = 0                 # LCP echo interval of the CPE, seconds (0 = off)
+    name = "site-a"               # optional label
 
 Interface used by the lab LAC (all sans-IO, ``now`` in seconds)::
 
@@ -79,6 +80,7 @@ class CpeSpec:
     mode: str | None = None
     bad_address: str = "10.99.9.9"
     keepalive: float = 0.0
+    name: str = ""
 
     @classmethod
     def from_toml(cls, d: dict) -> "CpeSpec":
@@ -113,7 +115,7 @@ class CpeSpec:
             addresses=tuple(addrs), auth=auth,
             accept_auth=_protocols(d.get("accept-auth", ["chap", "pap"]), "accept-auth"),
             mode=mode, bad_address=str(d.get("bad-address", "10.99.9.9")),
-            keepalive=float(d.get("keepalive", 0.0)))
+            keepalive=float(d.get("keepalive", 0.0)), name=str(d.get("name", "")))
 
     def ppp_config(self) -> PppConfig:
         mode = self.mode

@@ -30,6 +30,7 @@ from enum import IntEnum
 from typing import Callable, Protocol
 
 from . import frames as F
+from .frames import CODE_REJ, CONF_ACK, CONF_NAK, CONF_REQ, TERM_ACK, TERM_REQ
 
 log = logging.getLogger(__name__)
 
@@ -276,32 +277,32 @@ class Fsm:
                     # late answer to the previous copy still counts
                     self.req_id = (self.req_id + 1) & 0xFF
                     self.last_request = pol.build_request()
-                self.send(F.CONF_REQ, self.req_id, self.last_request)
+                self.send(CONF_REQ, self.req_id, self.last_request)
                 self.restart_count -= 1
                 self.deadline = now + self.restart_timer
             elif a == "irc":
                 self.restart_count = (self.max_terminate if nxt in _TERMINATING
                                       else self.max_configure)
                 if prev in (S.STARTING, S.CLOSED, S.STOPPED) and nxt not in _TERMINATING:
-                    if prev != S.STOPPED:
+                    if prev != S.STOPPED:     # (Stopped: reset before judging the RCR)
                         pol.reset()
                     self.naks_sent = 0
                     self.naks_received = 0
             elif a == "sca":
                 rdata = self._reply[1]
-                self.send(F.CONF_ACK, self._pkt[0], rdata)
+                self.send(CONF_ACK, self._pkt[0], rdata)
                 self.naks_sent = 0
                 pol.commit_request()
             elif a == "scn":
                 rcode, rdata = self._reply
-                if rcode == F.CONF_NAK:
+                if rcode == CONF_NAK:
                     self.naks_sent += 1
                 self.send(rcode, self._pkt[0], rdata)
             elif a == "sta":
-                self.send(F.TERM_ACK, self._pkt[0], b"")
+                self.send(TERM_ACK, self._pkt[0], b"")
             elif a == "str":
                 self.req_id = (self.req_id + 1) & 0xFF
-                self.send(F.TERM_REQ, self.req_id, self.terminate_reason)
+                self.send(TERM_REQ, self.req_id, self.terminate_reason)
                 self.restart_count -= 1
                 self.deadline = now + self.restart_timer
             elif a == "tlu":
@@ -318,7 +319,7 @@ class Fsm:
                 self.deadline = now + self.restart_timer
             elif a == "scj":
                 self.req_id = (self.req_id + 1) & 0xFF
-                self.send(F.CODE_REJ, self.req_id, self._pkt[1][:1496])
+                self.send(CODE_REJ, self.req_id, self._pkt[1][:1496])
             elif a == "ser":
                 ident, data = self._pkt
                 pol.receive_extended(self._code, ident, data, now)

@@ -97,7 +97,7 @@ class LcpPolicy:
         for t, v in opts:
             if t == OPT_MRU and len(v) == 2:
                 m = int.from_bytes(v, "big")
-                if MIN_MRU <= m <= self.cfg.mru:
+                if m >= MIN_MRU:        # userspace: any size the peer proposes is receivable
                     self.want_mru = m
             elif t == OPT_AUTH and self.want_auth is not None:
                 sugg = auth_name(v)

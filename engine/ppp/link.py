@@ -36,6 +36,7 @@ from .pap import PapClient, PapServer
 log = logging.getLogger(__name__)
 
 _IPV4_HDR = b"\xff\x03\x00\x21"
+_HDRS = {p: F.frame_header(p) for p in (F.PROTO_LCP, F.PROTO_PAP, F.PROTO_CHAP, F.PROTO_IPCP)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +366,8 @@ class PppLink:
 
     # ------------------------------------------------------------------ output
     def _send_packet(self, protocol: int, code: int, ident: int, data: bytes) -> None:
-        f = F.build_packet(protocol, code, ident, data)
+        n = 4 + len(data)
+        f = _HDRS[protocol] + bytes((code, ident, n >> 8, n & 0xFF)) + data
         self._out.append(f)
         self.tx_frames += 1
         self.tx_octets += len(f)

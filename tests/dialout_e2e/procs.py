@@ -132,7 +132,7 @@ def _read_line_until(proc: subprocess.Popen, stream, needle: str, timeout: float
 class LabProcess:
     """The lab peers of ``labfile`` in a child process (``module`` is run with ``-m``)."""
 
-    def __init__(self, labfile: Path, module: str = "tests.dialout_e2e.lab_process") -> None:
+    def __init__(self, labfile: Path, module: str = "engine.lab") -> None:
         self.labfile = labfile
         self.module = module
         self.proc: subprocess.Popen | None = None
@@ -159,7 +159,7 @@ class Capture:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Capture":
-        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "-w", str(self.path),
+        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-w", str(self.path),
                                       self.bpf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         _read_line_until(self.proc, self.proc.stderr, "listening on", 15)

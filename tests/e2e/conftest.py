@@ -1,7 +1,6 @@
 """Fixtures for the real-kernel end-to-end tests (root, TUN, veth, namespaces)."""
 from __future__ import annotations
 
-import functools
 
 import pytest
 
@@ -31,10 +30,6 @@ def lab(tmp_path):
 
 
 @pytest.fixture
-def prefixed_dataplane(lab, monkeypatch):
-    """Make ``Engine(dataplane="linux")`` create its namespaces with the topology's prefix
-    (the Engine has no parameter for it)."""
-    from engine.dataplane import linux
-    monkeypatch.setattr(linux, "LinuxDataplane",
-                        functools.partial(linux.LinuxDataplane, prefix=lab.prefix))
+def prefixed_dataplane(lab):
+    """The namespace prefix the test's Engine uses (``Engine(netns_prefix=...)``)."""
     return lab.prefix

@@ -1,7 +1,8 @@
-"""A router process killed with SIGKILL leaves its namespaces; the next start reconciles them
-and dial-out works again."""
+"""A router process killed with SIGKILL leaves its namespaces; the next start (Engine.start,
+LinuxDataplane.reconcile_stale) deletes them and dial-out works again."""
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 
@@ -25,7 +26,7 @@ def ping(ns: str) -> tuple[int, int, str]:
 def start_router(lab):
     proc, out = topo.start_python([SCRIPT, "--prefix", lab.prefix])
     try:
-        m = out.wait_for(r"^reconciled: ?(.*)$", 30)
+        m = out.wait_for(r"^present before start: ?(.*)$", 30)
         out.wait_for(r"^router ready$", 30)
     except BaseException:
         topo.stop_process(proc, sig=signal.SIGKILL)
@@ -33,13 +34,21 @@ def start_router(lab):
     return proc, out, set(m.group(1).split())
 
 
+def reconciled(out) -> set[str]:
+    """Namespaces Engine.start reported as stale and deleted."""
+    m = [re.search(r"removed stale namespaces of an earlier run: (.*)$", line)
+         for line in out.lines]
+    return {n.strip() for x in m if x for n in x.group(1).split(",")}
+
+
 def test_sigkill_then_restart_reconciles_and_dials_out_again(lab):
     home, default = lab.ns("home"), lab.ns("default")
     proc = proc2 = None
     try:
-        proc, out, reconciled = start_router(lab)
-        assert reconciled == set()
-        assert (ping(home)[:2]) == (3, 3)
+        proc, out, present = start_router(lab)
+        assert present == set() and reconciled(out) == set()
+        sent, received, text = ping(home)
+        assert (sent, received) == (3, 3), text + "\n".join(out.lines)
         out.wait_for(r"session home/10\.10\.1\.1: .*-> inService", 10)
         assert any(r.startswith(topo.CPE_ROUTE) for r in
                    topo.ip("-n", home, "route").splitlines())
@@ -51,8 +60,9 @@ def test_sigkill_then_restart_reconciles_and_dials_out_again(lab):
         stray = lab.ns("gone")              # a VR of the dead run the next run does not have
         nsh.create_namespace(stray)
 
-        proc2, out2, reconciled = start_router(lab)
-        assert reconciled == {home, default, stray}
+        proc2, out2, present = start_router(lab)
+        assert present == {home, default, stray}
+        assert reconciled(out2) == {home, default, stray}, out2.lines
         assert stray not in lab.router_namespaces()
         assert set(lab.router_namespaces()) == {home, default}
         sent, received, text = ping(home)

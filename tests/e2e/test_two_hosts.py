@@ -7,7 +7,6 @@ namespace triggers the dial-out and is answered by the CPE through the L2TP sess
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import re
 import subprocess
@@ -57,7 +56,8 @@ def kernel_routes(ns: str) -> list[str]:
 
 async def start_engine(lab):
     from engine.aio.engine import Engine
-    engine = Engine(dataplane="linux", nas_ip=topo.ROUTER_ADDR, output=lambda line: None)
+    engine = Engine(dataplane="linux", netns_prefix=lab.prefix, nas_ip=topo.ROUTER_ADDR,
+                    output=lambda line: None)
     await engine.start()
     engine.apply_config(topo.engine_config())
     return engine
@@ -82,6 +82,12 @@ async def test_kernel_ping_through_dialout_two_hosts(lab, prefixed_dataplane):
                    for r in kernel_routes(home)), kernel_routes(home)
         assert kname in topo.link_names(home)
         first = (s.tunnel_id, s.session_id, s.ifname)
+        # the shell's own ping (raw socket in the VR, reply on the VR's ICMP socket)
+        r = await engine.ping("home", topo.CPE_ADDR, count=3, timeout=3.0)
+        assert (r.sent, r.received) == (3, 3)
+        # both RADIUS phases went to VR default's server (domain map, ppp_auth_vr)
+        radius = dict(engine.snapshot().radius)
+        assert list(radius) == ["default"]
 
         # clear: the access route and the session interface go, the dial-out route stays
         assert engine.clear_sessions("home") >= 1
@@ -108,27 +114,3 @@ async def test_kernel_ping_through_dialout_two_hosts(lab, prefixed_dataplane):
     assert lab.leftovers() == []
     assert lab.lab_proc.returncode is not None
 
-
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/lab/__main__.py run() looks up engine.lab.cpe.build_dialer, which does not exist, "
-    "and falls back to SimpleDialer (EchoParty): the dialled party echoes every PPP frame, so "
-    "LCP fails with 'loopback detected'. Fix: build the peers with engine.lab.runner.start_lab "
-    "(LabDialer over CpeDialer) as tests/e2e/lab_peers.py does"))
-async def test_python_m_engine_lab_answers_the_dialout(tmp_path, monkeypatch):
-    reason = topo.missing_requirement()
-    if reason is not None:
-        pytest.skip(reason)
-    from engine.dataplane import linux
-    lab = topo.Topology(tmp_path, engine_lab_main=True).open()
-    try:
-        monkeypatch.setattr(linux, "LinuxDataplane",
-                            functools.partial(linux.LinuxDataplane, prefix=lab.prefix))
-        engine = await start_engine(lab)
-        try:
-            sent, received, out = await kernel_ping(lab.ns("home"), topo.CPE_ADDR)
-        finally:
-            await engine.stop()
-    finally:
-        lab.close()
-    assert lab.leftovers() == []
-    assert (sent, received) == (3, 3), out

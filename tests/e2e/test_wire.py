@@ -14,12 +14,17 @@ pytestmark = pytest.mark.timeout(120)
 VALIDATE = Path("/work/shared/interop/validate_pcap.sh")
 
 
-def tshark_count(pcap: Path, display_filter: str) -> int:
+def tshark_fields(pcap: Path, display_filter: str, *fields: str) -> list[list[str]]:
     out = subprocess.run(
         ["tshark", "-r", str(pcap), "-n", "-d", f"udp.port=={topo.RADIUS_PORT},radius",
-         "-Y", display_filter, "-T", "fields", "-e", "frame.number"],
+         "-Y", display_filter, "-T", "fields", "-E", "separator=|",
+         *[a for f in fields for a in ("-e", f)]],
         capture_output=True, text=True, timeout=60)
-    return len(out.stdout.split())
+    return [line.split("|") for line in out.stdout.splitlines()]
+
+
+def tshark_count(pcap: Path, display_filter: str) -> int:
+    return len(tshark_fields(pcap, display_filter, "frame.number"))
 
 
 async def settle(pcap: Path, quiet: float = 0.5, timeout: float = 10.0) -> None:
@@ -62,6 +67,18 @@ async def test_capture_on_veth_passes_validate_pcap(lab, prefixed_dataplane, tmp
     # the capture holds the whole exchange ...
     assert tshark_count(pcap, "radius.code == 1") >= 2          # dial-out + CPE Access-Request
     assert tshark_count(pcap, "radius.code == 2") >= 2          # both Access-Accept
+    # the dial-out Access-Request (spec section 2), sent from the default VR (the process's
+    # namespace) because the AAA domain map points the domain there: Outbound, no password
+    requests = tshark_fields(pcap, "radius.code == 1", "ip.src", "radius.User_Name",
+                             "radius.Service_Type", "radius.User_Password",
+                             "radius.CHAP_Password", "radius.NAS_Port_Type",
+                             "radius.Message_Authenticator")
+    assert all(r[0] == topo.ROUTER_ADDR for r in requests)
+    dialout = [r for r in requests if r[1] == f"{topo.CPE_ADDR}@{topo.DOMAIN}"]
+    assert dialout and all(r[2] == "5" and r[3] == r[4] == "" and r[5] == "5" and r[6]
+                           for r in dialout), dialout
+    cpe = [r for r in requests if r[1] == "cpe1"]       # the CPE's CHAP check, ppp_auth_vr
+    assert cpe and all(r[4] != "" for r in cpe), cpe
     for msg in (1, 2, 3, 7, 8, 9, 14, 4):   # SCCRQ SCCRP SCCCN OCRQ OCRP OCCN CDN StopCCN
         assert tshark_count(pcap, f"l2tp.avp.message_type == {msg}") >= 1, msg
     assert tshark_count(pcap, "icmp.type == 0") >= 3             # echo replies inside PPP

@@ -4,7 +4,7 @@ The router (the Engine with the Linux dataplane) runs in the namespace of the ca
 its L2TP socket and RADIUS client sockets live there.  The lab peers (RADIUS server, LAC, CPE)
 run in their own namespace ``<run>lab<n>``, joined to the caller's namespace by a veth pair
 (``10.255.255.1/30`` on the caller's side, ``10.255.255.2/30`` in the lab), in a separate
-process (``lab_peers.py``).  Router namespaces use a prefix unique to the run
+process (``python -m engine.lab LABFILE``).  Router namespaces use a prefix unique to the run
 (``<run>r<n>-``), so that nothing here touches another run's ``jcli-*`` namespaces.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ CPE_ADDR = "10.10.1.1"
 CPE_ROUTE = "10.10.1.0/24"
 TARGET = "10.10.0.0/16"
 RUN = f"je{os.getpid()}"
-_RUN_RE = re.compile(r"je(\d+)(?:r\d+-|lab\d+$|v\d+$)")
+RUN_RE = re.compile(r"je(\d+)(?:r\d+-|lab\d+$|v\d+$)")
 _counter = itertools.count()
 
 LAB_TEMPLATE = """\
@@ -192,8 +192,6 @@ class Topology:
     lab_proc: subprocess.Popen | None = None
     lab_out: LineReader | None = None
     closed: bool = False
-    #: run the lab with ``python -m engine.lab`` instead of tests/e2e/lab_peers.py
-    engine_lab_main: bool = False
 
     @property
     def prefix(self) -> str:           # router namespaces
@@ -233,9 +231,7 @@ class Topology:
             ip("-n", self.lab_ns, "addr", "add", f"{LAB_ADDR}/30", "dev", self.veth_lab)
             ip("link", "set", self.veth_root, "up")
             ip("-n", self.lab_ns, "link", "set", self.veth_lab, "up")
-            runner = (["-m", "engine.lab"] if self.engine_lab_main
-                      else [str(REPO / "tests" / "e2e" / "lab_peers.py")])
-            self.lab_proc, self.lab_out = start_python([*runner, str(self.labfile)],
+            self.lab_proc, self.lab_out = start_python(["-m", "engine.lab", str(self.labfile)],
                                                        netns=self.lab_ns)
             self.lab_out.wait_for(r"^lab ready", 30)
         except BaseException:
@@ -275,11 +271,11 @@ class Topology:
 def cleanup_dead_runs() -> None:
     """Namespaces and veth ends of e2e runs whose process is gone (a killed run)."""
     for ns in nsh.list_namespaces():
-        m = _RUN_RE.match(ns)
+        m = RUN_RE.match(ns)
         if m and not os.path.exists(f"/proc/{m.group(1)}"):
             nsh.delete_namespace(ns)
     for name in link_names():
-        m = _RUN_RE.match(name)
+        m = RUN_RE.match(name)
         if m and not os.path.exists(f"/proc/{m.group(1)}"):
             ip("link", "del", name, check=False)
 
@@ -288,12 +284,12 @@ def cleanup_run() -> list[str]:
     """Everything of this run still present (deleted, and returned for reporting)."""
     left = []
     for ns in nsh.list_namespaces():
-        m = _RUN_RE.match(ns)
+        m = RUN_RE.match(ns)
         if m and m.group(1) == str(os.getpid()):
             nsh.delete_namespace(ns)
             left.append(ns)
     for name in link_names():
-        m = _RUN_RE.match(name)
+        m = RUN_RE.match(name)
         if m and m.group(1) == str(os.getpid()):
             ip("link", "del", name, check=False)
             left.append(name)

@@ -103,7 +103,7 @@ class Capture:
 
     def start(self) -> "Capture":
         flt = " or ".join(f"udp port {p}" for p in self.ports)
-        self.proc = subprocess.Popen([tool("tcpdump"), "-i", "lo", "-n", "-U", "-w", str(self.path), flt],
+        self.proc = subprocess.Popen([tool("tcpdump"), "-i", "lo", "-n", "-U", "--immediate-mode", "-B", "65536", "-w", str(self.path), flt],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         line = self.proc.stderr.readline()
         if b"listening on" not in line:
@@ -113,8 +113,17 @@ class Capture:
 
     def stop(self) -> None:
         if self.proc is not None:
-            time.sleep(0.2)
-            _stop(self.proc, signal.SIGINT)
+            # let tcpdump drain its ring buffer: wait until the file stops growing
+            last, stable = -1, 0
+            for _ in range(40):
+                time.sleep(0.1)
+                size = self.path.stat().st_size if self.path.exists() else 0
+                stable = stable + 1 if size == last else 0
+                last = size
+                if stable >= 3:
+                    break
+            _stop(self.proc, signal.SIGTERM)
+            self.stats = self.proc.stderr.read().decode(errors="replace")
             self.proc.stderr.close()
 
     def validate(self) -> tuple[bool, str]:
@@ -122,7 +131,7 @@ class Capture:
         for p in self.ports:
             args += ["-d", f"udp.port=={p},l2tp"]
         r = subprocess.run(args, capture_output=True, text=True, timeout=60)
-        return r.returncode == 0, r.stdout + r.stderr
+        return r.returncode == 0, r.stdout + r.stderr + getattr(self, "stats", "")
 
     def count_l2tp(self) -> int:
         args = [tool("tshark"), "-r", str(self.path), "-n"]

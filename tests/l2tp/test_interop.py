@@ -28,6 +28,7 @@ def xl2tpd_env(tmp_path):
         cap.stop()
     ok, out = cap.validate()
     assert ok, out
+    assert cap.count_l2tp() > 0
 
 
 async def test_xl2tpd_control_connection_hello_stopccn(xl2tpd_env):
@@ -125,6 +126,7 @@ async def test_tshark_validates_engine_and_lab_lac_traffic(tmp_path):
         cap.stop()
     ok, out = cap.validate()
     assert ok, out
+    assert cap.count_l2tp() > 30
     types = cap.l2tp_types()
     for t in ("1", "2", "3", "4", "7", "8", "9", "10", "11", "12", "14"):
-        assert t in types, (t, types)
+        assert t in types, f"{t} missing; {cap.stats!r}; {types}"

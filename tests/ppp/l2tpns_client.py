@@ -40,7 +40,7 @@ def main() -> None:
     link = None
     phase = "tunnel"
     close_at = None
-    deadline = now() + 40.0
+    deadline = now() + 60.0
 
     def flush():
         for data, addr in ep.datagrams_to_send(now=now()):

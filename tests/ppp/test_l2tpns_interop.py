@@ -95,7 +95,7 @@ def lns():
         shutil.copy(INTEROP / "freeradius-users", fr / "raddb" / "users")
         cfg = (INTEROP / "l2tpns-startup-config").read_text().replace("/tmp/l2tpns-test",
                                                                       str(tmp))
-        (tmp / "startup-config").write_text(cfg + "set echo_timeout 1\n")
+        (tmp / "startup-config").write_text(cfg + "set echo_timeout 1\nset ppp_keepalive no\n")
         pcap = tmp / "l2tp.pcap"
         procs.append(subprocess.Popen(
             ["ip", "netns", "exec", ns_lac, "tcpdump", "-i", vb, "-n", "-U", "-w", str(pcap),
@@ -121,7 +121,7 @@ def lns():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _call(lns, user, password, proto, echo_wait=15.0):
+def _call(lns, user, password, proto, echo_wait=25.0):
     r = subprocess.run(
         ["ip", "netns", "exec", lns["ns_lac"], sys.executable, "-m", "tests.ppp.l2tpns_client",
          "10.255.255.1", "10.255.255.2", user, password, proto, str(echo_wait)],

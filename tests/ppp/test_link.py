@@ -277,3 +277,30 @@ def test_magic_loopback_detected():
     while (e := a.next_event()) is not None:
         evs.append(e)
     assert evs[-1] == LinkDown("loopback detected")
+
+
+def test_peer_protocol_rejects_ipcp_closes_link():
+    a, b, w = run_pair(LNS, CPE)
+    a.receive_frame(F.build_packet(F.PROTO_LCP, F.PROTO_REJ, 5, b"\x80\x21\x01\x01\x00\x04"),
+                    now=w.now)
+    w.drop = lambda d, i, f: True          # the peer is gone quiet as well
+    w.run(w.now + 60.0, stop=lambda: a.finished)
+    assert a.finished and w.a.events[-1] == LinkDown("IPCP negotiation failed")
+
+
+def test_dns_rejected_when_we_have_none():
+    a, b, w = run_pair(LNS, dict(CPE, request_dns=True))
+    assert w.b.first(NetworkUp) == NetworkUp("10.0.0.2", "10.0.0.1", ())
+    snap = b.snapshot()
+    assert snap.dns == () and snap.ipcp_state == "opened"
+
+
+def test_snapshot_fields():
+    a, b, w = run_pair(dict(LNS, mru=1400), CPE)
+    s = a.snapshot()
+    assert (s.role, s.mru, s.peer_mru, s.local_ip, s.peer_ip) == ("lns", 1400, 1500,
+                                                                  "10.0.0.1", "10.0.0.2")
+    assert s.auth_peer == "chap done" and s.auth_local == "chap done"
+    assert s.magic == b.snapshot().peer_magic != 0
+    assert s.counters.rx_frames == len(w.b.sent) and s.counters.tx_frames == len(w.a.sent)
+    assert s.counters.tx_octets == sum(map(len, w.a.sent))

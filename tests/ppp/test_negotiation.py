@@ -1,7 +1,7 @@
 """LCP/IPCP negotiation against a scripted raw peer; codec vectors; malformed input."""
 import hashlib
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from engine.ppp import LinkDown, LinkUp
 from engine.ppp import frames as F
@@ -207,3 +207,55 @@ def test_mschap_request_naked_with_chap_md5_even_if_pap_preferred():
     a.receive_frame(lcp(F.CONF_REQ, 1, F.build_options([(3, b"\xc2\x23\x81")])), now=0)
     ((_, code, _, data),) = parsed(a.frames_to_send())
     assert code == F.CONF_NAK and data == b"\x03\x05\xc2\x23\x05"
+
+
+
+def _opened_pair():
+    from .test_link import CPE, LNS, run_pair
+    a, b, w = run_pair(LNS, CPE)
+    assert a.network_up
+    return a, b, w
+
+
+@settings(max_examples=300, deadline=None)
+@example([(0x8021, 3, 200, b"\x03\x03\x00")])
+@given(st.lists(st.tuples(st.sampled_from([0xC021, 0xC023, 0xC223, 0x8021, 0x0021, 0x0057]),
+                          st.integers(0, 12), st.integers(0, 255), st.binary(max_size=40)),
+                max_size=6))
+def test_fuzz_opened_link_no_internal_error(packets):
+    import logging
+
+    class Catch(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.ERROR)
+            self.records = []
+
+        def emit(self, record):
+            self.records.append(record)
+
+    h = Catch()
+    logging.getLogger("engine.ppp").addHandler(h)
+    try:
+        a, b, w = _opened_pair()
+        for proto, code, ident, data in packets:
+            for link, strip in ((a, 0), (b, 2)):
+                i = ident
+                if ident >= 128:       # half of the time: the identifier the link expects
+                    i = (link.ipcp if proto == 0x8021 else link.lcp).req_id
+                link.receive_frame(F.build_packet(proto, code, i, data)[strip:], now=w.now)
+            w.settle()
+        a.snapshot()
+        b.snapshot()
+    finally:
+        logging.getLogger("engine.ppp").removeHandler(h)
+    assert h.records == []
+
+
+def test_mru_nak_adopted():
+    a, req = opened_lcp(mru=1400)
+    a.receive_frame(lcp(F.CONF_NAK, req[2], b"\x01\x04\x05\x00"), now=0)
+    ((_, code, _, data),) = parsed(a.frames_to_send())
+    assert code == F.CONF_REQ and (1, b"\x05\x00") in F.parse_options(data)
+    a.receive_frame(lcp(F.CONF_NAK, a.lcp.req_id, b"\x01\x04\x05\xdc"), now=0)
+    ((_, code, _, data),) = parsed(a.frames_to_send())
+    assert 1 not in dict(F.parse_options(data)) and a.snapshot().mru == 1500

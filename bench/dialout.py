@@ -1,0 +1,294 @@
+"""Dial-out benchmark: the engine in this process, the lab peers (home and LNS RADIUS, LACs,
+one CPE per destination) in a separate ``python -m engine.lab`` process, all on loopback.
+
+Measures, for bursts of N triggers to distinct destinations of one /16 target:
+  * dial-outs completed per second (trigger burst -> every session inService; goal >= 2,000/s)
+  * resident memory per established session (RSS delta / sessions; goal: 64,000 in <= 1 GiB)
+and, one dial-out at a time, the latency trigger -> access route installed (goal p50 <= 3 ms).
+
+Prints JSON lines {"bench", "metric", "value", "unit"}.
+usage: python bench/dialout.py [--sizes 1000,10000] [--latency-samples 200] [--lacs 4]
+                               [--profile]      (cProfile of the first burst, top on stderr)
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import ipaddress
+import json
+import os
+import pstats
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from engine import icmp  # noqa: E402
+from engine.aio.config import (EngineConfig, ProfileConfig, RadiusServerConfig,  # noqa: E402
+                               TargetConfig, VirtualRouterConfig)
+from engine.aio.engine import Engine  # noqa: E402
+from engine.dialout.service import ChassisConfig  # noqa: E402
+
+DOMAIN = "L2TP-dial-out.de.dt"
+LOOPBACK = "192.168.255.1"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def emit(metric, value, unit, **extra):
+    print(json.dumps({"bench": "dialout", "metric": metric, "value": value, "unit": unit,
+                      **extra}), flush=True)
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+def free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def lac_addresses(n: int) -> list[str]:
+    for third in range(10, 250):
+        addrs = [f"127.93.{third}.{i + 2}" for i in range(n)]
+        ok = True
+        for a in addrs:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.bind((a, 1701))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+        if ok:
+            return addrs
+    raise RuntimeError("no free 127.93.x.y:1701")
+
+
+def destination(i: int) -> str:
+    return str(ipaddress.IPv4Address("10.10.0.1") + i)
+
+
+def lab_text(n: int, lacs: list[str], home_port: int, lns_port: int) -> str:
+    """Home RADIUS answers every destination (one user each: the lab server has no DEFAULT
+    entry), one CPE per destination (its own number and address), LNS RADIUS knows each CPE."""
+    out = [f'[[radius]]\nname = "home"\nlisten = "127.0.0.1:{home_port}"\nsecret = "home"\n']
+    for i in range(n):
+        lac = lacs[i % len(lacs)]
+        out.append(
+            f'[radius.users."{destination(i)}@{DOMAIN}".reply]\n'
+            f'"Service-Type" = "Outbound-User"\n"Tunnel-Type:1" = "L2TP"\n'
+            f'"Tunnel-Medium-Type:1" = "IPv4"\n"Tunnel-Server-Endpoint:1" = "{lac}"\n'
+            f'"Tunnel-Password:1" = "tunnel-secret"\n"Tunnel-Assignment-Id:1" = "{lac}"\n'
+            f'"ERX-Dial-Out-Number" = "{6000000 + i}"\n"ERX-PPP-Username" = "lns"\n'
+            f'"ERX-PPP-Password" = "lns-pass"\n"ERX-PPP-Auth-Protocol" = "CHAP"\n')
+    out.append(f'[[radius]]\nname = "lns"\nlisten = "127.0.0.1:{lns_port}"\nsecret = "lns"\n')
+    for i in range(n):
+        out.append(f'[radius.users.c{i}]\npassword = "p{i}"\n'
+                   f'reply = {{ "Service-Type" = "Framed-User" }}\n')
+    for k, lac in enumerate(lacs):
+        out.append(f'[[lac]]\nname = "lac{k}"\nlisten = "{lac}:1701"\nhost-name = "lac{k}"\n'
+                   f'secret = "tunnel-secret"\nreceive-window = 64\n')
+    for i in range(n):
+        out.append(f'[[cpe]]\nnumber = "{6000000 + i}"\nusername = "c{i}"\npassword = "p{i}"\n'
+                   f'expect-username = "lns"\nexpect-password = "lns-pass"\n'
+                   f'address = "{destination(i)}"\n')
+    return "\n".join(out)
+
+
+def start_lab(path: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "engine.lab", path], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    end = time.monotonic() + 120
+    buf = b""
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"lab exited: {buf.decode(errors='replace')}")
+        r, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if r:
+            buf += os.read(proc.stdout.fileno(), 4096)
+            if b"lab ready" in buf:
+                return proc
+    proc.kill()
+    raise RuntimeError("lab did not get ready")
+
+
+def stop_pid(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def engine_config(home_port: int, lns_port: int, max_connecting: int) -> EngineConfig:
+    return EngineConfig(chassis=ChassisConfig(max_connecting=max_connecting), vrs=(
+        VirtualRouterConfig(
+            "home", loopbacks=((0, ipaddress.IPv4Interface(f"{LOOPBACK}/32")),),
+            radius_auth=(RadiusServerConfig("127.0.0.1", home_port, "home"),),
+            profiles=(ProfileConfig("dialout", ("chap",), "lns", ppp_keepalive=0,
+                                    ip_unnumbered_loopback=0),),
+            targets=(TargetConfig(ipaddress.IPv4Network("10.10.0.0/16"), DOMAIN,
+                                  "dialout"),)),
+        VirtualRouterConfig("lns", radius_auth=(RadiusServerConfig("127.0.0.1", lns_port,
+                                                                   "lns"),)),
+    ))
+
+
+class Bench:
+    def __init__(self, eng: Engine) -> None:
+        self.eng = eng
+        self.installed: dict[str, float] = {}
+        self.waiter: tuple[str, asyncio.Future] | None = None
+        orig = eng._do_InstallRoutes
+
+        def hooked(req, orig=orig):
+            orig(req)
+            if req.session_key is not None:
+                dst = str(req.session_key.dst)
+                t = time.perf_counter()
+                self.installed[dst] = t
+                w = self.waiter
+                if w is not None and w[0] == dst and not w[1].done():
+                    w[1].set_result(t)
+        eng._do_InstallRoutes = hooked
+
+    def trigger(self, dst: str) -> None:
+        self.eng.dp.send_from_vr("home", icmp.build_echo_request(LOOPBACK, dst, 7, 0, b"x"))
+
+    def counters(self):
+        return self.eng.snapshot().dialout.chassis
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Clear every session and wait until the engine has no call and no tunnel left."""
+        self.eng.clear_sessions()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            l2 = self.eng.l2tp
+            if not self.eng._calls and not l2.tunnels:
+                break
+            await asyncio.sleep(0.05)
+        self.installed.clear()
+
+    async def burst(self, dests: list[str], timeout: float) -> tuple[float, int]:
+        """Trigger every destination at once; wait until each access route is installed."""
+        n = len(dests)
+        t0 = time.perf_counter()
+        for d in dests:
+            self.trigger(d)
+        end = time.monotonic() + timeout
+        while len(self.installed) < n and time.monotonic() < end:
+            await asyncio.sleep(0.005)
+        done = len(self.installed)
+        elapsed = (max(self.installed.values()) if self.installed else time.perf_counter()) - t0
+        return elapsed, done
+
+    async def latency(self, dests: list[str]) -> list[float]:
+        loop = asyncio.get_running_loop()
+        out = []
+        for d in dests:
+            fut = loop.create_future()
+            self.waiter = (d, fut)
+            t0 = time.perf_counter()
+            self.trigger(d)
+            t1 = await asyncio.wait_for(fut, 10)
+            out.append((t1 - t0) * 1000.0)
+        self.waiter = None
+        return out
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+
+
+async def main(args) -> int:
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    n_dest = max(sizes + [args.latency_samples])
+    lacs = lac_addresses(args.lacs)
+    home_port, lns_port = free_ports(2)
+    tmp = tempfile.mkdtemp(prefix="jcli-bench-dialout-")
+    path = os.path.join(tmp, "lab.toml")
+    with open(path, "w") as f:
+        f.write(lab_text(n_dest, lacs, home_port, lns_port))
+    t = time.perf_counter()
+    lab = start_lab(path)
+    emit("lab_start", round(time.perf_counter() - t, 2), "s", destinations=n_dest)
+    eng = Engine(output=lambda line: None)
+    try:
+        await eng.start()
+        eng.apply_config(engine_config(home_port, lns_port, args.max_connecting))
+        b = Bench(eng)
+        # warm-up: one dial-out (imports, first tunnels), then clean state
+        await b.latency([destination(0)])
+        await b.settle()
+        for n in sizes:
+            dests = [destination(i) for i in range(n)]
+            gc.collect()
+            rss0 = rss()
+            prof = cProfile.Profile() if (args.profile and n == sizes[0]) else None
+            if prof is not None:
+                prof.enable()
+            elapsed, done = await b.burst(dests, timeout=args.timeout)
+            if prof is not None:
+                prof.disable()
+            gc.collect()
+            rss1 = rss()
+            c = b.counters()
+            emit(f"dialouts_per_s_{n}", round(done / elapsed, 1) if elapsed else 0, "1/s",
+                 completed=done, triggers=n, seconds=round(elapsed, 3),
+                 established=c.counters.dialouts_established, goal=">= 2000")
+            if done:
+                per = (rss1 - rss0) / done
+                emit(f"rss_per_session_{n}", round(per), "B", sessions=done,
+                     rss_delta_mib=round((rss1 - rss0) / 2**20, 1))
+                emit(f"rss_projected_64000_{n}", round(per * 64000 / 2**20, 1), "MiB",
+                     goal="<= 1024")
+            if prof is not None:
+                st = pstats.Stats(prof, stream=sys.stderr)
+                st.sort_stats("tottime").print_stats(25)
+            await b.settle()
+        lat = await b.latency([destination(i) for i in range(args.latency_samples)])
+        emit("route_latency_p50", round(pct(lat, 50), 3), "ms", samples=len(lat),
+             goal="<= 3")
+        emit("route_latency_p90", round(pct(lat, 90), 3), "ms", samples=len(lat))
+        await b.settle()
+    finally:
+        await eng.stop()
+        stop_pid(lab)
+        for name in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, name))
+        os.rmdir(tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--latency-samples", type=int, default=200)
+    ap.add_argument("--lacs", type=int, default=4)
+    ap.add_argument("--max-connecting", type=int, default=1000)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--profile", action="store_true")
+    sys.exit(asyncio.run(main(ap.parse_args())))
