@@ -176,7 +176,6 @@ class profiler:
 
 async def run(args) -> int:
     from engine.aio.engine import Engine
-    from engine.dataplane import linux
 
     reason = topo.missing_requirement()
     if reason is not None:

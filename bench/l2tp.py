@@ -41,7 +41,7 @@ async def calls_per_second(calls: int, tunnels: int) -> None:
         lab = os.path.join(d, "lab.toml")
         with open(lab, "w") as f:
             f.write(f'[[lac]]\nname = "bench"\nlisten = "127.0.0.1:{port}"\nhost-name = "bench-lac"\n'
-                    f'secret = "bench-secret"\nreceive-window = 64\n')
+                    f'secret = "bench-secret"\n')
         proc = subprocess.Popen([sys.executable, "-m", "engine.lab", lab], stdout=subprocess.PIPE, text=True,
                                 cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
         try:
@@ -49,7 +49,7 @@ async def calls_per_second(calls: int, tunnels: int) -> None:
             if not line.startswith("lab ready"):
                 raise RuntimeError(f"lab did not start: {line!r}")
             from engine.l2tp import L2tpConfig
-            ep = L2tpEndpoint(rng=random.Random(1), host_name="bench-lns", config=L2tpConfig(receive_window=64))
+            ep = L2tpEndpoint(rng=random.Random(1), host_name="bench-lns", config=L2tpConfig())
             up = 0
             done = asyncio.Event()
             failed: list = []

@@ -14,9 +14,8 @@ from . import message as M
 from . import tunnel as T
 from .avp import Avp, Q931Cause, ResultCode
 from .config import L2tpConfig
-from .errors import (CDN_ADMIN, CDN_TEMP_NO_FACILITIES, CDN_GENERAL_ERROR, ERR_BAD_SESSION_ID, ERR_BAD_VALUE, ERR_NONE,
-                     ERR_UNKNOWN_MANDATORY_AVP, STOPCCN_BAD_VERSION, STOPCCN_FSM_ERROR,
-                     STOPCCN_GENERAL_CLEAR, STOPCCN_GENERAL_ERROR, STOPCCN_NOT_AUTHORIZED,
+from .errors import (CDN_ADMIN, CDN_GENERAL_ERROR, CDN_TEMP_NO_FACILITIES, ERR_BAD_SESSION_ID,
+                     ERR_BAD_VALUE, ERR_NONE, STOPCCN_BAD_VERSION, STOPCCN_FSM_ERROR, STOPCCN_GENERAL_CLEAR, STOPCCN_GENERAL_ERROR, STOPCCN_NOT_AUTHORIZED,
                      L2tpProtocolError)
 from .events import (CallDown, CallUp, IncomingCallRequested, OutgoingCallRequested, PppFrame,
                      TunnelDown, TunnelUp)
@@ -140,6 +139,7 @@ class Call:
     data_ns: int = 0
     rx_packets: int = 0
     tx_packets: int = 0
+    down_by_peer: bool = False
 
 
 _MSG_EVENT = {M.OCRP: "rx_ocrp", M.OCCN: "rx_occn", M.ICRP: "rx_icrp", M.ICCN: "rx_iccn",
@@ -370,6 +370,16 @@ class L2tpEndpoint:
 
     def _receive_tunnel_zero(self, data: bytes, h: M.Header, addr: Any, now: float) -> None:
         msg = self._decode(None, data, h, self.config.accept_secret)
+        if not isinstance(msg, _Rejected) and msg.msg_type == M.STOPCCN:
+            # some peers refuse an SCCRQ with a StopCCN addressed to tunnel 0: match it to our
+            # single outstanding SCCRQ to that address
+            waiting = [t for t in self.tunnels.values()
+                       if t.originator and t.state == T.WAIT_CTL_REPLY and t.peer_addr == addr]
+            if len(waiting) == 1 and msg.ns == 0:
+                t = waiting[0]
+                t.peer_id = msg.get(A.ASSIGNED_TUNNEL_ID)
+                self._receive_on_tunnel(t, data, h, now, msg)
+                return
         if isinstance(msg, _Rejected) or msg.msg_type != M.SCCRQ:
             # a StopCCN/ZLB/other for no tunnel, or an SCCRQ we cannot parse: nothing to answer
             self.counters["unknown_tunnel"] += 1
@@ -421,7 +431,6 @@ class L2tpEndpoint:
         if not isinstance(msg, _Rejected) and msg.is_zlb:
             self.counters["rx_zlb"] += 1
             self._trace_msg("rx", t, msg)
-            self._after_ack(t)
             return
         status, ready = ch.receive(h.ns, msg)
         self._dirty[t.local_id] = t
@@ -437,11 +446,6 @@ class L2tpEndpoint:
             if t.state == T.DEAD:
                 break
             self._dispatch(t, m)
-        self._after_ack(t)
-
-    def _after_ack(self, t: Tunnel) -> None:
-        # StopCCN acknowledged while closing: nothing more to retransmit, hold timer still runs
-        pass
 
     def _receive_data(self, data: bytes, h: M.Header) -> None:
         t = self.tunnels.get(h.tunnel_id)
@@ -649,7 +653,7 @@ class L2tpEndpoint:
         r, e, text = t.down_result
         for c in list(t.calls.values()):
             c.cdn = (r, e, text, None)
-            c._by_peer = by_peer
+            c.down_by_peer = by_peer
             self._cfire(c, "tunnel_down")
         self._events.append(TunnelDown(t.local_id, r, e, text, by_peer))
 
@@ -830,7 +834,7 @@ class L2tpEndpoint:
         self._call_down(c, True)
 
     def _c_call_down_tunnel(self, c: Call, msg) -> None:
-        self._call_down(c, getattr(c, "_by_peer", False))
+        self._call_down(c, c.down_by_peer)
 
     def _c_destroy(self, c: Call, msg) -> None:
         c.state = C.DEAD

@@ -8,7 +8,7 @@ import ipaddress
 import itertools
 import os
 import socket
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine import icmp
@@ -265,10 +265,9 @@ async def running_lab(tmp_path: Path, spec: LabSpec, **engine_kw):
 
 
 def counters_dict(c) -> dict:
-    from dataclasses import asdict
     return asdict(c)
 
 
 __all__ = ["DOMAIN", "LabSpec", "Running", "cpe", "dialout_reply", "engine_config",
            "framed_route", "free_udp_ports", "lac_addresses", "running_lab", "standard_lab",
-           "wait_for", "replace"]
+           "wait_for"]

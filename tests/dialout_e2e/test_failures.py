@@ -194,7 +194,7 @@ def _assert_dormant_and_clean(r, torn_down: int) -> None:
 
 
 async def _redial(r, established: int) -> None:
-    res = await r.engine.ping("home", DST, count=1, timeout=5)
+    res = await r.engine.ping("home", DST, count=1, timeout=10)
     assert res.received == 1
     assert r.state(DST) == "inService"
     c = r.chassis_counters()

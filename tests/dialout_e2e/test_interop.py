@@ -11,8 +11,8 @@ import pytest
 
 from engine.aio.engine import Engine
 
-from .helpers import DOMAIN, LabSpec, Running, cpe, dialout_reply, engine_config, \
-    free_udp_ports, lac_addresses, standard_lab, wait_for
+from .helpers import (DOMAIN, LabSpec, Running, cpe, dialout_reply, engine_config,
+                      free_udp_ports, lac_addresses, wait_for)
 from .procs import (FR_SECRET, INTEROP, Capture, FreeRadius, LabProcess, freeradius_binary,
                     freeradius_users)
 
@@ -65,7 +65,7 @@ async def test_dialout_with_freeradius_separate_lab_and_capture(tmp_path):
                                        lns_secret=FR_SECRET, lns_acct=("127.0.0.1", acct_port)))
         r = Running(eng, None, labfile)
 
-        res = await eng.ping("home", DST, count=3, timeout=5)
+        res = await eng.ping("home", DST, count=3, timeout=10)
         assert res.received == 3
         s = r.session(DST)
         assert str(s.state) == "inService" and s.tunnel_endpoint == lacs[0]

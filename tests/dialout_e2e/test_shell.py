@@ -106,7 +106,7 @@ async def test_happy_path_through_the_shell(tmp_path):
         ctx.output.take()
 
         # first ping: a new session, dialled and used
-        out = await sh.run("ping virtual-router home 10.10.1.1 count 3")
+        out = await sh.run("ping virtual-router home 10.10.1.1 count 3 timeout 10")
         assert "Success rate = 100% (3/3)" in out[-1]
         c1 = sh.counters()
         assert (c1.sessions_created, c1.auth_requests, c1.dialouts_requested,
@@ -116,7 +116,7 @@ async def test_happy_path_through_the_shell(tmp_path):
         assert (str(s1.state), s1.ifname, s1.tunnel_endpoint) == ("inService", "ppp1", lacs[0])
 
         # second ping: the same session, nothing dialled
-        out = await sh.run("ping virtual-router home 10.10.1.1 count 2")
+        out = await sh.run("ping virtual-router home 10.10.1.1 count 2 timeout 10")
         assert "Success rate = 100% (2/2)" in out[-1]
         c2 = sh.counters()
         assert c2.sessions_created == 1
@@ -126,7 +126,7 @@ async def test_happy_path_through_the_shell(tmp_path):
         assert c2.triggers_received == c1.triggers_received       # routed by the access route
 
         # another destination: a second session over the same tunnel
-        out = await sh.run("ping virtual-router home 10.10.2.1 count 2")
+        out = await sh.run("ping virtual-router home 10.10.2.1 count 2 timeout 10")
         assert "Success rate = 100% (2/2)" in out[-1]
         c3 = sh.counters()
         assert (c3.sessions_created, c3.dialouts_established) == (2, 2)

@@ -80,7 +80,7 @@ class LossyRelay:
             try:
                 data, addr = src.recvfrom(65535)
             except BlockingIOError:
-                return addr_none
+                return
             if src is self.front:
                 self.client = addr
             if self.rng.random() < self.loss:
@@ -105,5 +105,3 @@ class LossyRelay:
             self.loop.remove_reader(s.fileno())
             s.close()
 
-
-addr_none = None

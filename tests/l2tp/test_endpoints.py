@@ -342,3 +342,18 @@ def test_snapshot():
     assert t.ns == 4 and t.nr == 5 and t.up_at is not None and t.peer_addr == LAC_ADDR
     assert {c.session_id for c in s.calls} == set(sids) and all(c.state == "established" for c in s.calls)
     assert s.counters["malformed"] == 0
+
+
+def test_stopccn_to_tunnel_zero_refuses_pending_sccrq():
+    lns = L2tpEndpoint(rng=random.Random(1))
+    tid = lns.open_tunnel(LAC_ADDR, secret=None, now=0.0)
+    lns.datagrams_to_send(now=0.0)
+    stop = M.encode_control(M.STOPCCN, 0, 0, 0, 1, [Avp.make(A.ASSIGNED_TUNNEL_ID, 77),
+                                                    Avp.make(A.RESULT_CODE, A.ResultCode(2, 4))])
+    lns.receive_datagram(stop, LAC_ADDR, now=0.1)
+    ev = [lns.next_event() for _ in range(2)]
+    assert isinstance(ev[0], TunnelDown) and ev[0].by_peer and ev[0].result_code == 2
+    out = lns.datagrams_to_send(now=0.1)
+    zlb = M.decode_control(out[0][0])
+    assert zlb.is_zlb and zlb.tunnel_id == 77 and zlb.nr == 1
+    assert lns.tunnels[tid].state == "closing"

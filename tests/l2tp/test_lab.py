@@ -5,11 +5,10 @@ import socket
 import subprocess
 import sys
 import textwrap
-import random
 
 import pytest
 
-from engine.l2tp import CallUp, TunnelDown
+from engine.l2tp import CallUp
 from engine.lab.labfile import LabFileError, LacFailure, LacSpec, load_labfile, parse_labfile
 
 from .aio import EngineSide
