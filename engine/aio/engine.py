@@ -172,6 +172,7 @@ class Engine:
         self._pinging: dict[tuple[str, int], Callable[[bytes], None]] = {}
         self._ping_ident = self.rng.randrange(1, 0xFFFF)
         self._pumping = False
+        self._flush_scheduled = False
         self._in_l2tp_event = 0           # >0 while the L2TP adapter delivers an event
         self._housekeeping: asyncio.TimerHandle | None = None
         self.started = time.time()
@@ -195,8 +196,7 @@ class Engine:
         self.dp.on_session_packet = self._on_session_packet
         self.dp.on_local_packet = self._on_local_packet
         self.l2tp_adapter = L2tpUdpAdapter(self.l2tp, self.l2tp_bind,
-                                           on_event=self._on_l2tp_event,
-                                           after_service=self._after_l2tp).start()
+                                           on_event=self._on_l2tp_event).start()
         self._ensure_vr("default")
         self.apply_config(self.config)
         self._housekeeping = self.loop.call_later(1.0, self._housekeep)
@@ -393,10 +393,20 @@ class Engine:
         self._arm_dialout_timer()
 
     def _flush_l2tp(self) -> None:
-        """Flush the L2TP adapter, unless it is delivering an event right now: its own loop
-        then sends the output (a nested flush per event would recurse once per event)."""
+        """Flush the L2TP adapter now, unless it is delivering an event right now: its own
+        loop then sends the output (a nested flush per event would recurse once per event)."""
         if self.l2tp_adapter is not None and not self._in_l2tp_event:
             self.l2tp_adapter.flush()
+
+    def _flush_l2tp_soon(self) -> None:
+        """Data path: a burst of packets from the dataplane costs one flush."""
+        if self.l2tp_adapter is not None and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._deferred_flush)
+
+    def _deferred_flush(self) -> None:
+        self._flush_scheduled = False
+        self._flush_l2tp()
 
     def _arm_dialout_timer(self) -> None:
         at = self.dialout.get_timer()
@@ -671,7 +681,6 @@ class Engine:
         if vrc.aaa_ppp == "none":
             answer(True)
             return
-        called = None
         if ev.protocol == "pap":
             spec = radius.pap_request(ev.username, ev.password or b"", nas_ip=self.nas_ip,
                                       calling_station_id=str(call.key.dst))
@@ -679,7 +688,6 @@ class Engine:
             spec = radius.chap_request(ev.username, ev.chap_id, ev.chap_challenge,
                                        ev.chap_response, nas_ip=self.nas_ip,
                                        calling_station_id=str(call.key.dst))
-        del called
 
         def done(reply) -> None:
             ok = getattr(reply, "code", None) == "accept"
@@ -732,9 +740,6 @@ class Engine:
         self._housekeeping = self.loop.call_later(1.0, self._housekeep)
 
     # ================================================================ L2TP events
-    def _after_l2tp(self) -> None:
-        pass
-
     def _on_l2tp_event(self, ev) -> None:
         self._in_l2tp_event += 1
         try:
@@ -797,7 +802,7 @@ class Engine:
         call.ppp.send_ip(packet)
         call.last_activity = self.now()
         self._service_ppp(call)
-        self._flush_l2tp()
+        self._flush_l2tp_soon()
 
     def _on_local_packet(self, vr: str, packet: bytes) -> None:
         echo = icmp.parse_echo(packet)
