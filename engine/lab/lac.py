@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import heapq
 import logging
 import random
 from typing import Any, Callable, Iterable, Protocol
@@ -123,6 +124,10 @@ class LabLac:
         self.events: list[Any] = []
         self.keep_events = False
         self._party_timer: asyncio.TimerHandle | None = None
+        self._party_timer_at: float | None = None
+        self._dirty: set[tuple[int, int]] = set()          # parties with input since the pump
+        self._deadline: dict[tuple[int, int], float] = {}  # each party's armed deadline
+        self._heap: list[tuple[float, tuple[int, int]]] = []
         self.calls_answered = 0
         self.calls_refused = 0
 
@@ -164,6 +169,7 @@ class LabLac:
                                         message=f"cannot dial {ev.called_number}", now=now)
                 return
             self.parties[(ev.tunnel_id, ev.session_id)] = party
+            self._dirty.add((ev.tunnel_id, ev.session_id))
             self.calls_answered += 1
             speed = getattr(party, "connect_speed", None) or self.spec.connect_speed
             ep.answer_outgoing_call(ev.tunnel_id, ev.session_id, connect_speed=speed, now=now)
@@ -171,49 +177,79 @@ class LabLac:
             party = self.parties.get((ev.tunnel_id, ev.session_id))
             if party is not None:
                 party.receive_frame(ev.frame, now=now)
+                self._dirty.add((ev.tunnel_id, ev.session_id))
         elif isinstance(ev, CallDown):
             party = self.parties.pop((ev.tunnel_id, ev.session_id), None)
+            self._deadline.pop((ev.tunnel_id, ev.session_id), None)
             if party is not None:
                 party.hangup(now=now)
         elif isinstance(ev, (TunnelUp, TunnelDown)):
             log.info("lab LAC %s: %s", self.spec.name, ev)
 
     def _pump(self) -> None:
-        """Move frames from parties to the wire; clear calls whose party hung up; arm party timers."""
-        if not self.parties:
+        """Move frames from the parties touched since the last pump to the wire, clear calls
+        whose party hung up, and re-arm the one party timer (work per datagram is O(1) in the
+        number of calls: only dirty parties are visited, deadlines live in a heap)."""
+        if not self._dirty:
+            self._arm_party_timer()
             return
         ep = self.endpoint
         now = self.adapter.now()
         sent = False
-        best = None
-        for key, party in list(self.parties.items()):
+        dirty, self._dirty = self._dirty, set()
+        for key in dirty:
+            party = self.parties.get(key)
+            if party is None:
+                continue
             for frame in party.frames_to_send():
                 sent |= ep.send_ppp(key[0], key[1], frame)
             if getattr(party, "closed", False):
                 del self.parties[key]
+                self._deadline.pop(key, None)
                 ep.disconnect_call(key[0], key[1], result=1, message="party hung up", now=now)
                 sent = True
                 continue
             t = party.get_timer()
-            if t is not None and (best is None or t < best):
-                best = t
+            if t != self._deadline.get(key):
+                if t is None:
+                    self._deadline.pop(key, None)
+                else:
+                    self._deadline[key] = t
+                    heapq.heappush(self._heap, (t, key))
         if sent:
             out = ep.datagrams_to_send(now=now)
             if out:
                 self.adapter._send(out)
+        self._arm_party_timer()
+
+    def _arm_party_timer(self) -> None:
+        heap = self._heap
+        while heap and self._deadline.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)                      # stale entry
+        at = heap[0][0] if heap else None
         if self._party_timer is not None:
+            if at == self._party_timer_at:
+                return
             self._party_timer.cancel()
             self._party_timer = None
-        if best is not None:
-            self._party_timer = self.adapter.loop.call_at(best, self._on_party_timer)
+        self._party_timer_at = at
+        if at is not None:
+            self._party_timer = self.adapter.loop.call_at(at, self._on_party_timer)
 
     def _on_party_timer(self) -> None:
         self._party_timer = None
+        self._party_timer_at = None
         now = self.adapter.now()
-        for party in list(self.parties.values()):
-            t = party.get_timer()
-            if t is not None and t <= now:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            t, key = heapq.heappop(heap)
+            if self._deadline.get(key) != t:
+                continue
+            del self._deadline[key]
+            party = self.parties.get(key)
+            if party is not None:
                 party.handle_timer(now=now)
+                self._dirty.add(key)
         self.adapter.flush()
 
 
