@@ -262,6 +262,8 @@ async def main(args) -> int:
             cpu1, lab1 = time.process_time(), cpu_seconds(lab.pid)
             if prof is not None:
                 prof.disable()
+                if os.environ.get("JCLI_PROFILE_OUT"):
+                    prof.dump_stats(os.environ["JCLI_PROFILE_OUT"])
             gc.collect()
             rss1 = rss()
             c = b.counters()

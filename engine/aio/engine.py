@@ -26,6 +26,7 @@ Theory of operation
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import logging
 import random
@@ -151,10 +152,9 @@ class Engine:
         self.netns_prefix = netns_prefix
         self.output = output or (lambda line: print(line, flush=True))
         self.config = EngineConfig()
-        self.debug: set[str] = set()          # "l2tp", "dial-out", "ppp", "radius"
+        self._debug: frozenset[str] = frozenset()   # "l2tp", "dial-out", "ppp"
         self.dialout = ds.DialoutService(trace=self._on_dialout_trace)
-        self.l2tp = L2tpEndpoint(rng=self.rng, host_name="host1", config=L2tpConfig(),
-                                 trace=self._on_l2tp_trace)
+        self.l2tp = L2tpEndpoint(rng=self.rng, host_name="host1", config=L2tpConfig())
         self.loop: asyncio.AbstractEventLoop | None = None
         self.dp = None
         self.l2tp_adapter: L2tpUdpAdapter | None = None
@@ -180,6 +180,9 @@ class Engine:
 
     # ================================================================ lifecycle
     async def start(self) -> "Engine":
+        # Tens of thousands of long-lived session objects make the default collector's full
+        # passes frequent and slow; collect young objects less eagerly.
+        gc.set_threshold(max(gc.get_threshold()[0], 50_000), 20, 50)
         self.loop = asyncio.get_running_loop()
         self.started_loop = self.loop.time()
         if self.dataplane_kind == "linux":
@@ -899,6 +902,23 @@ class Engine:
             l2tp_counters=dict(self.l2tp.counters), ppp=ppp,
             radius=tuple((vr, r.client.snapshot(now=now)) for vr, r in sorted(self._radius.items())),
             routes=routes)
+
+    @property
+    def debug(self) -> frozenset[str]:
+        return self._debug
+
+    @debug.setter
+    def debug(self, kinds) -> None:
+        """``debug l2tp`` and friends; control messages are described only while traced."""
+        self._debug = frozenset(kinds)
+        self.l2tp.trace = self._on_l2tp_trace if "l2tp" in self._debug else None
+
+    def set_debug(self, kind: str | None, on: bool) -> None:
+        """Turn one kind of debug output on or off (``None``: every kind)."""
+        if kind is None:
+            self.debug = self._debug | {"l2tp", "dial-out", "ppp"} if on else ()
+        else:
+            self.debug = self._debug | {kind} if on else self._debug - {kind}
 
     def _trace(self, kind: str, line: str) -> None:
         if kind in self.debug:

@@ -409,7 +409,7 @@ DEBUG_KINDS = {"l2tp": "l2tp", "dial-out": "dial-out", "ppp": "ppp"}
          ["Debugging functions", "L2TP control messages", "Dial-out events", "PPP events"])
 def debug(ctx, l2tp, dialout, ppp):
     kind = "dial-out" if dialout else ("ppp" if ppp else "l2tp")
-    _engine(ctx).debug.add(kind)
+    _engine(ctx).set_debug(kind, True)
     ctx.write(f"{kind} debugging is on")
 
 
@@ -419,9 +419,9 @@ def debug(ctx, l2tp, dialout, ppp):
 def no_debug(ctx, l2tp, dialout, ppp, all):
     eng = _engine(ctx)
     if all:
-        eng.debug.clear()
+        eng.set_debug(None, False)
         ctx.write("All debugging is off")
         return
     kind = "dial-out" if dialout else ("ppp" if ppp else "l2tp")
-    eng.debug.discard(kind)
+    eng.set_debug(kind, False)
     ctx.write(f"{kind} debugging is off")
