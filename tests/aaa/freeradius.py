@@ -1,5 +1,5 @@
 """Start a FreeRADIUS 3 server and a tcpdump capture for interop tests and the
-benchmark: configuration derived from /work/shared/interop/, own temp dir, free ports,
+benchmark: configuration derived from ../shared/interop/, own temp dir, free ports,
 stopped by pid."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-INTEROP = os.environ.get("JCLI_INTEROP_DIR", "/work/shared/interop")
+from tests.shared_paths import INTEROP
 SECRET = b"testing123"
 
 EXTRA_USERS = '''

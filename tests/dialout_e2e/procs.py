@@ -1,5 +1,5 @@
 """External processes of the interop test: FreeRADIUS (config derived from
-/work/shared/interop/), the lab peers in their own process, and a tcpdump capture.  Each is
+../shared/interop/), the lab peers in their own process, and a tcpdump capture.  Each is
 started with its pid recorded and stopped by that pid."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-INTEROP = Path(os.environ.get("JCLI_INTEROP_DIR", "/work/shared/interop"))
+from tests.shared_paths import INTEROP
 REPO = Path(__file__).resolve().parents[2]
 FR_SECRET = "testing123"
 

@@ -1,6 +1,6 @@
 """The whole dial-out against independent and separate peers: FreeRADIUS 3 as both the home
 and the LNS RADIUS server, the lab LAC and CPE in a child process, a tcpdump capture of every
-RADIUS and L2TP packet checked by /work/shared/interop/validate_pcap.sh (tshark)."""
+RADIUS and L2TP packet checked by ../shared/interop/validate_pcap.sh (tshark)."""
 from __future__ import annotations
 
 import asyncio

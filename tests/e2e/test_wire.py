@@ -11,7 +11,7 @@ from . import topology as topo
 from .test_two_hosts import kernel_ping, sessions, start_engine, wait_until
 
 pytestmark = pytest.mark.timeout(120)
-VALIDATE = Path("/work/shared/interop/validate_pcap.sh")
+from tests.shared_paths import VALIDATE_PCAP as VALIDATE
 
 
 def tshark_fields(pcap: Path, display_filter: str, *fields: str) -> list[list[str]]:

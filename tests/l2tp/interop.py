@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-INTEROP = Path("/work/shared/interop")
+from tests.shared_paths import INTEROP
 if not INTEROP.exists():
     INTEROP = Path(__file__).resolve().parents[3] / "shared" / "interop"
 

@@ -5,7 +5,7 @@ Topology (two network namespaces created here, unique names, removed afterwards)
   LNS ns: veth 10.255.255.2/30, l2tpns on :1701, FreeRADIUS on 127.0.0.1:18120 (ns loopback)
 l2tpns authenticates our PPP (PAP, CHAP) through RADIUS, hands out Framed-IP-Address
 10.10.1.1 and DNS, sends LCP echo; a wrong password must be refused.  The L2TP capture on the
-LAC's veth must pass /work/shared/interop/validate_pcap.sh.
+LAC's veth must pass ../shared/interop/validate_pcap.sh.
 """
 import json
 import os
@@ -22,7 +22,7 @@ import pytest
 
 pytestmark = [pytest.mark.interop, pytest.mark.root]
 
-INTEROP = Path("/work/shared/interop")
+from tests.shared_paths import INTEROP
 ROOT = Path(__file__).resolve().parents[2]
 
 
