@@ -30,11 +30,13 @@ from dataclasses import dataclass, field
 
 from engine.dataplane.base import (LocalPacketCallback, Route, SessionPacketCallback,
                                    TriggerCallback)
+from engine.icmp import checksum
 from engine.rib import Rib
 
 log = logging.getLogger(__name__)
 
 NULL_IFNAME = "null0"
+ipv4_checksum = checksum          # the Internet checksum (RFC 1071), one implementation
 
 
 def parse_ipv4_destination(packet: bytes) -> ipaddress.IPv4Address | None:
@@ -45,17 +47,6 @@ def parse_ipv4_destination(packet: bytes) -> ipaddress.IPv4Address | None:
     if ihl < 20 or len(packet) < ihl:
         return None
     return ipaddress.IPv4Address(packet[16:20])
-
-
-def ipv4_checksum(header: bytes) -> int:
-    if len(header) % 2:
-        header += b"\x00"
-    total = 0
-    for i in range(0, len(header), 2):
-        total += (header[i] << 8) | header[i + 1]
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def decrement_ttl(packet: bytes) -> bytes | None:
