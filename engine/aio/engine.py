@@ -470,7 +470,8 @@ class Engine:
     def _do_OpenTunnel(self, req: ds.OpenTunnel) -> None:
         t = req.tunnel
         host = t.client_auth_id or self.l2tp.host_name
-        secret = t.password if (t.password and self.config.l2tp.challenge) else t.password
+        # `l2tp disable challenge`: no tunnel authentication (and so no hidden AVPs)
+        secret = t.password if self.config.l2tp.challenge else None
         tid = self.l2tp.open_tunnel((t.server_endpoint, L2TP_PORT), secret=secret,
                                     host_name=host, expected_peer_host=t.server_auth_id,
                                     now=self.now())
@@ -651,24 +652,14 @@ class Engine:
             reason = call.down_reason or f"PPP down: {ev.reason}"
             self._end_call(call, reason, now=now, report=True)
 
-    def _access_routes(self, call: _Call, peer_ip) -> list[ipaddress.IPv4Network]:
-        f = call.framed
-        if f is not None:
-            return [ipaddress.IPv4Network(n) for n in ds.access_routes_from(
-                framed_routes=[(p, ln) for p, ln, _gw, _m in f.routes],
-                framed_ip=f.ip, framed_netmask=f.netmask, peer_ip=peer_ip)] \
-                if _accepts_peer_kw() else self._access_routes_fallback(f, peer_ip)
-        return [ipaddress.IPv4Network(f"{peer_ip}/32")] if peer_ip else []
-
     @staticmethod
-    def _access_routes_fallback(f, peer_ip) -> list[ipaddress.IPv4Network]:
-        if f.routes:
-            return [ipaddress.IPv4Network(f"{p}/{ln}", strict=False) for p, ln, _g, _m in f.routes]
-        if f.ip and f.netmask and f.netmask != "255.255.255.255":
-            return [ipaddress.IPv4Network(f"{f.ip}/{f.netmask}", strict=False)]
-        if f.ip:
-            return [ipaddress.IPv4Network(f"{f.ip}/32")]
-        return [ipaddress.IPv4Network(f"{peer_ip}/32")] if peer_ip else []
+    def _access_routes(call: _Call, peer_ip) -> tuple[ipaddress.IPv4Network, ...]:
+        """From the CPE's Access-Accept (dialout.md §6), else the IPCP peer address /32."""
+        f = call.framed
+        if f is None:
+            return ds.access_routes_from(peer_ip=peer_ip)
+        return ds.access_routes_from(framed_routes=f.routes, framed_ip=f.ip,
+                                     framed_netmask=f.netmask, peer_ip=peer_ip)
 
     def _check_cpe(self, call: _Call, ev: pe.AuthRequest) -> None:
         vr = call.auth_vr or call.key.vr
@@ -812,9 +803,8 @@ class Engine:
         if echo is None:
             return
         if echo.type == 8:                         # echo request to one of our addresses
-            hdr = icmp.parse_ipv4(packet)
             reply = icmp.echo_reply_for(packet)
-            if reply is not None and hdr is not None:
+            if reply is not None:
                 self.dp.send_from_vr(vr, reply)
             return
         cb = self._pinging.get((vr, echo.ident))
@@ -932,10 +922,3 @@ class Engine:
         if "dial-out" in self.debug:
             self.output(f"L2TP dial-out [{ev.vr}]: {ev.line}")
 
-
-def _accepts_peer_kw() -> bool:
-    import inspect
-    try:
-        return "peer_ip" in inspect.signature(ds.access_routes_from).parameters
-    except (TypeError, ValueError):
-        return False
