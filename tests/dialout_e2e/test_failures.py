@@ -12,8 +12,8 @@ import pytest
 
 from engine.dialout.selection import DestinationState
 
-from .helpers import (DOMAIN, cpe, dialout_reply, lac_addresses, running_lab, standard_lab,
-                      wait_for)
+from .helpers import (DOMAIN, cpe, dialout_reply, framed_route, lac_addresses, running_lab,
+                      standard_lab, wait_for)
 
 DST = "10.10.1.1"
 pytestmark = pytest.mark.timeout(60)
@@ -247,3 +247,16 @@ async def test_inactivity_timer_tears_down(tmp_path):
         _assert_dormant_and_clean(r, torn_down=1)
         assert "inactivity" in r.session(DST).failure_reason
         await _redial(r, established=2)
+
+
+async def test_radius_session_timeout_tears_down(tmp_path):
+    spec = standard_lab(lac_addresses(2))
+    spec.lns_users = {**spec.lns_users,
+                      "cpe1": ("cpe1-pass", {**framed_route("10.10.1.0/24"),
+                                             "Session-Timeout": 1})}
+    async with running_lab(tmp_path, spec) as r:
+        await dial_and_wait(r, "inService")
+        # the CPE's Access-Accept carried Session-Timeout 1: checked once a second
+        await r.wait_state(DST, "dormant", timeout=10)
+        _assert_dormant_and_clean(r, torn_down=1)
+        assert "Session-Timeout" in r.session(DST).failure_reason
