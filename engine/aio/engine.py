@@ -153,7 +153,7 @@ class Engine:
         self.output = output or (lambda line: print(line, flush=True))
         self.config = EngineConfig()
         self._debug: frozenset[str] = frozenset()   # "l2tp", "dial-out", "ppp"
-        self.dialout = ds.DialoutService(trace=self._on_dialout_trace)
+        self.dialout = ds.DialoutService(keep_events=False)
         self.l2tp = L2tpEndpoint(rng=self.rng, host_name="host1", config=L2tpConfig())
         self.loop: asyncio.AbstractEventLoop | None = None
         self.dp = None
@@ -902,6 +902,7 @@ class Engine:
         """``debug l2tp`` and friends; control messages are described only while traced."""
         self._debug = frozenset(kinds)
         self.l2tp.trace = self._on_l2tp_trace if "l2tp" in self._debug else None
+        self.dialout.trace = self._on_dialout_trace if "dial-out" in self._debug else None
 
     def set_debug(self, kind: str | None, on: bool) -> None:
         """Turn one kind of debug output on or off (``None``: every kind)."""

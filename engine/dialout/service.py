@@ -447,6 +447,7 @@ class DialoutService:
 
     def __init__(self, config: DialoutConfig | None = None, *, now: float = 0.0,
                  trace: Callable[[DialoutTrace], None] | None = None,
+                 keep_events: bool = True,
                  max_trace_events: int = 65536, ifname_prefix: str = "ppp") -> None:
         self.chassis_state = ChassisState.INIT_INCOMPLETE
         self._cfg = ChassisConfig()
@@ -462,6 +463,7 @@ class DialoutService:
         self._requests: deque = deque()
         self._events: deque = deque(maxlen=max_trace_events)
         self.trace = trace
+        self.keep_events = keep_events
         self._next_auth = 0
         self._next_call = 0
         self._next_tref = 0
@@ -517,9 +519,16 @@ class DialoutService:
         self._drain_pending(now)
 
     # ------------------------------------------------------------------ tracing
+    @property
+    def tracing(self) -> bool:
+        """Whether trace lines are wanted (a trace callback, or events kept for next_event);
+        callers test it before formatting a line."""
+        return self.trace is not None or self.keep_events
+
     def _trace(self, vr: str, dst: IPv4 | None, line: str, now: float) -> None:
         ev = DialoutTrace(now, vr, dst, line)
-        self._events.append(ev)
+        if self.keep_events:
+            self._events.append(ev)
         if self.trace is not None:
             self.trace(ev)
 
@@ -547,9 +556,11 @@ class DialoutService:
             v = self._vrs.get(name)
             if v is None:
                 v = self._vrs[name] = _Vr(name, vcfg)
-                self._trace(name, None, f"virtual router {name}: dial-out {v.state}", now)
+                if self.tracing:
+                    self._trace(name, None, f"virtual router {name}: dial-out {v.state}", now)
                 v.state = VrState.IN_SERVICE
-                self._trace(name, None, f"virtual router {name}: dial-out {v.state}", now)
+                if self.tracing:
+                    self._trace(name, None, f"virtual router {name}: dial-out {v.state}", now)
             v.config = vcfg
             want_t = {t.prefix: t for t in vcfg.targets}
             for t in list(v.targets):
@@ -560,8 +571,9 @@ class DialoutService:
                     t = Target(name, tcfg)
                     v.targets.add(t)
                     self._requests.append(InstallRoutes(name, (t.route(),), None))
-                    self._trace(name, None, f"target {prefix} domain {tcfg.domain} profile "
-                                f"{tcfg.profile}: {t.state}", now)
+                    if self.tracing:
+                        self._trace(name, None, f"target {prefix} domain {tcfg.domain} profile "
+                                    f"{tcfg.profile}: {t.state}", now)
         self._drain_pending(now)
 
     def _remove_target(self, v: _Vr, t: Target, *, now: float) -> None:
@@ -570,26 +582,30 @@ class DialoutService:
             self._fire(s, E.CLEAR, now=now)
         v.targets.remove(t.prefix)
         self._requests.append(RemoveRoutes(v.name, (t.route(),), None))
-        self._trace(v.name, None, f"target {t.prefix} removed", now)
+        if self.tracing:
+            self._trace(v.name, None, f"target {t.prefix} removed", now)
 
     def _remove_vr(self, name: str, *, now: float) -> None:
         v = self._vrs[name]
         for t in list(v.targets):
             self._remove_target(v, t, now=now)
         del self._vrs[name]
-        self._trace(name, None, f"virtual router {name}: dial-out context removed", now)
+        if self.tracing:
+            self._trace(name, None, f"virtual router {name}: dial-out context removed", now)
 
     def set_vr_state(self, vr: str, state: VrState | str, *, now: float) -> None:
         v = self._vrs[vr]
         v.state = VrState(state)
-        self._trace(vr, None, f"virtual router {vr}: dial-out {v.state}", now)
+        if self.tracing:
+            self._trace(vr, None, f"virtual router {vr}: dial-out {v.state}", now)
 
     def set_target_state(self, vr: str, prefix, state: TargetState | str, *, now: float) -> None:
         t = self._vrs[vr].targets.get(ipaddress.IPv4Network(prefix))
         if t is None:
             raise KeyError(f"no dial-out target {prefix} in {vr}")
         t.state = TargetState(state)
-        self._trace(vr, None, f"target {t.prefix}: {t.state}", now)
+        if self.tracing:
+            self._trace(vr, None, f"target {t.prefix}: {t.state}", now)
 
     # ------------------------------------------------------------------ counting helpers
     def _count(self, s: _Session, name: str, n: int = 1) -> None:
@@ -647,7 +663,8 @@ class DialoutService:
                     reason = "max-sessions reached"
         if reason is not None:
             self._count_levels("triggers_discarded", *levels)
-            self._trace(vr, dst, f"trigger to {dst} discarded: {reason}", now)
+            if self.tracing:
+                self._trace(vr, dst, f"trigger to {dst} discarded: {reason}", now)
             return
         assert v is not None and target is not None
         s = _Session(key, v, target, created_at=now, state_since=now)
@@ -657,7 +674,8 @@ class DialoutService:
         v.by_state[S.DORMANT] += 1
         target.sessions += 1
         self._count(s, "sessions_created")
-        self._trace(vr, dst, f"session {key} created for target {target.prefix}", now)
+        if self.tracing:
+            self._trace(vr, dst, f"session {key} created for target {target.prefix}", now)
         self._fire(s, self._trigger_event(), now=now, packet=packet)
         self._drain_pending(now)
 
@@ -683,8 +701,9 @@ class DialoutService:
             if problem is None:
                 self._count(s, "auth_grants")
                 s.grant = result
-                self._trace(s.key.vr, s.key.dst, f"session {s.key}: access granted, "
-                            f"{len(result.tunnels)} tunnel(s)", now)
+                if self.tracing:
+                    self._trace(s.key.vr, s.key.dst, f"session {s.key}: access granted, "
+                                f"{len(result.tunnels)} tunnel(s)", now)
                 self._fire(s, E.AUTH_GRANT, now=now)
                 self._drain_pending(now)
                 return
@@ -715,14 +734,16 @@ class DialoutService:
                 s = self._sessions.get(key)
                 if s is not None:
                     s.tunnel_id = tunnel_id
-            self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
-                        "established", now)
+            if self.tracing:
+                self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
+                            "established", now)
             return
         was_setup = tun.state == "connecting"
         self._forget_tunnel(tun)
         reason = reason or ("tunnel set-up failed" if was_setup else "tunnel down")
-        self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
-                    f"down: {reason}", now)
+        if self.tracing:
+            self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
+                        f"down: {reason}", now)
         if was_setup:
             self.destinations.lock_out(tun.tdef.server_endpoint, reason, now=now)
         for key in list(tun.sessions):
@@ -752,7 +773,8 @@ class DialoutService:
             if tunnel_id is not None:
                 s.tunnel_id = tunnel_id
             s.session_id = session_id
-            self._trace(s.key.vr, s.key.dst, f"session {s.key}: call {call_id} established", now)
+            if self.tracing:
+                self._trace(s.key.vr, s.key.dst, f"session {s.key}: call {call_id} established", now)
             self._fire(s, E.CALL_UP, now=now)
         else:
             self._setup_failed(s, reason or "call refused", now=now)
@@ -858,13 +880,15 @@ class DialoutService:
             self._set_state(s, nxt, now)
             if nxt is not old:
                 extra = f" ({s.failure_reason})" if nxt in (S.INHIBITED, S.FAILED) else ""
-                self._trace(s.key.vr, s.key.dst,
-                            f"session {s.key}: {old} -> {nxt} on {event}{extra}", now)
+                if self.tracing:
+                    self._trace(s.key.vr, s.key.dst,
+                                f"session {s.key}: {old} -> {nxt} on {event}{extra}", now)
         for act in actions:
             self._ACTIONS[act](self, s, now, packet)
         if nxt is None:
-            self._trace(s.key.vr, s.key.dst, f"session {s.key}: {old} -> deleted on {event}",
-                        now)
+            if self.tracing:
+                self._trace(s.key.vr, s.key.dst, f"session {s.key}: {old} -> deleted on {event}",
+                            now)
 
     def _arm(self, s: _Session, delay: float, now: float) -> None:
         s.timer_gen += 1
@@ -914,8 +938,9 @@ class DialoutService:
         self._count(s, "auth_requests")
         self._requests.append(AuthorizeRequest(rid, s.key, s.key.vr, s.user_name,
                                                s.target.domain, s.target.profile))
-        self._trace(s.key.vr, s.key.dst, f"session {s.key}: Access-Request user {s.user_name}",
-                    now)
+        if self.tracing:
+            self._trace(s.key.vr, s.key.dst, f"session {s.key}: Access-Request user {s.user_name}",
+                        now)
         self._arm(s, self._cfg.connect_timeout, now)
 
     def _a_start_connecting_timer(self, s, now, packet) -> None:
@@ -959,11 +984,13 @@ class DialoutService:
             self._tunnels[tun.ref] = tun
             self._tunnel_by_key[tkey] = tun
             self._requests.append(OpenTunnel(tun.ref, vr, tdef))
-            self._trace(vr, s.key.dst, f"session {s.key}: opening tunnel {tun.ref} to "
-                        f"{tdef.server_endpoint} (preference {tdef.preference})", now)
+            if self.tracing:
+                self._trace(vr, s.key.dst, f"session {s.key}: opening tunnel {tun.ref} to "
+                            f"{tdef.server_endpoint} (preference {tdef.preference})", now)
         else:
-            self._trace(vr, s.key.dst, f"session {s.key}: reusing tunnel {tun.ref} to "
-                        f"{tdef.server_endpoint}", now)
+            if self.tracing:
+                self._trace(vr, s.key.dst, f"session {s.key}: reusing tunnel {tun.ref} to "
+                            f"{tdef.server_endpoint}", now)
         tun.sessions.add(s.key)
         s.tunnel = tun
         s.tdef = tdef
@@ -1019,8 +1046,9 @@ class DialoutService:
     def _a_install_routes(self, s, now, packet) -> None:
         self._requests.append(InstallRoutes(s.key.vr, self._access_route_objs(s), s.ifname,
                                             s.key, s.local_ip, s.peer_ip))
-        self._trace(s.key.vr, s.key.dst, f"session {s.key}: access route(s) "
-                    f"{', '.join(map(str, s.access_routes))} via {s.ifname} installed", now)
+        if self.tracing:
+            self._trace(s.key.vr, s.key.dst, f"session {s.key}: access route(s) "
+                        f"{', '.join(map(str, s.access_routes))} via {s.ifname} installed", now)
 
     def _a_forward_buffer(self, s, now, packet) -> None:
         n = len(s.buffer)
