@@ -692,7 +692,14 @@ class Engine:
         if not self._radius_ask(vr, spec, done):
             answer(False, "no RADIUS server")
 
+    def _accounting(self, call: _Call) -> bool:
+        """Accounting runs where the CPE was authenticated, when that VR has a server."""
+        entry = self._radius.get(call.auth_vr or call.key.vr)
+        return entry is not None and any(s.kind == "acct" for s in entry.servers)
+
     def _account_start(self, call: _Call, peer_ip) -> None:
+        if not self._accounting(call):
+            return
         call.acct_id = f"{call.tunnel_id:04x}{call.session_id:04x}{int(self.now()):08x}"
         spec = radius.accounting_start(call.acct_id, user_name=call.peer_name or None,
                                        nas_ip=self.nas_ip, framed_ip=peer_ip,
