@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 
 from engine.dataplane.base import Route
 
@@ -60,27 +60,15 @@ class CounterSnapshot:
 COUNTER_NAMES = tuple(f.name for f in fields(CounterSnapshot))
 
 
-@dataclass(slots=True)
-class Counters:
-    """Mutable counters (the vendor MIB's dial-out counters) of one level."""
-    sessions_created: int = 0
-    sessions_removed: int = 0
-    sessions_reset: int = 0
-    triggers_received: int = 0
-    triggers_enqueued: int = 0
-    triggers_discarded: int = 0
-    triggers_forwarded: int = 0
-    auth_requests: int = 0
-    auth_grants: int = 0
-    auth_denies: int = 0
-    dialouts_requested: int = 0
-    dialouts_rejected: int = 0
-    dialouts_established: int = 0
-    dialouts_timed_out: int = 0
-    dialouts_torn_down: int = 0
+def _counters_snapshot(self) -> CounterSnapshot:
+    return CounterSnapshot(*(getattr(self, n) for n in COUNTER_NAMES))
 
-    def snapshot(self) -> CounterSnapshot:
-        return CounterSnapshot(*(getattr(self, n) for n in COUNTER_NAMES))
+
+# The mutable counters of one level: the same fields as CounterSnapshot, made from its names.
+Counters = make_dataclass(
+    "Counters", [(n, int, 0) for n in COUNTER_NAMES], slots=True,
+    namespace={"snapshot": _counters_snapshot,
+               "__doc__": "Mutable counters (the vendor MIB's dial-out counters) of one level."})
 
 
 @dataclass(slots=True)
