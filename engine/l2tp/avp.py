@@ -326,8 +326,11 @@ def decode_avps(data: bytes, start: int, end: int, *, secret: bytes | None,
     """Decode AVPs in data[start:end].
 
     Returns (avps, unknown_optional). Raises L2tpProtocolError for malformed AVPs, and with
-    fatal=True / error 8 for an unknown AVP with the M bit set.
+    fatal=True / error 8 for an unknown AVP with the M bit set; that error is raised after the
+    remaining AVPs are decoded and carries them (``.avps``), so the answer can name the peer's
+    tunnel or session.
     """
+    unknown_mandatory: L2tpProtocolError | None = None
     avps: list[Avp] = []
     ignored: list[Avp] = []
     pos = start
@@ -352,8 +355,10 @@ def decode_avps(data: bytes, start: int, end: int, *, secret: bytes | None,
         t = AVP_TYPES.get(attr) if vendor == 0 else None
         if t is None:
             if mandatory:
-                raise L2tpProtocolError(f"unknown mandatory AVP vendor {vendor} attr {attr}",
-                                        error=ERR_UNKNOWN_MANDATORY_AVP, fatal=True)
+                unknown_mandatory = unknown_mandatory or L2tpProtocolError(
+                    f"unknown mandatory AVP vendor {vendor} attr {attr}",
+                    error=ERR_UNKNOWN_MANDATORY_AVP, fatal=True)
+                continue
             ignored.append(Avp(attr, bytes(raw), vendor, mandatory, hidden))
             continue
         if hidden:
@@ -365,4 +370,7 @@ def decode_avps(data: bytes, start: int, end: int, *, secret: bytes | None,
         if attr == RANDOM_VECTOR:
             rv = value
         avps.append(Avp(attr, value, 0, mandatory, hidden))
+    if unknown_mandatory is not None:
+        unknown_mandatory.avps = tuple(avps)
+        raise unknown_mandatory
     return avps, ignored

@@ -380,8 +380,26 @@ class L2tpEndpoint:
                 t.peer_id = msg.get(A.ASSIGNED_TUNNEL_ID)
                 self._receive_on_tunnel(t, data, h, now, msg)
                 return
-        if isinstance(msg, _Rejected) or msg.msg_type != M.SCCRQ:
-            # a StopCCN/ZLB/other for no tunnel, or an SCCRQ we cannot parse: nothing to answer
+        if isinstance(msg, _Rejected):
+            # §4.1: an SCCRQ with an unknown mandatory AVP is answered with StopCCN (result 2,
+            # error 8) when it names the peer's tunnel; the tunnel exists only to say so
+            peer_tid = next((a.value for a in msg.error.avps
+                             if a.attr == A.ASSIGNED_TUNNEL_ID and a.vendor == 0), 0)
+            if msg.msg_type != M.SCCRQ or not peer_tid or h.ns != 0:
+                self.counters["unknown_tunnel"] += 1
+                raise L2tpProtocolError("tunnel-id 0 message that is not a valid SCCRQ")
+            key = (addr, peer_tid)
+            t = self.tunnels.get(self._sccrq_index.get(key, 0))
+            if t is None:
+                t = self._new_tunnel(addr, originator=False, secret=self.config.accept_secret,
+                                     host_name=self.host_name, now=now)
+                t.peer_id = peer_tid
+                t.sccrq_key = key
+                self._sccrq_index[key] = t.local_id
+            self._receive_on_tunnel(t, data, h, now, msg)
+            return
+        if msg.msg_type != M.SCCRQ:
+            # a StopCCN/ZLB/other for no tunnel: nothing to answer
             self.counters["unknown_tunnel"] += 1
             raise L2tpProtocolError("tunnel-id 0 message that is not a valid SCCRQ")
         peer_tid = msg.get(A.ASSIGNED_TUNNEL_ID)

@@ -190,7 +190,7 @@ def decode_control_body(data: bytes, h: Header, *, secret: bytes | None = None,
     except L2tpProtocolError as e:
         e.header = h
         e.msg_type = msg_type
-        e.avps = tuple(partial)
+        e.avps = tuple(partial) or e.avps
         raise
     return ControlMessage(msg_type, h.tunnel_id, h.session_id, h.ns, h.nr, tuple(avps), tuple(ignored))
 

@@ -80,6 +80,9 @@ for _s in ACTIVE:
     _rows[(_s, "rx_unexpected")] = (CLOSING, ("send_stopccn_fsm", "tunnel_down_local", "start_hold"))
     # §4.1 M bit: unknown mandatory AVP -> StopCCN result 2 error 8
     _rows[(_s, "rx_fatal")] = (CLOSING, ("send_stopccn_error", "tunnel_down_local", "start_hold"))
+# §4.1 M bit: an SCCRQ with an unknown mandatory AVP -> StopCCN result 2 error 8 (the
+# tunnel was never announced to the application, so no TunnelDown)
+_rows[(IDLE, "rx_fatal")] = (CLOSING, ("send_stopccn_error", "start_hold"))
 for _s in (WAIT_CTL_REPLY, WAIT_CTL_CONN):
     _rows[(_s, "rx_call_message")] = (CLOSING, ("send_stopccn_fsm", "tunnel_down_local", "start_hold"))
 for _e in ("rx_sccrq_accept", "rx_sccrq_refuse"):

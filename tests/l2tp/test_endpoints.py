@@ -357,3 +357,21 @@ def test_stopccn_to_tunnel_zero_refuses_pending_sccrq():
     zlb = M.decode_control(out[0][0])
     assert zlb.is_zlb and zlb.tunnel_id == 77 and zlb.nr == 1
     assert lns.tunnels[tid].state == "closing"
+
+
+def test_sccrq_with_unknown_mandatory_avp_answered_with_stopccn_error_8():
+    lac = L2tpEndpoint(rng=random.Random(7), host_name="lac1", config=L2tpConfig())
+    avps = [Avp.make(A.PROTOCOL_VERSION, (1, 0)), Avp.make(A.HOST_NAME, "lns"),
+            Avp.make(A.FRAMING_CAPABILITIES, 3), Avp.make(A.ASSIGNED_TUNNEL_ID, 4321),
+            Avp(250, b"?", 0, True)]
+    data = M.encode_control(M.SCCRQ, 0, 0, 0, 0, avps)
+    for _ in range(2):                       # a retransmission finds the same tunnel
+        lac.receive_datagram(data, LNS_ADDR, now=0.0)
+    out = [(M.decode_control(d), a) for d, a in lac.datagrams_to_send(now=0.0) if d[0] & 0x80]
+    stops = [(m, a) for m, a in out if m.msg_type == M.STOPCCN]
+    assert len(stops) == 1 and stops[0][1] == LNS_ADDR
+    stop = stops[0][0]
+    assert stop.tunnel_id == 4321
+    assert (stop.get(A.RESULT_CODE).result, stop.get(A.RESULT_CODE).error) == (2, 8)
+    assert len(lac.tunnels) == 1 and next(iter(lac.tunnels.values())).state == "closing"
+    assert lac.counters["malformed"] == 0
