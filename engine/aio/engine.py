@@ -881,8 +881,7 @@ class Engine:
 
     def clear_radius_statistics(self) -> None:
         for r in self._radius.values():
-            if hasattr(r.client, "clear_statistics"):
-                r.client.clear_statistics()
+            r.client.reset_statistics()
 
     # ================================================================ snapshots and traces
     def snapshot(self) -> EngineSnapshot:

@@ -141,6 +141,13 @@ async def test_happy_path_through_the_shell(tmp_path):
         check_golden("ip_route_home.txt", await sh.run("show ip route virtual-router home"))
         check_golden("session.txt", await sh.run("show l2tp dial-out session"))
 
+        # clear radius statistics zeroes the per-server counters
+        def requests(lines):
+            return [l.split()[5] for l in lines if l.startswith(("home ", "lns "))]
+        assert "0" not in requests(await sh.run("show radius statistics"))
+        assert await sh.run("clear radius statistics") == []
+        assert set(requests(await sh.run("show radius statistics"))) == {"0"}
+
         # the operational commands that end sessions, through the shell
         out = await sh.run("clear l2tp tunnel all")
         assert out == ["1 tunnel(s) cleared"]
