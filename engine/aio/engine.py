@@ -53,8 +53,9 @@ from engine.ppp.link import PppConfig, PppLink
 log = logging.getLogger(__name__)
 
 L2TP_PORT = 1701
+# ERX-PPP-Auth-Protocol: what the LNS accepts to authenticate itself (dialout.md §3)
 AUTH_PROTOCOLS = {0: None, 1: ("pap",), 2: ("chap",), 3: ("pap", "chap"), 4: ("chap", "pap")}
-AUTH_PROTOCOL_NAMES = {"pap": 1, "chap": 2, "pap-chap": 3, "chap-pap": 4, "none": 0}
+AUTH_PROTOCOL_CODES = {protos: code for code, protos in AUTH_PROTOCOLS.items() if protos}
 
 
 @dataclass(slots=True, eq=False)
@@ -176,7 +177,6 @@ class Engine:
         self._in_l2tp_event = 0           # >0 while the L2TP adapter delivers an event
         self._housekeeping: asyncio.TimerHandle | None = None
         self.started = time.time()
-        self.started_loop = 0.0
 
     # ================================================================ lifecycle
     async def start(self) -> "Engine":
@@ -184,7 +184,6 @@ class Engine:
         # passes frequent and slow; collect young objects less eagerly.
         gc.set_threshold(max(gc.get_threshold()[0], 50_000), 20, 50)
         self.loop = asyncio.get_running_loop()
-        self.started_loop = self.loop.time()
         if self.dataplane_kind == "linux":
             from engine.dataplane.linux import LinuxDataplane
             self.dp = LinuxDataplane(prefix=self.netns_prefix,
@@ -456,8 +455,7 @@ class Engine:
         protos = result.ppp_auth_protocol
         code = 0
         if protos:
-            code = {("pap",): 1, ("chap",): 2, ("pap", "chap"): 3,
-                    ("chap", "pap"): 4}.get(tuple(protos), 2)
+            code = AUTH_PROTOCOL_CODES.get(tuple(protos), 2)
         call = ds.CallParams(dial_out_number=result.dial_out_number,
                              min_bps=result.min_bps or 0,
                              max_bps=result.max_bps or 64000,

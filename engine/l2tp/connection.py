@@ -534,12 +534,8 @@ class L2tpEndpoint:
         if cfg.accept_host_names is not None and t.peer_host_name not in cfg.accept_host_names:
             t.stop_result = (STOPCCN_NOT_AUTHORIZED, ERR_NONE, "host name not allowed")
             return "rx_sccrq_refuse"
-        ch = m.get(A.CHALLENGE)
-        if ch is not None:
-            if t.secret is None:
-                t.stop_result = (STOPCCN_NOT_AUTHORIZED, ERR_NONE, "challenge but no secret")
-                return "rx_sccrq_refuse"
-            t.peer_challenge = ch
+        if not self._take_peer_challenge(t, m):
+            return "rx_sccrq_refuse"
         if t.secret is not None:
             t.challenge = self.rng.randbytes(16)
         return "rx_sccrq_accept"
@@ -561,13 +557,22 @@ class L2tpEndpoint:
             if resp is None or resp != challenge_response(M.SCCRP, t.secret, t.challenge):
                 t.stop_result = (STOPCCN_NOT_AUTHORIZED, ERR_NONE, "challenge response mismatch")
                 return "rx_sccrp_bad"
-        ch = m.get(A.CHALLENGE)
-        if ch is not None:
-            if t.secret is None:
-                t.stop_result = (STOPCCN_NOT_AUTHORIZED, ERR_NONE, "challenge but no secret")
-                return "rx_sccrp_bad"
-            t.peer_challenge = ch
+        if not self._take_peer_challenge(t, m):
+            return "rx_sccrp_bad"
         return "rx_sccrp_ok"
+
+    @staticmethod
+    def _take_peer_challenge(t: Tunnel, m) -> bool:
+        """Keep the peer's Challenge (§4.4.3: answered in our next message); a challenge we
+        cannot answer without a secret refuses the tunnel."""
+        ch = m.get(A.CHALLENGE)
+        if ch is None:
+            return True
+        if t.secret is None:
+            t.stop_result = (STOPCCN_NOT_AUTHORIZED, ERR_NONE, "challenge but no secret")
+            return False
+        t.peer_challenge = ch
+        return True
 
     def _check_scccn(self, t: Tunnel, m) -> str:
         if t.state == T.WAIT_CTL_CONN and t.challenge is not None:

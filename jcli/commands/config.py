@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from jcli.config import model as m
+from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
 
 G = "config"
@@ -16,10 +17,6 @@ def profile_names(ctx):
 
 def domain_names(ctx):
     return sorted(ctx.vr_config.domain_maps)
-
-
-def vr_names(ctx):
-    return sorted(ctx.config.virtual_routers)
 
 
 def vrf_names(ctx):

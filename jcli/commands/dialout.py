@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import ipaddress
 
+from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
 from jcli.views import ShowResult, table
 
@@ -25,10 +26,6 @@ def _vr(ctx, name):
     if vr not in ctx.config.virtual_routers:
         raise CliError(f'Virtual router "{vr}" does not exist')
     return vr
-
-
-def vr_names(ctx):
-    return sorted(ctx.config.virtual_routers)
 
 
 def hms(seconds) -> str:
