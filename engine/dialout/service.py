@@ -51,6 +51,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Union
 
 from engine.dataplane.base import Route
+from engine.dialout.causes import TerminateCause
+from engine.dialout.deadlines import SessionDeadlines
 from engine.dialout.selection import (DestinationSnapshot, DestinationTable, TunnelDef,
                                       TunnelSelector)
 from engine.dialout.session import (RESETTABLE_STATES, SETUP_STATES, Action, SessionEvent,
@@ -230,6 +232,7 @@ class TearDown:
     tunnel_ref: int | None
     ifname: str | None
     reason: str
+    cause: TerminateCause = TerminateCause.NAS_REQUEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +421,7 @@ class _Session:
     local_ip: IPv4 | None = None
     in_pending: bool = False
     failure_reason: str = ""
+    end_cause: TerminateCause = TerminateCause.NAS_REQUEST
 
 
 def access_routes_from(*, framed_routes: Iterable = (), framed_ip=None, framed_netmask=None,
@@ -459,6 +463,8 @@ class DialoutService:
         self._connecting = 0
         self._pending: deque[SessionKey] = deque()
         self._timers: list[tuple[float, int, SessionKey, int]] = []
+        # idle / Session-Timeout of inService sessions (started by on_ppp_up)
+        self.deadlines: SessionDeadlines[SessionKey] = SessionDeadlines()
         self._seq = 0
         self._requests: deque = deque()
         self._events: deque = deque(maxlen=max_trace_events)
@@ -495,13 +501,14 @@ class DialoutService:
 
     def get_timer(self) -> float | None:
         heap = self._timers
+        limit = self.deadlines.get_timer()
         while heap:
             deadline, _seq, key, gen = heap[0]
             s = self._sessions.get(key)
             if s is not None and s.timer_gen == gen and s.deadline is not None:
-                return deadline
+                return deadline if limit is None else min(deadline, limit)
             heapq.heappop(heap)
-        return None
+        return limit
 
     def handle_timer(self, *, now: float) -> None:
         heap = self._timers
@@ -516,6 +523,12 @@ class DialoutService:
             elif s.state is S.AUTHENTICATING:
                 s.failure_reason = "no answer from AAA"
             self._fire(s, E.TIMER, now=now)
+        for x in self.deadlines.expire(now=now):
+            s = self._sessions.get(x.key)
+            if s is not None and s.state is S.IN_SERVICE and s.call_id == x.token:
+                s.failure_reason = x.reason
+                s.end_cause = x.cause
+                self._fire(s, E.DEADLINE, now=now)
         self._drain_pending(now)
 
     # ------------------------------------------------------------------ tracing
@@ -789,11 +802,13 @@ class DialoutService:
         self._fire(s, E.SETUP_FAILED, now=now)
 
     def on_ppp_up(self, session_key: SessionKey, access_routes: Iterable = (),
-                  peer_ip=None, *, now: float, local_ip=None, call_id: int | None = None
-                  ) -> None:
+                  peer_ip=None, *, now: float, local_ip=None, call_id: int | None = None,
+                  idle_timeout: float = 0.0, session_timeout: float = 0.0) -> None:
         """PPP authenticated both ways and IPCP opened; ``access_routes`` from the second
         Access-Accept (see ``access_routes_from``); empty means the peer address /32.
-        ``call_id`` (recommended) guards against a result for an earlier call."""
+        ``call_id`` (recommended) guards against a result for an earlier call.
+        ``idle_timeout`` / ``session_timeout`` (seconds, 0 = none) end the session once in
+        service (see ``deadlines``; traffic is reported with ``deadlines.activity``)."""
         s = self._sessions.get(session_key)
         if (s is None or s.state is not S.CONNECTING or not s.call_established
                 or (call_id is not None and call_id != s.call_id)):
@@ -807,6 +822,9 @@ class DialoutService:
         s.access_routes = nets
         if any(s.key.dst in n for n in nets):
             self._fire(s, E.PPP_UP_ROUTED, now=now)
+            if s.call_id is not None:
+                self.deadlines.start(s.key, s.call_id, now=now, idle=idle_timeout,
+                                     session_timeout=session_timeout)
         else:
             s.failure_reason = ("access route " + (", ".join(map(str, nets)) or "(none)")
                                 + f" does not cover {s.key.dst}")
@@ -845,6 +863,7 @@ class DialoutService:
         sessions = self._select_keys(vr, dst)
         for s in sessions:
             s.failure_reason = "cleared"
+            s.end_cause = TerminateCause.ADMIN_RESET
             self._fire(s, E.CLEAR, now=now)
         self._drain_pending(now)
         return len(sessions)
@@ -864,6 +883,8 @@ class DialoutService:
         old = s.state
         if old is new:
             return
+        if old is S.IN_SERVICE:
+            self.deadlines.stop(s.key)
         self._by_state[old] -= 1
         self._by_state[new] += 1
         s.vrobj.by_state[old] -= 1
@@ -1068,7 +1089,9 @@ class DialoutService:
         if s.call_id is not None:
             self._requests.append(TearDown(s.call_id, s.key,
                                            s.tunnel.ref if s.tunnel is not None else None,
-                                           s.ifname, s.failure_reason or "torn down"))
+                                           s.ifname, s.failure_reason or "torn down",
+                                           s.end_cause))
+            s.end_cause = TerminateCause.NAS_REQUEST
             self._count(s, "dialouts_torn_down")
         self._detach(s, close_tunnel=True)
 

@@ -67,6 +67,7 @@ class SessionEvent(str, enum.Enum):
     PPP_UP_UNROUTED = "ppp-up-unrouted"    # PPP up but the trigger cannot be forwarded
     CALL_DOWN = "call-down"                # an established session's call ended
     TIMER = "timer"                        # the state's timer expired
+    DEADLINE = "deadline"                  # inactivity or Session-Timeout of an inService session
     SLOT_FREE = "slot-free"                # a connecting slot became free (pending only)
     RESET = "reset"
     CLEAR = "clear"
@@ -150,6 +151,8 @@ TRANSITIONS: dict[tuple[SessionState, SessionEvent],
     (S.IN_SERVICE, E.TRIGGER_NO_SLOT): (S.IN_SERVICE, (A.FORWARD,)),
     (S.IN_SERVICE, E.CALL_DOWN): (S.DORMANT, (       # T74, §6; RFC 2661 §6.14, RFC 1661 §5.5
         A.REMOVE_ROUTES, A.RELEASE_CALL, A.START_DORMANT_TIMER)),
+    (S.IN_SERVICE, E.DEADLINE): (S.DORMANT, (        # idle / Session-Timeout (RFC 2865 §5.27-28)
+        A.REMOVE_ROUTES, A.TEAR_DOWN, A.START_DORMANT_TIMER)),
     (S.IN_SERVICE, E.CLEAR): (None, (A.REMOVE_ROUTES, A.TEAR_DOWN, A.DELETE)),
     # -- inhibited (T74: triggers discarded; backoff 1×, 2×, 4×, 8×) ------------------------
     (S.INHIBITED, E.TRIGGER): (S.INHIBITED, (A.DISCARD,)),

@@ -92,21 +92,24 @@ class Harness:
     def call_fail(self, dst, reason="CDN result 2", vr="home") -> None:
         self.svc.on_call_result(self.call_id(dst, vr), False, reason, now=self.now)
 
-    def ppp_up(self, dst, routes=None, peer=None, vr="home") -> None:
+    def ppp_up(self, dst, routes=None, peer=None, vr="home", *, idle: float = 0.0,
+               session_timeout: float = 0.0) -> None:
         if routes is None:
             routes = (f"{dst}/32",)
-        self.svc.on_ppp_up(self.key(dst, vr), routes, peer, now=self.now)
+        self.svc.on_ppp_up(self.key(dst, vr), routes, peer, now=self.now, idle_timeout=idle,
+                           session_timeout=session_timeout)
 
     def to_connecting(self, dst, *tunnels, vr="home") -> list:
         self.trigger(dst, vr=vr)
         self.auth(dst, grant(*tunnels), vr=vr)
         return self.reqs()
 
-    def bring_up(self, dst, *tunnels, routes=None, vr="home") -> list:
+    def bring_up(self, dst, *tunnels, routes=None, vr="home", idle: float = 0.0,
+                 session_timeout: float = 0.0) -> list:
         out = self.to_connecting(dst, *tunnels, vr=vr)
         for r in out:
             if hasattr(r, "tunnel_ref") and type(r).__name__ == "OpenTunnel":
                 self.svc.on_tunnel_result(r.tunnel_ref, True, now=self.now, tunnel_id=5)
         self.call_ok(dst, vr=vr)
-        self.ppp_up(dst, routes=routes, vr=vr)
+        self.ppp_up(dst, routes=routes, vr=vr, idle=idle, session_timeout=session_timeout)
         return out + self.reqs()

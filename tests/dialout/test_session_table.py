@@ -63,7 +63,7 @@ def _harness(state: SessionState, event: SessionEvent) -> Harness:
         if event in (E.PPP_UP_ROUTED, E.PPP_UP_UNROUTED, E.CALL_FAILED):
             h.call_ok(DST)
     elif state is S.IN_SERVICE:
-        h.bring_up(DST)
+        h.bring_up(DST, session_timeout=30.0 if event is E.DEADLINE else 0.0)
     elif state in (S.INHIBITED, S.POST_INHIBITED):
         h.trigger(DST)
         h.auth(DST, Denial("reject"))
@@ -103,7 +103,7 @@ def _produce(h: Harness, event: SessionEvent) -> None:
         h.ppp_up(DST, routes=("10.99.0.0/16",))
     elif event is E.CALL_DOWN:
         h.svc.on_call_down(k, "CDN", now=h.now)
-    elif event is E.TIMER:
+    elif event in (E.TIMER, E.DEADLINE):
         h.fire_next_timer()
     elif event is E.SLOT_FREE:
         h.svc.clear("home", BLOCKER, now=h.now)
