@@ -167,7 +167,7 @@ class Bench:
         self.eng = eng
         self.installed: dict[str, float] = {}
         self.waiter: tuple[str, asyncio.Future] | None = None
-        orig = eng._do_InstallRoutes
+        orig = eng.dataplane.install_routes
 
         def hooked(req, orig=orig):
             orig(req)
@@ -178,7 +178,7 @@ class Bench:
                 w = self.waiter
                 if w is not None and w[0] == dst and not w[1].done():
                     w[1].set_result(t)
-        eng._do_InstallRoutes = hooked
+        eng.dataplane.install_routes = hooked  # type: ignore[method-assign]
 
     def trigger(self, dst: str) -> None:
         self.eng.dp.send_from_vr("home", icmp.build_echo_request(LOOPBACK, dst, 7, 0, b"x"))

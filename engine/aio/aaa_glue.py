@@ -1,0 +1,196 @@
+"""RADIUS glue: one client per virtual router, dial-out authorisation and accounting.
+
+* ``RadiusClients`` keeps a ``RadiusClient`` + UDP adapter per VR in step with the VR's
+  configured servers and routes replies to the callback of the request.
+* ``authorize`` carries out ``AuthorizeRequest`` (Access-Request, Service-Type Outbound, to the
+  VR the AAA domain map names) and turns the reply into a dial-out ``Grant`` or ``Denial``.
+* ``Accounting`` sends one Start when a session comes up and one Stop when it ends, with the
+  RFC 2866 Terminate-Cause the place that ended it named.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from engine.aaa import client as radius
+from engine.aaa.tunnel_attrs import DialoutGrant, parse_dialout_reply
+from engine.aaa.udp import RadiusUdpAdapter
+from engine.aio.calls import Call
+from engine.aio.config import VirtualRouterConfig
+from engine.dialout import service as ds
+from engine.dialout.causes import TerminateCause
+from engine.dialout.selection import TunnelDef
+
+log = logging.getLogger(__name__)
+
+# ERX-PPP-Auth-Protocol: what the LNS accepts to authenticate itself (dialout.md §3)
+AUTH_PROTOCOLS: dict[int, tuple[str, ...] | None] = {
+    0: None, 1: ("pap",), 2: ("chap",), 3: ("pap", "chap"), 4: ("chap", "pap")}
+AUTH_PROTOCOL_CODES = {protos: code for code, protos in AUTH_PROTOCOLS.items() if protos}
+
+Callback = Callable[[Any], None]
+
+
+@dataclass(slots=True, eq=False)
+class VrRadius:
+    servers: tuple[radius.RadiusServer, ...]
+    client: radius.RadiusClient
+    adapter: RadiusUdpAdapter | None = None
+    callbacks: dict[int, Callback] = field(default_factory=dict)
+
+
+class RadiusClients:
+    """The RADIUS clients of every virtual router."""
+
+    def __init__(self, *, rng: random.Random, nas_ip: str, now: Callable[[], float],
+                 after_event: Callable[[], None]) -> None:
+        self.rng = rng
+        self.nas_ip = nas_ip
+        self.now = now
+        self.after_event = after_event
+        self.by_vr: dict[str, VrRadius] = {}
+
+    def apply(self, v: VirtualRouterConfig, loop: asyncio.AbstractEventLoop,
+              socket_factory: Callable[[], socket.socket] | None) -> None:
+        servers = tuple(
+            radius.RadiusServer(s.address, s.port, s.key.encode(), timeout=s.timeout,
+                                retransmit=s.retransmit, deadtime_s=s.deadtime_min * 60.0,
+                                kind=kind)
+            for kind, group in (("auth", v.radius_auth), ("acct", v.radius_acct)) for s in group)
+        cur = self.by_vr.get(v.name)
+        if cur is not None and cur.servers == servers:
+            return
+        if cur is not None:
+            self.remove(v.name)
+        if not servers:
+            return
+        client = radius.RadiusClient(list(servers), rng=self.rng, nas_ip=self.nas_ip)
+        entry = VrRadius(servers, client)
+        entry.adapter = RadiusUdpAdapter(client, local_host="0.0.0.0",
+                                         on_event=lambda ev, e=entry: self._on_event(e, ev),
+                                         loop=loop, socket_factory=socket_factory)
+        self.by_vr[v.name] = entry
+
+    def remove(self, vr: str) -> None:
+        """Close the VR's client; every outstanding request is answered with a timeout."""
+        cur = self.by_vr.pop(vr, None)
+        if cur is None:
+            return
+        if cur.adapter is not None:
+            cur.adapter.close()
+        for cb in cur.callbacks.values():
+            cb(radius.RadiusTimeout(0, "no-server"))
+
+    def close(self) -> None:
+        for r in self.by_vr.values():
+            if r.adapter is not None:
+                r.adapter.close()
+        self.by_vr.clear()
+
+    def has(self, vr: str, kind: str) -> bool:
+        entry = self.by_vr.get(vr)
+        return entry is not None and any(s.kind == kind for s in entry.servers)
+
+    def ask(self, vr: str, spec: radius.RequestSpec, callback: Callback) -> bool:
+        """Send ``spec`` through the VR's servers; False when it has none of that kind."""
+        entry = self.by_vr.get(vr)
+        if entry is None or entry.adapter is None or not self.has(vr, spec.kind):
+            return False
+        rid = entry.client.request(spec, now=self.now())
+        entry.callbacks[rid] = callback          # before the flush: it may answer at once
+        entry.adapter._service()
+        return True
+
+    def _on_event(self, entry: VrRadius, ev: Any) -> None:
+        cb = entry.callbacks.pop(ev.request_id, None)
+        if cb is not None:
+            cb(ev)
+        self.after_event()
+
+    def reset_statistics(self) -> None:
+        for r in self.by_vr.values():
+            r.client.reset_statistics()
+
+    def snapshot(self, *, now: float) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        return tuple((vr, r.client.snapshot(now=now)) for vr, r in sorted(self.by_vr.items()))
+
+
+# ---------------------------------------------------------------- dial-out authorisation
+def authorize(clients: RadiusClients, dialout: ds.DialoutService, req: ds.AuthorizeRequest,
+              auth_vr: str) -> None:
+    """Carry out ``AuthorizeRequest``; the result goes to ``dialout.on_auth_result``."""
+    spec = radius.dialout_request(req.user_name, nas_ip=clients.nas_ip)
+
+    def done(reply: Any) -> None:
+        result = parse_dialout_reply(reply)
+        dialout.on_auth_result(req.session_key, to_grant(result), now=clients.now(),
+                               request_id=req.request_id)
+
+    if not clients.ask(auth_vr, spec, done):
+        dialout.on_auth_result(req.session_key,
+                               ds.Denial(f"no RADIUS server in virtual router {auth_vr}"),
+                               now=clients.now(), request_id=req.request_id)
+
+
+def to_grant(result: Any) -> ds.AuthResult:
+    if not isinstance(result, DialoutGrant):
+        return ds.Denial(result.reason + (f" ({result.message})" if result.message else ""))
+    tunnels = tuple(TunnelDef(server_endpoint=t.server_endpoint,
+                              preference=t.preference, assignment_id=t.assignment_id or "",
+                              max_sessions=t.max_sessions or 0, password=t.password,
+                              client_endpoint=t.client_endpoint,
+                              client_auth_id=t.client_auth_id,
+                              server_auth_id=t.server_auth_id, tag=t.tag)
+                    for t in result.tunnels)
+    protos = result.ppp_auth_protocol
+    code = 0
+    if protos:
+        code = AUTH_PROTOCOL_CODES.get(tuple(protos), 2)
+    call = ds.CallParams(dial_out_number=result.dial_out_number,
+                         min_bps=result.min_bps or 0,
+                         max_bps=result.max_bps or 64000,
+                         bearer_type=result.bearer_type or 0,
+                         ppp_username=result.ppp_username,
+                         ppp_password=result.ppp_password,
+                         ppp_auth_protocol=code)
+    return ds.Grant(tunnels, call)
+
+
+# ---------------------------------------------------------------- accounting
+class Accounting:
+    """Accounting runs where the CPE was authenticated, when that VR has a server:
+    one Start when the session comes up, one Stop (with its cause) when it ends."""
+
+    def __init__(self, clients: RadiusClients) -> None:
+        self.clients = clients
+
+    @staticmethod
+    def _vr(call: Call) -> str:
+        return call.auth_vr or call.key.vr
+
+    def start(self, call: Call, peer_ip: str | None, *, now: float) -> None:
+        if call.acct_id or not self.clients.has(self._vr(call), "acct"):
+            return
+        call.acct_id = f"{call.tunnel_id:04x}{call.session_id:04x}{int(now):08x}"
+        spec = radius.accounting_start(call.acct_id, user_name=call.peer_name or None,
+                                       nas_ip=self.clients.nas_ip, framed_ip=peer_ip,
+                                       calling_station_id=str(call.key.dst))
+        self.clients.ask(self._vr(call), spec, lambda _r: None)
+
+    def stop(self, call: Call, cause: TerminateCause, *, now: float) -> None:
+        if not call.acct_id or call.ppp is None:
+            return
+        s = call.ppp.snapshot().counters
+        spec = radius.accounting_stop(call.acct_id, user_name=call.peer_name or None,
+                                      nas_ip=self.clients.nas_ip, framed_ip=call.ppp.peer_ip,
+                                      session_time=int(now - (call.up_since or now)),
+                                      input_octets=s.ip_rx_octets, output_octets=s.ip_tx_octets,
+                                      input_packets=s.ip_rx_packets,
+                                      output_packets=s.ip_tx_packets,
+                                      terminate_cause=int(cause))
+        call.acct_id = ""
+        self.clients.ask(self._vr(call), spec, lambda _r: None)

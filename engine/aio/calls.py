@@ -1,0 +1,83 @@
+"""The engine's record of one dial-out call and the table that finds it by every key."""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from engine.aaa import client as radius
+from engine.aio.config import ProfileConfig
+from engine.aio.driver import CoreTimer
+from engine.dialout import service as ds
+from engine.dialout.causes import TerminateCause
+from engine.ppp.link import PppLink
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """One dial-out call: the L2TP session under it and the PPP link over it."""
+    call_id: int
+    key: ds.SessionKey
+    tunnel_ref: int
+    tunnel_id: int
+    session_id: int = 0
+    established: bool = False
+    ppp: PppLink | None = None
+    ppp_timer: CoreTimer | None = None
+    ifname: str | None = None
+    profile: ProfileConfig | None = None
+    auth_vr: str | None = None
+    framed: radius.FramedInfo | None = None
+    peer_name: str = ""
+    down_reason: str = ""
+    down_cause: TerminateCause | None = None
+    up_since: float | None = None
+    acct_id: str = ""
+    network_up: bool = False          # the session interface exists in the dataplane
+    in_service: bool = False          # IPCP opened once and the session was reported up
+    lcp_opens: int = 0                # LCP reached Opened this many times (2nd+ = renegotiation)
+    auth_requests: int = 0            # CPE credential checks asked for
+    peer_ip: str | None = None        # IPCP peer address when the session came up
+    local_ip: str | None = None
+    access_routes: tuple[ipaddress.IPv4Network, ...] = field(default=())
+
+
+class CallTable:
+    """Calls by call id, by (tunnel id, session id) and by (VR, interface name)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, Call] = {}
+        self.by_l2tp: dict[tuple[int, int], Call] = {}
+        self.by_if: dict[tuple[str, str], Call] = {}
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_id)
+
+    def __contains__(self, call_id: object) -> bool:
+        return call_id in self.by_id
+
+    def values(self) -> list[Call]:
+        return list(self.by_id.values())
+
+    def get(self, call_id: int) -> Call | None:
+        return self.by_id.get(call_id)
+
+    def add(self, call: Call) -> None:
+        self.by_id[call.call_id] = call
+        self.by_l2tp[(call.tunnel_id, call.session_id)] = call
+
+    def set_interface(self, call: Call, ifname: str) -> None:
+        call.ifname = ifname
+        self.by_if[(call.key.vr, ifname)] = call
+
+    def pop(self, call: Call) -> bool:
+        """Forget the call's id and L2TP keys; False when it was already gone."""
+        if self.by_id.pop(call.call_id, None) is None:
+            return False
+        self.by_l2tp.pop((call.tunnel_id, call.session_id), None)
+        return True
+
+    def live(self, call: Call) -> bool:
+        return self.by_id.get(call.call_id) is call

@@ -1,0 +1,105 @@
+"""Dataplane glue: virtual routers, their addresses and static routes, session interfaces and
+access routes, kept in step with the configuration and the dial-out requests."""
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any, Callable
+
+from engine.aio.calls import CallTable
+from engine.aio.config import VirtualRouterConfig
+from engine.dataplane.base import Route
+from engine.dialout import service as ds
+
+log = logging.getLogger(__name__)
+
+
+class DataplaneGlue:
+    def __init__(self, calls: CallTable) -> None:
+        self.dp: Any = None                       # SimDataplane | LinuxDataplane once started
+        self.calls = calls
+        self.vrs_made: set[str] = set()
+        self._static: dict[str, set[Route]] = {}  # VR -> static routes installed
+        self._addresses: dict[str, dict[str, Any]] = {}
+
+    # ---------------------------------------------------------------- virtual routers
+    def ensure_vr(self, name: str) -> None:
+        if name not in self.vrs_made and self.dp is not None:
+            self.dp.add_vr(name)
+            self.vrs_made.add(name)
+
+    def remove_vr(self, name: str) -> None:
+        self.vrs_made.discard(name)
+        self._static.pop(name, None)
+        self._addresses.pop(name, None)
+        if self.dp is not None:
+            self.dp.remove_vr(name)
+
+    def socket_factory(self, vr: str) -> Callable[[], socket.socket] | None:
+        """Sockets of a virtual router live in its namespace (linux dataplane); the default
+        VR's sockets, like the L2TP socket, live in the namespace the process started in."""
+        dp = self.dp
+        if vr == "default" or not hasattr(dp, "socket_in_vr"):
+            return None
+        return lambda: dp.socket_in_vr(vr)
+
+    def apply_addresses(self, v: VirtualRouterConfig) -> None:
+        want = {f"loopback{u}": a for u, a in v.loopbacks}
+        have = self._addresses.setdefault(v.name, {})
+        for ifname in set(have) - set(want):
+            self.dp.set_address(v.name, ifname, None)
+            del have[ifname]
+        for ifname, addr in want.items():
+            if have.get(ifname) != addr:
+                self.dp.set_address(v.name, ifname, addr)
+                have[ifname] = addr
+
+    def apply_static(self, v: VirtualRouterConfig) -> None:
+        want = set()
+        for r in v.static_routes:
+            if r.nexthop is None:
+                want.add(Route(r.prefix, "static", ifname="null0", distance=r.distance, tag=r.tag))
+            else:
+                want.add(Route(r.prefix, "static", nexthop=r.nexthop, distance=r.distance,
+                               tag=r.tag))
+        have = self._static.setdefault(v.name, set())
+        for r in have - want:
+            self.dp.remove_route(v.name, r)
+        add = [r for r in want if r not in have]
+        if add:
+            self.dp.add_routes(v.name, add)
+        self._static[v.name] = want
+
+    # ---------------------------------------------------------------- sessions
+    def install_routes(self, req: ds.InstallRoutes) -> None:
+        if req.ifname is not None and req.local_ip is not None and req.peer_ip is not None:
+            call = self.calls.by_if.get((req.vr, req.ifname))
+            if call is not None and not call.network_up:
+                self.dp.add_session_interface(req.vr, req.ifname, req.local_ip, req.peer_ip)
+                call.network_up = True
+        self.dp.add_routes(req.vr, list(req.routes))
+
+    def remove_routes(self, req: ds.RemoveRoutes) -> None:
+        for r in req.routes:
+            try:
+                self.dp.remove_route(req.vr, r)
+            except Exception:
+                log.debug("route %s already gone", r)
+        if req.ifname is not None:
+            call = self.calls.by_if.get((req.vr, req.ifname))
+            if call is None or not call.established or call.ppp is None:
+                self.remove_interface(req.vr, req.ifname)
+
+    def remove_interface(self, vr: str, ifname: str) -> None:
+        call = self.calls.by_if.pop((vr, ifname), None)
+        if call is not None and call.network_up:
+            call.network_up = False
+            try:
+                self.dp.remove_session_interface(vr, ifname)
+            except Exception:
+                log.debug("interface %s already gone", ifname)
+
+    def routes(self) -> tuple[tuple[str, tuple[Route, ...]], ...]:
+        if self.dp is None:
+            return ()
+        return tuple((vr, tuple(self.dp.routes(vr))) for vr in sorted(self.vrs_made))

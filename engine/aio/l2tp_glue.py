@@ -1,0 +1,131 @@
+"""L2TP glue: tunnels and outgoing calls asked for by the dial-out service, and the endpoint's
+events (tunnel/call up and down, PPP frames) turned into dial-out inputs and PPP input."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from engine.aio.calls import Call
+from engine.dialout import service as ds
+from engine.dialout.causes import TerminateCause
+from engine.l2tp import events as le
+
+if TYPE_CHECKING:
+    from engine.aio.engine import Engine
+
+log = logging.getLogger(__name__)
+
+L2TP_PORT = 1701
+
+
+class L2tpGlue:
+    def __init__(self, engine: "Engine") -> None:
+        self.e = engine
+        self.tunnel_ids: dict[int, int] = {}         # tunnel_ref -> l2tp tunnel id
+        self.tunnel_refs: dict[int, int] = {}        # l2tp tunnel id -> tunnel_ref
+        self._in_event = 0                           # >0 while the adapter delivers an event
+        self._flush_scheduled = False
+
+    # ---------------------------------------------------------------- flushing
+    def flush(self) -> None:
+        """Flush the L2TP adapter now, unless it is delivering an event right now: its own
+        loop then sends the output (a nested flush per event would recurse once per event)."""
+        adapter = self.e.l2tp_adapter
+        if adapter is not None and not self._in_event:
+            adapter.flush()
+
+    def flush_soon(self) -> None:
+        """Data path: a burst of packets from the dataplane costs one flush."""
+        e = self.e
+        if e.l2tp_adapter is not None and not self._flush_scheduled and e.loop is not None:
+            self._flush_scheduled = True
+            e.loop.call_soon(self._deferred_flush)
+
+    def _deferred_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush()
+
+    # ---------------------------------------------------------------- dial-out requests
+    def open_tunnel(self, req: ds.OpenTunnel) -> None:
+        e = self.e
+        t = req.tunnel
+        host = t.client_auth_id or e.l2tp.host_name
+        # `l2tp disable challenge`: no tunnel authentication (and so no hidden AVPs)
+        secret = t.password if e.config.l2tp.challenge else None
+        tid = e.l2tp.open_tunnel((t.server_endpoint, L2TP_PORT), secret=secret,
+                                 host_name=host, expected_peer_host=t.server_auth_id,
+                                 now=e.now())
+        self.tunnel_ids[req.tunnel_ref] = tid
+        self.tunnel_refs[tid] = req.tunnel_ref
+
+    def place_call(self, req: ds.PlaceCall) -> None:
+        e = self.e
+        tid = self.tunnel_ids.get(req.tunnel_ref)
+        if tid is None or tid not in e.l2tp.tunnels:
+            e.dialout.on_call_result(req.call_id, False, "tunnel gone", now=e.now())
+            return
+        c = req.call
+        kwargs: dict[str, Any] = dict(called_number=c.dial_out_number, min_bps=c.min_bps,
+                                      max_bps=c.max_bps)
+        if c.bearer_type:
+            kwargs["bearer_type"] = c.bearer_type
+        sid = e.l2tp.place_outgoing_call(tid, now=e.now(), **kwargs)
+        e._calls.add(Call(req.call_id, req.session_key, req.tunnel_ref, tid, sid))
+
+    def close_tunnel(self, req: ds.CloseTunnel) -> None:
+        tid = self.tunnel_ids.pop(req.tunnel_ref, None)
+        if tid is not None:
+            self.tunnel_refs.pop(tid, None)
+            self.e.l2tp.close_tunnel(tid, now=self.e.now())
+
+    # ---------------------------------------------------------------- endpoint events
+    def on_event(self, ev: Any) -> None:
+        self._in_event += 1
+        try:
+            self._handle(ev)
+        finally:
+            self._in_event -= 1
+
+    def _handle(self, ev: Any) -> None:
+        e = self.e
+        now = e.now()
+        calls = e._calls
+        if isinstance(ev, le.PppFrame):
+            call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
+            if call is not None and call.ppp is not None:
+                call.ppp.receive_frame(ev.frame, now=now)
+                e.ppp.service(call)
+        elif isinstance(ev, le.CallUp):
+            call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
+            if call is not None:
+                call.established = True
+                e.dialout.on_call_result(call.call_id, True, now=now,
+                                         tunnel_id=ev.tunnel_id, session_id=ev.session_id)
+        elif isinstance(ev, le.CallDown):
+            call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
+            if call is not None:
+                reason = call.down_reason or (
+                    f"CDN result {ev.result_code} error {ev.error_code}"
+                    + (f": {ev.message}" if ev.message else ""))
+                e.end_call(call, reason, call.down_cause or TerminateCause.LOST_CARRIER,
+                           now=now, report=True, send_cdn=False)
+        elif isinstance(ev, le.TunnelUp):
+            ref = self.tunnel_refs.get(ev.tunnel_id)
+            if ref is not None:
+                e.dialout.on_tunnel_result(ref, True, now=now, tunnel_id=ev.tunnel_id)
+        elif isinstance(ev, le.TunnelDown):
+            ref = self.tunnel_refs.pop(ev.tunnel_id, None)
+            for call in [c for c in calls.values() if c.tunnel_id == ev.tunnel_id]:
+                e.end_call(call, "tunnel down", TerminateCause.LOST_SERVICE, now=now,
+                           report=False, send_cdn=False)
+            if ref is not None:
+                self.tunnel_ids.pop(ref, None)
+                reason = (f"StopCCN result {ev.result_code}" + (f": {ev.message}" if ev.message
+                                                               else ""))
+                if not ev.by_peer and ev.result_code == 0:
+                    reason = ev.message or "no answer"
+                e.dialout.on_tunnel_result(ref, False, reason, now=now)
+        elif isinstance(ev, le.OutgoingCallRequested):
+            # the LNS accepts no outgoing call requests
+            e.l2tp.reject_outgoing_call(ev.tunnel_id, ev.session_id, result=2, now=now)
+        e._pump()
