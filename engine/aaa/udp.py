@@ -18,6 +18,7 @@ import socket
 from typing import Callable
 
 from engine.aaa.client import RadiusClient, RequestSpec
+from engine.aio.driver import CoreTimer
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ class RadiusUdpAdapter:
         self.on_event = on_event
         self._loop = loop or asyncio.get_running_loop()
         self._socks: list[socket.socket] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        # an armed timer that fires no later than needed is kept: an early wake-up is
+        # harmless (handle_timer does nothing) and saves re-arming on every reply
+        self._timer = CoreTimer(self._loop, client, self._service, keep_earlier=True)
         self._waiters: dict[int, asyncio.Future] = {}
         self._closed = False
         self.send_errors = 0
@@ -78,9 +80,7 @@ class RadiusUdpAdapter:
         if self._closed:
             return
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         for s in self._socks:
             try:
                 self._loop.remove_reader(s.fileno())
@@ -129,14 +129,6 @@ class RadiusUdpAdapter:
                                     now=now)
         self._service()
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
-        if self._closed:
-            return
-        self.client.handle_timer(now=self._loop.time())
-        self._service()
-
     def _service(self) -> None:
         if self._closed:
             return
@@ -165,11 +157,4 @@ class RadiusUdpAdapter:
                     self.on_event(ev)
                 except Exception:
                     log.exception("RADIUS event handler failed")
-        deadline = client.get_timer()
-        # keep an armed timer that fires no later than needed: an early wake-up is
-        # harmless (handle_timer does nothing) and saves re-arming on every reply
-        if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer_at = deadline
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._timer.arm()

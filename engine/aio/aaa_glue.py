@@ -13,8 +13,9 @@ import asyncio
 import logging
 import random
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from engine.aaa import client as radius
 from engine.aaa.tunnel_attrs import DialoutGrant, parse_dialout_reply

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.aio.calls import CallTable
 from engine.aio.config import VirtualRouterConfig
@@ -55,13 +56,13 @@ class DataplaneGlue:
                 have[ifname] = addr
 
     def apply_static(self, v: VirtualRouterConfig) -> None:
-        want = set()
-        for r in v.static_routes:
-            if r.nexthop is None:
-                want.add(Route(r.prefix, "static", ifname="null0", distance=r.distance, tag=r.tag))
+        want: set[Route] = set()
+        for s in v.static_routes:
+            if s.nexthop is None:
+                want.add(Route(s.prefix, "static", ifname="null0", distance=s.distance, tag=s.tag))
             else:
-                want.add(Route(r.prefix, "static", nexthop=r.nexthop, distance=r.distance,
-                               tag=r.tag))
+                want.add(Route(s.prefix, "static", nexthop=s.nexthop, distance=s.distance,
+                               tag=s.tag))
         have = self._static.setdefault(v.name, set())
         for r in have - want:
             self.dp.remove_route(v.name, r)

@@ -12,7 +12,8 @@ may keep an armed timer that fires no later than needed instead of re-arming at 
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 
 class TimedCore(Protocol):
@@ -28,7 +29,7 @@ class CoreTimer:
     ``after()`` (the owner's flush, which re-arms).  ``cancel()`` when the core goes away.
     """
 
-    __slots__ = ("loop", "core", "after", "keep_earlier", "_handle", "_at", "closed")
+    __slots__ = ("_at", "_handle", "after", "closed", "core", "keep_earlier", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, core: TimedCore,
                  after: Callable[[], None], *, keep_earlier: bool = False) -> None:

@@ -37,12 +37,18 @@ import gc
 import logging
 import random
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from engine import icmp
 from engine.aio import aaa_glue
-from engine.aio.aaa_glue import AUTH_PROTOCOL_CODES, AUTH_PROTOCOLS, Accounting, RadiusClients
+from engine.aio.aaa_glue import (
+    AUTH_PROTOCOL_CODES,
+    AUTH_PROTOCOLS,
+    Accounting,
+    RadiusClients,
+)
 from engine.aio.calls import Call, CallTable
 from engine.aio.config import EngineConfig, VirtualRouterConfig
 from engine.aio.dataplane_glue import DataplaneGlue
@@ -102,7 +108,7 @@ class Engine:
         return self.dataplane.dp
 
     # ================================================================ lifecycle
-    async def start(self) -> "Engine":
+    async def start(self) -> Engine:
         # Tens of thousands of long-lived session objects make the default collector's full
         # passes frequent and slow; collect young objects less eagerly.
         gc.set_threshold(max(gc.get_threshold()[0], 50_000), 20, 50)
@@ -322,7 +328,7 @@ class Engine:
     def _source_address(self, vr: str) -> str:
         vrc = self.vr_config(vr)
         if vrc.loopbacks:
-            return str(sorted(vrc.loopbacks)[0][1].ip)
+            return str(min(vrc.loopbacks)[1].ip)
         return "192.0.2.1"
 
     async def ping(self, vr: str, dst: str, *, count: int = 5, timeout: float = 2.0,
@@ -354,7 +360,7 @@ class Engine:
                 try:
                     got = await asyncio.wait_for(fut, timeout)
                     rtts.append((got - sent) * 1000.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             self._pinging.pop((vr, ident), None)

@@ -19,7 +19,7 @@ L2TP_PORT = 1701
 
 
 class L2tpGlue:
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: Engine) -> None:
         self.e = engine
         self.tunnel_ids: dict[int, int] = {}         # tunnel_ref -> l2tp tunnel id
         self.tunnel_refs: dict[int, int] = {}        # l2tp tunnel id -> tunnel_ref
@@ -65,8 +65,8 @@ class L2tpGlue:
             e.dialout.on_call_result(req.call_id, False, "tunnel gone", now=e.now())
             return
         c = req.call
-        kwargs: dict[str, Any] = dict(called_number=c.dial_out_number, min_bps=c.min_bps,
-                                      max_bps=c.max_bps)
+        kwargs: dict[str, Any] = {"called_number": c.dial_out_number, "min_bps": c.min_bps,
+                                  "max_bps": c.max_bps}
         if c.bearer_type:
             kwargs["bearer_type"] = c.bearer_type
         sid = e.l2tp.place_outgoing_call(tid, now=e.now(), **kwargs)

@@ -35,7 +35,7 @@ MAX_RENEGOTIATIONS = 3          # LCP re-openings (and so CPE re-authentications
 
 
 class PppGlue:
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: Engine) -> None:
         self.e = engine
 
     # ---------------------------------------------------------------- building the link
@@ -223,6 +223,9 @@ class PppGlue:
         if ev.protocol == "pap":
             spec = radius.pap_request(ev.username, ev.password or b"", nas_ip=e.nas_ip,
                                       calling_station_id=str(call.key.dst))
+        elif ev.chap_id is None or ev.chap_challenge is None or ev.chap_response is None:
+            answer(False, "malformed CHAP response")
+            return
         else:
             spec = radius.chap_request(ev.username, ev.chap_id, ev.chap_challenge,
                                        ev.chap_response, nas_ip=e.nas_ip,

@@ -10,8 +10,9 @@ Entries of a stopped or restarted session (older generation) are dropped when th
 from __future__ import annotations
 
 import heapq
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Generic, Hashable, TypeVar
+from typing import Generic, TypeVar
 
 from engine.dialout.causes import TerminateCause
 

@@ -11,6 +11,8 @@ import logging
 import socket
 from typing import Any, Callable
 
+from engine.aio.driver import CoreTimer
+
 from .connection import L2tpEndpoint
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,7 @@ class L2tpUdpAdapter:
         self.rcvbuf = rcvbuf
         self.sock: socket.socket | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._timer: CoreTimer | None = None
         self._backlog: list[tuple[bytes, Any]] = []
         self._writer = False
         self.send_errors = 0
@@ -61,6 +62,7 @@ class L2tpUdpAdapter:
         s.bind(self.requested_addr)
         self.sock = s
         self.loop.add_reader(s.fileno(), self._on_readable)
+        self._timer = CoreTimer(self.loop, self.endpoint, self.flush)
         self.flush()
         return self
 
@@ -72,7 +74,6 @@ class L2tpUdpAdapter:
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
         if self.sock is not None:
             if self.loop is not None:
                 self.loop.remove_reader(self.sock.fileno())
@@ -127,7 +128,8 @@ class L2tpUdpAdapter:
                 ev = ep.next_event()
         if self.after_service is not None:
             self.after_service()
-        self._arm()
+        if self._timer is not None:
+            self._timer.arm()
 
     def _send(self, out: list[tuple[bytes, Any]]) -> None:
         sock = self.sock
@@ -155,26 +157,3 @@ class L2tpUdpAdapter:
         self.loop.remove_writer(self.sock.fileno())
         self._writer = False
         self._send(backlog)
-
-    # ---------------------------------------------------------------- timer
-    def _arm(self) -> None:
-        when = self.endpoint.get_timer()
-        if when == self._timer_at and self._timer is not None:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = when
-        if when is not None:
-            self._timer = self.loop.call_at(when, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
-        if self.sock is None:
-            return
-        now = self.loop.time()
-        t = self.endpoint.get_timer()
-        if t is not None and t <= now:
-            self.endpoint.handle_timer(now=now)
-        self.flush()

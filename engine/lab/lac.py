@@ -19,13 +19,13 @@ A PppLink-based CPE fits this directly (receive_frame/frames_to_send/get_timer/h
 """
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import heapq
 import logging
 import random
 from typing import Any, Callable, Iterable, Protocol
 
+from engine.aio.driver import CoreTimer
 from engine.l2tp import (CallDown, L2tpConfig, L2tpEndpoint, OutgoingCallRequested, PppFrame, TunnelDown,
                          TunnelUp)
 from engine.l2tp.errors import CDN_INVALID_DESTINATION
@@ -123,8 +123,7 @@ class LabLac:
         self.parties: dict[tuple[int, int], DialedParty] = {}
         self.events: list[Any] = []
         self.keep_events = False
-        self._party_timer: asyncio.TimerHandle | None = None
-        self._party_timer_at: float | None = None
+        self._party_timer: CoreTimer | None = None
         self._dirty: set[tuple[int, int]] = set()          # parties with input since the pump
         self._deadline: dict[tuple[int, int], float] = {}  # each party's armed deadline
         self._heap: list[tuple[float, tuple[int, int]]] = []
@@ -136,6 +135,9 @@ class LabLac:
 
     def start(self) -> "LabLac":
         self.adapter.start()
+        assert self.adapter.loop is not None
+        self._party_timer = CoreTimer(self.adapter.loop, self, self.adapter.flush)
+        self._arm_party_timer()
         return self
 
     @property
@@ -223,23 +225,17 @@ class LabLac:
         self._arm_party_timer()
 
     def _arm_party_timer(self) -> None:
+        if self._party_timer is not None:
+            self._party_timer.arm()
+
+    def get_timer(self) -> float | None:
+        """The earliest party deadline (the parties' timers as one core)."""
         heap = self._heap
         while heap and self._deadline.get(heap[0][1]) != heap[0][0]:
             heapq.heappop(heap)                      # stale entry
-        at = heap[0][0] if heap else None
-        if self._party_timer is not None:
-            if at == self._party_timer_at:
-                return
-            self._party_timer.cancel()
-            self._party_timer = None
-        self._party_timer_at = at
-        if at is not None:
-            self._party_timer = self.adapter.loop.call_at(at, self._on_party_timer)
+        return heap[0][0] if heap else None
 
-    def _on_party_timer(self) -> None:
-        self._party_timer = None
-        self._party_timer_at = None
-        now = self.adapter.now()
+    def handle_timer(self, *, now: float) -> None:
         heap = self._heap
         while heap and heap[0][0] <= now:
             t, key = heapq.heappop(heap)
@@ -250,7 +246,6 @@ class LabLac:
             if party is not None:
                 party.handle_timer(now=now)
                 self._dirty.add(key)
-        self.adapter.flush()
 
 
 def start_lacs(specs: Iterable[LacSpec], dialer: Dialer | None = None, *,
