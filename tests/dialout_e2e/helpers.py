@@ -246,8 +246,9 @@ async def wait_for(pred, timeout: float = 15.0, what=lambda: "") -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_lab(tmp_path: Path, spec: LabSpec, **engine_kw):
-    """Lab peers (in this loop) + an Engine configured for them; both closed afterwards."""
+async def running_lab(tmp_path: Path, spec: LabSpec, *, accounting: bool = False, **engine_kw):
+    """Lab peers (in this loop) + an Engine configured for them; both closed afterwards.
+    ``accounting``: the lab's ``lns`` server is also VR lns's accounting server."""
     path = tmp_path / "lab.toml"
     path.write_text(spec.text())
     lab = await start_lab(load_labfile(path))
@@ -257,6 +258,8 @@ async def running_lab(tmp_path: Path, spec: LabSpec, **engine_kw):
         addrs = {s.spec.name: s.address for s in lab.radius}
         home = addrs.get("home", ("127.0.0.1", 9))
         lns = addrs.get("lns", ("127.0.0.1", 9))
+        if accounting:
+            engine_kw["lns_acct"] = lns
         eng.apply_config(engine_config(home, lns, **engine_kw))
         yield Running(eng, lab, path)
     finally:

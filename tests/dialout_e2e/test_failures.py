@@ -242,7 +242,7 @@ async def test_inactivity_timer_tears_down(tmp_path):
     spec = standard_lab(lac_addresses(2))
     async with running_lab(tmp_path, spec, inactivity=1) as r:
         await dial_and_wait(r, "inService")
-        # real time: the 1 s ip inactivity-timer is checked once a second
+        # real time: the 1 s ip inactivity-timer is a deadline of the dial-out service
         await r.wait_state(DST, "dormant", timeout=10)
         _assert_dormant_and_clean(r, torn_down=1)
         assert "inactivity" in r.session(DST).failure_reason
@@ -256,7 +256,7 @@ async def test_radius_session_timeout_tears_down(tmp_path):
                                              "Session-Timeout": 1})}
     async with running_lab(tmp_path, spec) as r:
         await dial_and_wait(r, "inService")
-        # the CPE's Access-Accept carried Session-Timeout 1: checked once a second
+        # the CPE's Access-Accept carried Session-Timeout 1: a deadline of the service
         await r.wait_state(DST, "dormant", timeout=10)
         _assert_dormant_and_clean(r, torn_down=1)
         assert "Session-Timeout" in r.session(DST).failure_reason
