@@ -187,7 +187,8 @@ class Accounting:
             return
         s = call.ppp.snapshot().counters
         spec = radius.accounting_stop(call.acct_id, user_name=call.peer_name or None,
-                                      nas_ip=self.clients.nas_ip, framed_ip=call.ppp.peer_ip,
+                                      nas_ip=self.clients.nas_ip,
+                                      framed_ip=call.peer_ip or call.ppp.peer_ip,
                                       session_time=int(now - (call.up_since or now)),
                                       input_octets=s.ip_rx_octets, output_octets=s.ip_tx_octets,
                                       input_packets=s.ip_rx_packets,

@@ -1,8 +1,7 @@
 """The engine's record of one dial-out call and the table that finds it by every key."""
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine.aaa import client as radius
 from engine.aio.config import ProfileConfig
@@ -37,8 +36,6 @@ class Call:
     lcp_opens: int = 0                # LCP reached Opened this many times (2nd+ = renegotiation)
     auth_requests: int = 0            # CPE credential checks asked for
     peer_ip: str | None = None        # IPCP peer address when the session came up
-    local_ip: str | None = None
-    access_routes: tuple[ipaddress.IPv4Network, ...] = field(default=())
 
 
 class CallTable:

@@ -160,14 +160,13 @@ class PppGlue:
         call.in_service = True
         call.up_since = now
         call.peer_ip = ev.peer_ip
-        call.local_ip = ev.local_ip
-        call.access_routes = self.access_routes(call, ev.peer_ip)
+        routes = self.access_routes(call, ev.peer_ip)
         idle = float(call.profile.ip_inactivity_timer) if call.profile else 0.0
         f = call.framed
         if f is not None and f.idle_timeout:
             idle = float(f.idle_timeout)
         st = float(f.session_timeout) if f is not None and f.session_timeout else 0.0
-        self.e.dialout.on_ppp_up(call.key, call.access_routes, ev.peer_ip, now=now,
+        self.e.dialout.on_ppp_up(call.key, routes, ev.peer_ip, now=now,
                                  local_ip=ev.local_ip, call_id=call.call_id,
                                  idle_timeout=idle, session_timeout=st)
         self.e.accounting.start(call, ev.peer_ip, now=now)
@@ -182,8 +181,10 @@ class PppGlue:
             peer = ipaddress.IPv4Address(ev.peer_ip) if ev.peer_ip is not None else None
         except ValueError:
             peer = None
-        if peer is None or not any(peer in n for n in call.access_routes):
-            routes = ", ".join(map(str, call.access_routes)) or "(none)"
+        snap = self.e.dialout.session_snapshot(call.key.vr, call.key.dst, now=now)
+        installed = snap.access_routes if snap is not None else ()
+        if peer is None or not any(peer in n for n in installed):
+            routes = ", ".join(map(str, installed)) or "(none)"
             self._end(call, f"IPCP re-address to {ev.peer_ip} outside access route {routes}",
                       TerminateCause.USER_ERROR, now)
             return
