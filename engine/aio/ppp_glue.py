@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from engine.aaa import client as radius
@@ -66,15 +67,15 @@ class PppGlue:
         link = PppLink(cfg, rng=e.rng, role_name=req.ifname)
         call.ppp = link
         assert e.loop is not None
-        call.ppp_timer = CoreTimer(e.loop, link, lambda: self._after_timer(call, link))
+        call.ppp_timer = CoreTimer(e.loop, link, partial(self._after_timer, call))
         e._calls.set_interface(call, req.ifname)
         call.profile = prof
         call.auth_vr = prof.ppp_auth_vr or req.session_key.vr
         link.open(now=e.now())
         self.service(call)
 
-    def _after_timer(self, call: Call, link: PppLink) -> None:
-        if call.ppp is link and self.e._calls.live(call):
+    def _after_timer(self, call: Call) -> None:
+        if call.ppp is not None and self.e._calls.live(call):
             self.service(call)
             self.e._pump()
 
