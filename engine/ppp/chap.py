@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from hashlib import md5
 
+from typing import TYPE_CHECKING
+
 from . import frames as F
+
+if TYPE_CHECKING:
+    from .api import PppLinkApi
 
 CHALLENGE = 1
 RESPONSE = 2
@@ -49,16 +54,21 @@ def parse_value(data: bytes) -> tuple[bytes, bytes] | None:
 
 
 class ChapClient:
-    __slots__ = ("link", "state", "ident", "deadline", "_resp", "_succeeded", "tries")
+    """Authenticatee.  Every Challenge of this authentication phase is answered; the
+    Identifiers answered are remembered, so a Success/Failure for any of them decides (a
+    Challenge overtaken by a newer one may still be the one the peer judges).  A repeated
+    Challenge (same Identifier and value) gets the same Response."""
 
-    def __init__(self, link) -> None:
+    __slots__ = ("link", "state", "ident", "deadline", "_resp", "tries", "_answered")
+
+    def __init__(self, link: PppLinkApi) -> None:
         self.link = link
         self.state = IDLE
-        self.deadline = None
+        self.deadline: float | None = None
         self.ident = -1
         self._resp = b""
-        self._succeeded = False
         self.tries = 0
+        self._answered: dict[int, tuple[bytes, bytes]] = {}   # ident -> (challenge, response)
 
     def start(self, now: float) -> None:
         self.state = WAIT
@@ -68,66 +78,76 @@ class ChapClient:
         if self.state != WAIT or self.deadline is None or now < self.deadline:
             return
         cfg = self.link.config
-        if self._resp and self.tries < cfg.max_configure:
-            # no Success/Failure yet: repeat the Response (RFC 1994 §4.2 has the
-            # authenticator answer a duplicate with the same verdict)
+        if self._answered and self.tries < cfg.max_configure:
+            # no Success/Failure yet: repeat the Responses (RFC 1994 §4.2 has the
+            # authenticator answer a duplicate with the same verdict).  All of this phase's
+            # are repeated: a delayed older Challenge may have been answered last, and only
+            # the authenticator knows which Identifier is outstanding.
             self.tries += 1
-            self.link._send_packet(F.PROTO_CHAP, RESPONSE, self.ident, self._resp)
+            for ident, (_challenge, resp) in self._answered.items():
+                self.link.send_packet(F.PROTO_CHAP, RESPONSE, ident, resp)
             self.deadline = now + cfg.restart_timer
             return
         self.deadline = None
         self.state = FAILED
-        self.link._auth_failed("local", "no CHAP Challenge/Success from peer")
+        self.link.auth_failed("local", "no CHAP Challenge/Success from peer")
 
     def receive(self, code: int, ident: int, data: bytes, now: float) -> None:
         link = self.link
         if code == CHALLENGE:
-            if self.state == FAILED or self.state == IDLE:
+            if self.state != WAIT:
                 return
-            if ident == self.ident and self._resp:
-                link._send_packet(F.PROTO_CHAP, RESPONSE, ident, self._resp)
+            seen = self._answered.get(ident)
+            if seen is not None and seen[0] == data:
+                link.send_packet(F.PROTO_CHAP, RESPONSE, ident, seen[1])
                 return
             parsed = parse_value(data)
             if parsed is None:
-                link.counters_errors += 1
+                link.count_error()
                 return
             cfg = link.config
             value = chap_md5(ident, cfg.password.encode(), parsed[0])
             self._resp = build_value(value, cfg.username.encode())
             self.ident = ident
-            link._send_packet(F.PROTO_CHAP, RESPONSE, ident, self._resp)
-            if self.state == WAIT:
-                self.tries = 1
-                self.deadline = now + cfg.restart_timer
-        elif code == SUCCESS:
-            if ident != self.ident or self.state != WAIT:
+            if len(self._answered) >= 4:
+                self._answered.pop(next(iter(self._answered)))
+            self._answered[ident] = (data, self._resp)
+            link.send_packet(F.PROTO_CHAP, RESPONSE, ident, self._resp)
+            self.tries = 1
+            self.deadline = now + cfg.restart_timer
+        elif code == SUCCESS or code == FAILURE:
+            if ident not in self._answered or self.state != WAIT:
                 return
-            self.state = DONE
             self.deadline = None
-            link._auth_local_ok("chap", data.decode("utf-8", "replace"))
-        elif code == FAILURE:
-            if ident != self.ident or self.state != WAIT:
-                return
-            self.state = FAILED
-            self.deadline = None
-            link._auth_failed("local", "CHAP refused: " + data.decode("utf-8", "replace"))
+            text = data.decode("utf-8", "replace")
+            if code == SUCCESS:
+                self.state = DONE
+                link.auth_local_ok("chap", text)
+            else:
+                self.state = FAILED
+                link.auth_failed("local", "CHAP refused: " + text)
 
 
 class ChapServer:
+    """Authenticator.  One Challenge value per authentication phase; every Challenge sent
+    (retransmissions included) carries a new Identifier from the link (RFC 1994 §4.1), and
+    only a Response with the Identifier of the latest Challenge is judged: a Response to an
+    older one, or to a previous negotiation, is silently discarded."""
+
     __slots__ = ("link", "state", "ident", "deadline", "tries", "challenge", "_pkt",
                  "request_id", "username", "_answer")
 
-    def __init__(self, link) -> None:
+    def __init__(self, link: PppLinkApi) -> None:
         self.link = link
         self.state = IDLE
-        self.deadline = None
+        self.deadline: float | None = None
         self.tries = 0
-        self.ident = 0
+        self.ident = -1
         self.challenge = b""
         self._pkt = b""
-        self.request_id = None
+        self.request_id: int | None = None
         self.username = ""
-        self._answer = None
+        self._answer: tuple[int, bytes] | None = None
 
     def start(self, now: float) -> None:
         link = self.link
@@ -136,7 +156,6 @@ class ChapServer:
         rng = link.rng
         n = rng.randint(lo, hi)
         self.challenge = rng.getrandbits(8 * n).to_bytes(n, "big")
-        self.ident = rng.getrandbits(8)
         self._pkt = build_value(self.challenge, cfg.hostname.encode())
         self.state = WAIT
         self.tries = 0
@@ -144,7 +163,8 @@ class ChapServer:
 
     def _send(self, now: float) -> None:
         self.tries += 1
-        self.link._send_packet(F.PROTO_CHAP, CHALLENGE, self.ident, self._pkt)
+        self.ident = self.link.next_chap_id()
+        self.link.send_packet(F.PROTO_CHAP, CHALLENGE, self.ident, self._pkt)
         self.deadline = now + self.link.config.restart_timer
 
     def handle_timer(self, now: float) -> None:
@@ -154,13 +174,13 @@ class ChapServer:
             if self.tries >= self.link.config.max_configure:
                 self.deadline = None
                 self.state = FAILED
-                self.link._auth_failed("peer", "no CHAP Response")
+                self.link.auth_failed("peer", "no CHAP Response")
                 return
             self._send(now)
         elif self.state == PENDING:
             self.deadline = None
             self.state = FAILED
-            self.link._auth_failed("peer", "CHAP verdict timeout")
+            self.link.auth_failed("peer", "CHAP verdict timeout")
 
     def receive(self, code: int, ident: int, data: bytes, now: float) -> None:
         if code != RESPONSE or ident != self.ident:
@@ -168,17 +188,17 @@ class ChapServer:
         if self.state == WAIT:
             parsed = parse_value(data)
             if parsed is None:
-                self.link.counters_errors += 1
+                self.link.count_error()
                 return
             value, name = parsed
             self.state = PENDING
             self.deadline = now + self.link.config.auth_timeout
             self.username = name.decode("utf-8", "replace")
-            self.request_id = self.link._ask_verdict(
+            self.request_id = self.link.ask_verdict(
                 self, "chap", self.username, chap_id=ident, chap_challenge=self.challenge,
                 chap_response=value)
         elif self._answer is not None:
-            self.link._send_packet(F.PROTO_CHAP, self._answer[0], ident, self._answer[1])
+            self.link.send_packet(F.PROTO_CHAP, self._answer[0], ident, self._answer[1])
 
     def verdict(self, ok: bool, message: str, now: float) -> None:
         if self.state != PENDING:
@@ -186,11 +206,11 @@ class ChapServer:
         msg = (message or ("Welcome" if ok else "Authentication failed")).encode()[:200]
         code = SUCCESS if ok else FAILURE
         self._answer = (code, msg)
-        self.link._send_packet(F.PROTO_CHAP, code, self.ident, msg)
+        self.link.send_packet(F.PROTO_CHAP, code, self.ident, msg)
         self.deadline = None
         if ok:
             self.state = DONE
-            self.link._auth_peer_ok("chap", self.username)
+            self.link.auth_peer_ok("chap", self.username)
         else:
             self.state = FAILED
-            self.link._auth_failed("peer", "CHAP credentials refused for %r" % self.username)
+            self.link.auth_failed("peer", "CHAP credentials refused for %r" % self.username)

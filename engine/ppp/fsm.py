@@ -145,7 +145,7 @@ class Policy(Protocol):
     def this_layer_down(self, now: float) -> None: ...
     def this_layer_started(self, now: float) -> None: ...
     def this_layer_finished(self, now: float) -> None: ...
-    def classify_extended(self, code: int, data: bytes) -> str: ...   # "RXJ+"/"RXJ-"/"RXR"/"RUC"
+    def classify_extended(self, code: int, data: bytes, now: float) -> str: ...   # "RXJ+"/"RXJ-"/"RXR"/"RUC"
     def receive_extended(self, code: int, ident: int, data: bytes, now: float) -> None: ...
 
 
@@ -249,7 +249,7 @@ class Fsm:
             rc = data[0] if data else 0
             self.event("RXJ-" if 1 <= rc <= 7 else "RXJ+", now)
         elif code in pol.extended_codes:
-            ev = pol.classify_extended(code, data)
+            ev = pol.classify_extended(code, data, now)
             self.event(ev, now)
         else:
             self._pkt = (ident, bytes((code, ident, (len(data) + 4) >> 8,

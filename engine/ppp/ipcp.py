@@ -63,7 +63,7 @@ class IpcpPolicy:
         return out
 
     def receive_ack(self, data: bytes) -> bool:
-        return data == self.link.ipcp.last_request
+        return data == self.link.last_request(F.PROTO_IPCP)
 
     def receive_nak(self, data: bytes) -> bool:
         opts = F.parse_options(data)
@@ -97,7 +97,7 @@ class IpcpPolicy:
     def check_request(self, data: bytes, reject_naks: bool) -> tuple[int, bytes] | None:
         opts = F.parse_options(data)
         if opts is None:
-            self.link.counters_errors += 1
+            self.link.count_error()
             return None
         naks = b""
         rejs = b""
@@ -140,18 +140,18 @@ class IpcpPolicy:
         self.peer_addr = self._pending
 
     def this_layer_up(self, now: float) -> None:
-        self.link._ipcp_up(now)
+        self.link.layer_up(F.PROTO_IPCP, now)
 
     def this_layer_down(self, now: float) -> None:
-        self.link._ipcp_down(now)
+        self.link.layer_down(F.PROTO_IPCP, now)
 
     def this_layer_started(self, now: float) -> None:
         pass
 
     def this_layer_finished(self, now: float) -> None:
-        self.link._ipcp_finished(now)
+        self.link.layer_finished(F.PROTO_IPCP, now)
 
-    def classify_extended(self, code: int, data: bytes) -> str:
+    def classify_extended(self, code: int, data: bytes, now: float) -> str:
         return "RUC"
 
     def receive_extended(self, code: int, ident: int, data: bytes, now: float) -> None:

@@ -88,7 +88,7 @@ class LcpPolicy:
         return bytes(out)
 
     def receive_ack(self, data: bytes) -> bool:
-        return data == self.link.lcp.last_request
+        return data == self.link.last_request(F.PROTO_LCP)
 
     def receive_nak(self, data: bytes) -> bool:
         opts = F.parse_options(data)
@@ -136,13 +136,13 @@ class LcpPolicy:
 
     def fail_auth(self, reason: str) -> None:
         self.fatal = reason
-        self.link._auth_failed("peer", reason)
+        self.link.auth_failed("peer", reason)
 
     # ---- the peer's request -------------------------------------------------------------
     def check_request(self, data: bytes, reject_naks: bool) -> tuple[int, bytes] | None:
         opts = F.parse_options(data)
         if opts is None:
-            self.link.counters_errors += 1
+            self.link.count_error()
             return None
         naks = bytearray()
         rejs = bytearray()
@@ -208,24 +208,24 @@ class LcpPolicy:
     # ---- layer events -------------------------------------------------------------------
     def this_layer_up(self, now: float) -> None:
         self.loops = 0
-        self.link._lcp_up(now)
+        self.link.layer_up(F.PROTO_LCP, now)
 
     def this_layer_down(self, now: float) -> None:
-        self.link._lcp_down(now)
+        self.link.layer_down(F.PROTO_LCP, now)
 
     def this_layer_started(self, now: float) -> None:
         pass
 
     def this_layer_finished(self, now: float) -> None:
-        self.link._lcp_finished(now)
+        self.link.layer_finished(F.PROTO_LCP, now)
 
     # ---- Protocol-Reject, Echo, Discard (RFC 1661 §5.7, §5.8, §5.9) ------------------------
-    def classify_extended(self, code: int, data: bytes) -> str:
+    def classify_extended(self, code: int, data: bytes, now: float) -> str:
         if code == F.PROTO_REJ:
             if len(data) < 2:
                 return "RXJ+"
             proto = (data[0] << 8) | data[1]
-            return "RXJ-" if self.link._protocol_rejected(proto) else "RXJ+"
+            return "RXJ-" if self.link.protocol_rejected(proto, now) else "RXJ+"
         return "RXR"
 
     def receive_extended(self, code: int, ident: int, data: bytes, now: float) -> None:
@@ -235,8 +235,8 @@ class LcpPolicy:
                     int.from_bytes(data[:4], "big") == self.want_magic:
                 log.debug("echo request with our own magic: looped back?")
                 return
-            link.echo_answered += 1
-            link._send_lcp(F.ECHO_REP, ident,
-                           self.want_magic.to_bytes(4, "big") + data[4:link.peer_mru_cap()])
+            link.count_echo_answered()
+            link.send_packet(F.PROTO_LCP, F.ECHO_REP, ident,
+                             self.want_magic.to_bytes(4, "big") + data[4:link.peer_mru_cap()])
         elif code == F.ECHO_REP:
-            link._echo_reply(ident, data)
+            link.echo_reply(ident, data)

@@ -8,7 +8,12 @@ the latest request; a request repeated after the verdict gets the same answer ag
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import frames as F
+
+if TYPE_CHECKING:
+    from .api import PppLinkApi
 
 AUTH_REQ = 1
 AUTH_ACK = 2
@@ -53,10 +58,10 @@ def build_message(msg: str) -> bytes:
 class PapClient:
     __slots__ = ("link", "state", "ident", "deadline", "tries", "_data")
 
-    def __init__(self, link) -> None:
+    def __init__(self, link: PppLinkApi) -> None:
         self.link = link
         self.state = IDLE
-        self.deadline = None
+        self.deadline: float | None = None
         self.tries = 0
         self.ident = 0
         self._data = b""
@@ -71,7 +76,7 @@ class PapClient:
 
     def _send(self, now: float) -> None:
         self.tries += 1
-        self.link._send_packet(F.PROTO_PAP, AUTH_REQ, self.ident, self._data)
+        self.link.send_packet(F.PROTO_PAP, AUTH_REQ, self.ident, self._data)
         self.deadline = now + self.link.config.restart_timer
 
     def handle_timer(self, now: float) -> None:
@@ -80,7 +85,7 @@ class PapClient:
         if self.tries >= self.link.config.max_configure:
             self.state = FAILED
             self.deadline = None
-            self.link._auth_failed("local", "no answer to PAP Authenticate-Request")
+            self.link.auth_failed("local", "no answer to PAP Authenticate-Request")
             return
         self._send(now)
 
@@ -90,24 +95,24 @@ class PapClient:
         if code == AUTH_ACK:
             self.state = DONE
             self.deadline = None
-            self.link._auth_local_ok("pap", parse_message(data))
+            self.link.auth_local_ok("pap", parse_message(data))
         elif code == AUTH_NAK:
             self.state = FAILED
             self.deadline = None
-            self.link._auth_failed("local", "PAP refused: " + parse_message(data))
+            self.link.auth_failed("local", "PAP refused: " + parse_message(data))
 
 
 class PapServer:
     __slots__ = ("link", "state", "ident", "deadline", "request_id", "username", "_answer")
 
-    def __init__(self, link) -> None:
+    def __init__(self, link: PppLinkApi) -> None:
         self.link = link
         self.state = IDLE
-        self.deadline = None
+        self.deadline: float | None = None
         self.ident = 0
-        self.request_id = None
+        self.request_id: int | None = None
         self.username = ""
-        self._answer = None
+        self._answer: tuple[int, bytes] | None = None
 
     def start(self, now: float) -> None:
         self.state = WAIT
@@ -119,7 +124,7 @@ class PapServer:
                       else "PAP verdict timeout")
             self.deadline = None
             self.state = FAILED
-            self.link._auth_failed("peer", reason)
+            self.link.auth_failed("peer", reason)
 
     def receive(self, code: int, ident: int, data: bytes, now: float) -> None:
         if code != AUTH_REQ:
@@ -127,19 +132,19 @@ class PapServer:
         if self.state == WAIT:
             parsed = parse_request(data)
             if parsed is None:
-                self.link.counters_errors += 1
+                self.link.count_error()
                 return
             pid, pwd = parsed
             self.ident = ident
             self.state = PENDING
             self.username = pid.decode("utf-8", "replace")
-            self.request_id = self.link._ask_verdict(
+            self.request_id = self.link.ask_verdict(
                 self, "pap", self.username, password=pwd.decode("utf-8", "replace"))
         elif self.state == PENDING:
             self.ident = ident          # answer the latest retransmission
         elif self._answer is not None:
             code2, msg = self._answer
-            self.link._send_packet(F.PROTO_PAP, code2, ident, msg)
+            self.link.send_packet(F.PROTO_PAP, code2, ident, msg)
 
     def verdict(self, ok: bool, message: str, now: float) -> None:
         if self.state != PENDING:
@@ -147,11 +152,11 @@ class PapServer:
         msg = build_message(message or ("welcome" if ok else "authentication failed"))
         code = AUTH_ACK if ok else AUTH_NAK
         self._answer = (code, msg)
-        self.link._send_packet(F.PROTO_PAP, code, self.ident, msg)
+        self.link.send_packet(F.PROTO_PAP, code, self.ident, msg)
         self.deadline = None
         if ok:
             self.state = DONE
-            self.link._auth_peer_ok("pap", self.username)
+            self.link.auth_peer_ok("pap", self.username)
         else:
             self.state = FAILED
-            self.link._auth_failed("peer", "PAP credentials refused for %r" % self.username)
+            self.link.auth_failed("peer", "PAP credentials refused for %r" % self.username)

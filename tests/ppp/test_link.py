@@ -149,7 +149,7 @@ def test_loss_of_frames(seed):
 
 
 def test_peer_silent_lcp_gives_up():
-    a = link(1, **LNS)
+    a = link(1, **LNS, max_configure=10)
     a.open(now=0.0)
     t, sent = 0.0, 0
     while (d := a.get_timer()) is not None:
