@@ -9,7 +9,7 @@ import random
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .link import PppConfig
+    from .config import PppConfig
 
 
 class Verdictable(Protocol):

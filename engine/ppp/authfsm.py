@@ -21,6 +21,8 @@ PENDING = "pending"    # server: the application is judging the credentials
 DONE = "done"
 FAILED = "failed"
 
+_NO_PKT: tuple[int, bytes] = (0, b"")
+
 Cell = tuple[str, tuple[str, ...]] | None
 Table = dict[tuple[str, str], Cell]
 
@@ -58,7 +60,7 @@ class AuthMachine:
         self.deadline: float | None = None
         self.tries = 0
         self.ident = -1
-        self._pkt: tuple[int, bytes] = (0, b"")     # identifier and data being handled
+        self._pkt = _NO_PKT            # identifier and data of the packet being handled
 
     def event(self, ev: str, now: float) -> None:
         entry = self.TABLE[(self.state, ev)]
@@ -68,6 +70,7 @@ class AuthMachine:
         self.state, actions = entry
         for a in actions:
             self.ACTIONS[a](self, now)
+        self._pkt = _NO_PKT
 
     def start(self, now: float) -> None:
         self.event("Start", now)

@@ -78,7 +78,8 @@ class ChapClient(AuthMachine):
 
     def __init__(self, link: PppLinkApi) -> None:
         super().__init__(link)
-        self._answered: dict[int, tuple[bytes, bytes]] = {}   # ident -> (challenge, response)
+        # (ident, challenge, response) of this phase's Responses, oldest first
+        self._answered: tuple[tuple[int, bytes, bytes], ...] = ()
 
     def timer_event(self) -> str:
         if self._answered and self.tries < self.link.config.max_configure:
@@ -87,8 +88,8 @@ class ChapClient(AuthMachine):
 
     def receive(self, code: int, ident: int, data: bytes, now: float) -> None:
         if code == CHALLENGE:
-            seen = self._answered.get(ident)
-            if seen is not None and seen[0] == data:
+            seen = self._response_to(ident)
+            if seen is not None and seen[1] == data:
                 ev = "RC="
             elif parse_value(data) is None:
                 self.link.count_error()
@@ -96,13 +97,19 @@ class ChapClient(AuthMachine):
             else:
                 ev = "RC"
         elif code == SUCCESS or code == FAILURE:
-            if ident not in self._answered:
+            if self._response_to(ident) is None:
                 return                   # answers no Response of ours: silently discarded
             ev = "RS" if code == SUCCESS else "RF"
         else:
             return
         self._pkt = (ident, data)
         self.event(ev, now)
+
+    def _response_to(self, ident: int) -> tuple[int, bytes, bytes] | None:
+        for a in self._answered:
+            if a[0] == ident:
+                return a
+        return None
 
     def _a_respond(self, now: float) -> None:
         ident, data = self._pkt
@@ -112,18 +119,18 @@ class ChapClient(AuthMachine):
         resp = build_value(chap_md5(ident, cfg.password.encode(), value),
                            cfg.username.encode())
         self.ident = ident
-        if len(self._answered) >= self.MAX_ANSWERED:
-            self._answered.pop(next(iter(self._answered)))
-        self._answered[ident] = (data, resp)
+        kept = tuple(a for a in self._answered if a[0] != ident)
+        self._answered = kept[-(self.MAX_ANSWERED - 1):] + ((ident, data, resp),)
         self.link.send_packet(F.PROTO_CHAP, RESPONSE, ident, resp)
 
     def _a_repeat_one(self, now: float) -> None:
-        ident = self._pkt[0]
-        self.link.send_packet(F.PROTO_CHAP, RESPONSE, ident, self._answered[ident][1])
+        seen = self._response_to(self._pkt[0])
+        if seen is not None:
+            self.link.send_packet(F.PROTO_CHAP, RESPONSE, seen[0], seen[2])
 
     def _a_repeat_all(self, now: float) -> None:
         # only the authenticator knows which Identifier is outstanding
-        for ident, (_challenge, resp) in self._answered.items():
+        for ident, _challenge, resp in self._answered:
             self.link.send_packet(F.PROTO_CHAP, RESPONSE, ident, resp)
 
     def _a_first_try(self, now: float) -> None:

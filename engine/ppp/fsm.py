@@ -123,6 +123,8 @@ for _ev, _cells in (
 ):
     TRANSITIONS.update(_row(_ev, _cells))
 
+_NO_PKT: tuple[int, bytes] = (0, b"")
+_NO_REPLY: tuple[int, bytes] = (F.CONF_ACK, b"")
 _TIMER_STATES = frozenset((S.CLOSING, S.STOPPING, S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT))
 _TERMINATING = frozenset((S.CLOSING, S.STOPPING))
 
@@ -176,8 +178,8 @@ class Fsm:
         self.naks_sent = 0
         self.naks_received = 0
         self._code = 0
-        self._pkt = (0, b"")         # identifier, data of the packet being processed
-        self._reply = (F.CONF_ACK, b"")
+        self._pkt = _NO_PKT          # identifier, data of the packet being processed
+        self._reply = _NO_REPLY
         self.terminate_reason = b""
 
     # ---- administrative / lower-layer events -------------------------------------------
@@ -202,6 +204,14 @@ class Fsm:
 
     # ---- packets ------------------------------------------------------------------------
     def receive(self, code: int, ident: int, data: bytes, *, now: float) -> None:
+        try:
+            self._receive(code, ident, data, now)
+        finally:
+            # an idle link keeps no reference to the last packet
+            self._pkt = _NO_PKT
+            self._reply = _NO_REPLY
+
+    def _receive(self, code: int, ident: int, data: bytes, now: float) -> None:
         st = self.state
         self._pkt = (ident, data)
         self._code = code

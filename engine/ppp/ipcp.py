@@ -33,7 +33,10 @@ def ip_str(b: bytes) -> str | None:
 
 class IpcpPolicy:
     protocol = F.PROTO_IPCP
-    extended_codes = frozenset()
+    extended_codes: frozenset[int] = frozenset()
+
+    __slots__ = ("link", "cfg", "fatal", "_peer_ip_b", "_dns_b", "peer_addr", "_pending",
+                 "want_addr", "send_addr", "want_dns")
 
     def __init__(self, link) -> None:
         self.link = link

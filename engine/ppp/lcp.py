@@ -41,6 +41,10 @@ class LcpPolicy:
     protocol = F.PROTO_LCP
     extended_codes = frozenset((F.PROTO_REJ, F.ECHO_REQ, F.ECHO_REP, F.DISCARD_REQ))
 
+    __slots__ = ("link", "cfg", "rng", "fatal", "loops", "want_mru", "auth_choices",
+                 "want_auth", "want_magic", "want_pfc", "want_acfc", "peer_mru", "peer_magic",
+                 "peer_auth", "peer_pfc", "peer_acfc", "_pending")
+
     def __init__(self, link) -> None:
         self.link = link
         self.cfg = link.config
@@ -58,7 +62,7 @@ class LcpPolicy:
     def reset(self) -> None:
         cfg = self.cfg
         self.want_mru = cfg.mru
-        self.auth_choices = list(cfg.auth_protocols_required)
+        self.auth_choices = cfg.auth_protocols_required
         self.want_auth = self.auth_choices[0] if self.auth_choices else None
         self.want_magic = self._new_magic() if cfg.magic else 0
         self.want_pfc = cfg.pfc

@@ -21,11 +21,12 @@ Malformed frames are counted (``errors``) and dropped; no wire input raises.
 from __future__ import annotations
 
 import logging
-from collections import deque
-from dataclasses import dataclass
+import random
+from typing import Callable, Union
 
 from . import frames as F
 from .chap import ChapClient, ChapServer
+from .config import PppConfig, PppCounters, PppSnapshot
 from .events import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown, LinkUp,
                      NetworkDown, NetworkUp, PeerAuthenticated)
 from .fsm import STATE_NAMES, Fsm, State
@@ -33,95 +34,39 @@ from .ipcp import IpcpPolicy
 from .lcp import LcpPolicy
 from .pap import PapClient, PapServer
 from .api import Verdictable
+from .trace import format_control, format_frame
+
+__all__ = ["PppConfig", "PppCounters", "PppSnapshot", "PppLink"]
 
 log = logging.getLogger(__name__)
+
+Event = Union[LinkUp, AuthRequest, PeerAuthenticated, AuthenticatedByPeer, AuthFailed,
+              NetworkUp, NetworkDown, IpPacket, LinkDown]
 
 _IPV4_HDR = b"\xff\x03\x00\x21"
 _HDRS = {p: F.frame_header(p) for p in (F.PROTO_LCP, F.PROTO_PAP, F.PROTO_CHAP, F.PROTO_IPCP)}
 
 
-@dataclass(frozen=True, slots=True)
-class PppConfig:
-    mru: int = 1500                                   # our MRU (requested when != 1500)
-    auth_protocols_required: tuple[str, ...] = ()     # peer must authenticate: "chap"/"pap", by preference
-    auth_protocols_allowed: tuple[str, ...] | None = None   # we authenticate ourselves with; None = refuse
-    username: str = ""                                # our credentials (authenticatee side)
-    password: str = ""
-    hostname: str = "jcli"                            # Name in our CHAP Challenges
-    # Keepalive (LCP Echo, RFC 1661 §5.8): every ``keepalive_interval`` seconds an
-    # Echo-Request goes out; unanswered, it is repeated every ``restart_timer``
-    # seconds, and the link is closed after ``keepalive_failures`` of them in a row.  Any frame
-    # received from the peer counts as an answer.  20 in a row at 30 % loss each way happens
-    # about once in 700,000 checks; a dead peer is found within interval + 19 restart periods.
-    keepalive_interval: float = 10.0                  # LCP Echo-Request period, 0 = off
-    keepalive_failures: int = 20                      # unanswered echoes before the link is closed
-    local_ip: str | None = None                       # our address; None = ask the peer
-    peer_ip: str | None = None                        # address to assign the peer; None = take its own
-    accept_peer_ip: bool = True                       # without peer_ip: accept the peer's non-zero address
-    accept_local_nak: bool = False                    # accept a Naked local_ip even when we had one
-    dns: tuple[str, ...] = ()                         # primary/secondary DNS handed to the peer
-    request_dns: bool = False                         # ask the peer for DNS addresses
-    # RFC 1661 §4.6 restart timer and counters, used by LCP, IPCP, PAP and CHAP alike.
-    # Max-Configure is twice the RFC's suggested 10: at 30 % loss each way a request/answer
-    # round trip fails about half the time, and 10 tries leave one negotiation in a thousand
-    # failing per phase; 20 leave about one in a million.
-    restart_timer: float = 3.0
-    max_configure: int = 20
-    max_terminate: int = 2
-    max_failure: int = 5
-    auth_timeout: float = 30.0
-    chap_challenge_length: tuple[int, int] = (16, 32)
-    magic: bool = True                                # negotiate a Magic-Number
-    pfc: bool = False                                 # request Protocol-Field-Compression
-    acfc: bool = False                                # request Address/Control-Field-Compression
-
-
-@dataclass(frozen=True, slots=True)
-class PppCounters:
-    rx_frames: int
-    rx_octets: int
-    tx_frames: int
-    tx_octets: int
-    errors: int              # malformed frames/packets dropped
-    unknown_protocol: int    # frames answered with Protocol-Reject
-    discarded: int           # well-formed frames not acceptable in the current phase
-    ip_rx_packets: int
-    ip_rx_octets: int
-    ip_tx_packets: int
-    ip_tx_octets: int
-    echo_sent: int
-    echo_replies: int
-    echo_answered: int       # peer's Echo-Requests we replied to
-
-
-@dataclass(frozen=True, slots=True)
-class PppSnapshot:
-    """For ``show ppp interface``."""
-    role: str
-    phase: str
-    lcp_state: str
-    ipcp_state: str
-    auth_peer: str           # our check of the peer: "none" | "<proto> <state>"
-    auth_local: str          # the peer's check of us
-    peer_name: str           # username the peer authenticated as
-    local_ip: str | None
-    peer_ip: str | None
-    dns: tuple[str, ...]
-    mru: int                 # our MRU
-    peer_mru: int
-    magic: int
-    peer_magic: int
-    down_reason: str | None
-    counters: PppCounters
-
-
 class PppLink:
-    def __init__(self, config: PppConfig, *, rng, role_name: str = "lns") -> None:
+    # Per-link state is kept small: slots, no per-link buffers until something is queued
+    # (output frames, events, authentication requests and deferred packets all start as None).
+    __slots__ = ("config", "rng", "role_name", "_out", "_events", "phase", "_now",
+                 "lcp_policy", "lcp", "ipcp_policy", "ipcp", "auth_peer", "auth_local",
+                 "peer_name", "_requests", "_next_request", "_pfc_rx", "_pending_close",
+                 "_deferred_ipcp", "_deferred_auth", "_chap_id", "down_reason", "finished",
+                 "_echo_deadline", "_echo_outstanding", "_echo_id", "tracer",
+                 "rx_frames", "rx_octets", "tx_frames", "tx_octets", "counters_errors",
+                 "unknown_protocol", "discarded", "ip_rx_packets", "ip_rx_octets",
+                 "ip_tx_packets", "ip_tx_octets", "echo_sent", "echo_replies", "echo_answered")
+
+    def __init__(self, config: PppConfig, *, rng: random.Random,
+                 role_name: str = "lns") -> None:
         self.config = config
         self.rng = rng
         self.role_name = role_name
-        self._out: list[bytes] = []
-        self._events: deque = deque()
+        self._out: list[bytes] | None = None
+        self._events: list[Event] | None = None
+        self.tracer: Callable[[str], None] | None = None   # ``debug ppp``: one line per packet
         self.phase = "dead"
         self._now = 0.0
         kw = dict(rng=rng, restart_timer=config.restart_timer,
@@ -131,15 +76,15 @@ class PppLink:
         self.lcp = Fsm(self.lcp_policy, self._send_lcp, name=role_name + "/lcp", **kw)
         self.ipcp_policy = IpcpPolicy(self)
         self.ipcp = Fsm(self.ipcp_policy, self._send_ipcp, name=role_name + "/ipcp", **kw)
-        self.auth_peer = None        # PapServer/ChapServer
-        self.auth_local = None       # PapClient/ChapClient
+        self.auth_peer: PapServer | ChapServer | None = None
+        self.auth_local: PapClient | ChapClient | None = None
         self.peer_name = ""
-        self._requests: dict[int, object] = {}
+        self._requests: dict[int, Verdictable] | None = None
         self._next_request = 1
         self._pfc_rx = False
         self._pending_close: str | None = None
-        self._deferred_ipcp = None
-        self._deferred_auth: dict[int, tuple[int, int, bytes]] = {}
+        self._deferred_ipcp: tuple[int, int, bytes] | None = None
+        self._deferred_auth: dict[int, tuple[int, int, bytes]] | None = None
         self._chap_id = rng.getrandbits(8)
         self.down_reason: str | None = None
         self.finished = False
@@ -191,6 +136,10 @@ class PppLink:
             return
         self.rx_frames += 1
         self.rx_octets += len(frame)
+        if self.tracer is not None:
+            line = format_frame(frame, "rx", pfc=self._pfc_rx)
+            if line is not None:
+                self.tracer(line)
         try:
             self._receive(frame, now)
         except Exception:          # defensive: wire input must never raise
@@ -199,10 +148,17 @@ class PppLink:
         if self._pending_close is not None:
             self._do_pending_close(now)
 
+    def _emit(self, ev: Event) -> None:
+        if self._events is None:
+            self._events = [ev]
+        else:
+            self._events.append(ev)
+
     def frames_to_send(self) -> list[bytes]:
         out = self._out
-        if out:
-            self._out = []
+        if out is None:
+            return []
+        self._out = None
         return out
 
     def get_timer(self) -> float | None:
@@ -231,7 +187,7 @@ class PppLink:
 
     def next_event(self):
         ev = self._events
-        return ev.popleft() if ev else None
+        return ev.pop(0) if ev else None
 
     def auth_result(self, request_id: int, ok: bool, message: str = "", *,
                     now: float | None = None) -> None:
@@ -239,7 +195,9 @@ class PppLink:
         if now is None:
             now = self._now
         self._now = now
-        machine = self._requests.pop(request_id, None)
+        machine = self._requests.pop(request_id, None) if self._requests else None
+        if not self._requests:
+            self._requests = None
         if machine is None or machine is not self.auth_peer or self.finished:
             return
         machine.verdict(ok, message, now)
@@ -251,7 +209,10 @@ class PppLink:
         if self.ipcp.state != State.OPENED or len(packet) > self.lcp_policy.peer_mru:
             self.discarded += 1
             return False
-        self._out.append(_IPV4_HDR + packet)
+        if self._out is None:
+            self._out = [_IPV4_HDR + packet]
+        else:
+            self._out.append(_IPV4_HDR + packet)
         self.ip_tx_packets += 1
         self.ip_tx_octets += len(packet)
         self.tx_frames += 1
@@ -306,7 +267,7 @@ class PppLink:
             if self.ipcp.state == State.OPENED:
                 self.ip_rx_packets += 1
                 self.ip_rx_octets += len(info)
-                self._events.append(IpPacket(info))
+                self._emit(IpPacket(info))
             else:
                 self.discarded += 1
             return
@@ -320,7 +281,7 @@ class PppLink:
             if code == F.CONF_REQ or code == F.TERM_REQ:
                 # the peer is (re)negotiating: whatever it sent before belongs to a previous
                 # negotiation and must not be replayed when LCP opens
-                self._deferred_auth.clear()
+                self._deferred_auth = None
             if code == F.TERM_REQ and self.down_reason is None:
                 self.down_reason = "terminated by peer" + (
                     ": " + data[:64].decode("utf-8", "replace") if data else "")
@@ -342,6 +303,8 @@ class PppLink:
                 # reaches us: keep the latest such packet per protocol, replay it on LCP up
                 self.discarded += 1
                 if self.lcp.state in (State.REQ_SENT, State.ACK_RCVD, State.ACK_SENT):
+                    if self._deferred_auth is None:
+                        self._deferred_auth = {}
                     self._deferred_auth[proto] = pkt
                 return
             code, ident, data = pkt
@@ -385,7 +348,12 @@ class PppLink:
     def send_packet(self, protocol: int, code: int, ident: int, data: bytes) -> None:
         n = 4 + len(data)
         f = _HDRS[protocol] + bytes((code, ident, n >> 8, n & 0xFF)) + data
-        self._out.append(f)
+        if self._out is None:
+            self._out = [f]
+        else:
+            self._out.append(f)
+        if self.tracer is not None:
+            self.tracer("tx " + format_control(protocol, code, ident, data))
         self.tx_frames += 1
         self.tx_octets += len(f)
 
@@ -433,7 +401,7 @@ class PppLink:
         lp = self.lcp_policy
         self._pfc_rx = lp.want_pfc
         self.phase = "authenticate"
-        self._events.append(LinkUp(lp.peer_mru, lp.want_magic, lp.peer_magic))
+        self._emit(LinkUp(lp.peer_mru, lp.want_magic, lp.peer_magic))
         if self.config.keepalive_interval > 0:
             self._echo_deadline = now + self.config.keepalive_interval
             self._echo_outstanding = 0
@@ -452,7 +420,7 @@ class PppLink:
             self.auth_local.start(now)
         if self._deferred_auth:
             deferred = self._deferred_auth
-            self._deferred_auth = {}
+            self._deferred_auth = None
             for proto, (code, ident, data) in deferred.items():
                 self._receive(F.build_packet(proto, code, ident, data), now)
         self._check_auth_done(now)
@@ -463,8 +431,8 @@ class PppLink:
         self.ipcp.down(now=now)
         self.auth_peer = self.auth_local = None
         self._deferred_ipcp = None
-        self._deferred_auth.clear()
-        self._requests.clear()
+        self._deferred_auth = None
+        self._requests = None
         if self.phase != "terminate":
             self.phase = "establish"
 
@@ -484,7 +452,7 @@ class PppLink:
         for m in (self.auth_peer, self.auth_local):
             if m is not None:
                 m.deadline = None
-        self._events.append(LinkDown(self.down_reason or "down"))
+        self._emit(LinkDown(self.down_reason or "down"))
 
     def protocol_rejected(self, proto: int, now: float) -> bool:
         if proto == F.PROTO_LCP:
@@ -529,22 +497,24 @@ class PppLink:
                     chap_response: bytes | None = None) -> int:
         rid = self._next_request
         self._next_request += 1
+        if self._requests is None:
+            self._requests = {}
         self._requests[rid] = machine
-        self._events.append(AuthRequest(rid, protocol, username, password, chap_id,
+        self._emit(AuthRequest(rid, protocol, username, password, chap_id,
                                          chap_challenge, chap_response))
         return rid
 
     def auth_peer_ok(self, protocol: str, username: str) -> None:
         self.peer_name = username
-        self._events.append(PeerAuthenticated(username, protocol))
+        self._emit(PeerAuthenticated(username, protocol))
         self._check_auth_done(self._now)
 
     def auth_local_ok(self, protocol: str, message: str) -> None:
-        self._events.append(AuthenticatedByPeer(protocol, message))
+        self._emit(AuthenticatedByPeer(protocol, message))
         self._check_auth_done(self._now)
 
     def auth_failed(self, direction: str, reason: str) -> None:
-        self._events.append(AuthFailed(direction, reason))
+        self._emit(AuthFailed(direction, reason))
         if self.down_reason is None:
             self.down_reason = "authentication failed: " + reason
         if self._pending_close is None:
@@ -575,10 +545,10 @@ class PppLink:
     # ------------------------------------------------------------------ IPCP callbacks
     def _ipcp_up(self, now: float) -> None:
         ip = self.ipcp_policy
-        self._events.append(NetworkUp(ip.local_ip, ip.peer_ip, ip.dns))
+        self._emit(NetworkUp(ip.local_ip, ip.peer_ip, ip.dns))
 
     def _ipcp_down(self, now: float) -> None:
-        self._events.append(NetworkDown("IPCP down"))
+        self._emit(NetworkDown("IPCP down"))
 
     def _ipcp_finished(self, now: float) -> None:
         if self.lcp.state == State.OPENED and self.phase != "terminate":

@@ -13,7 +13,7 @@ import pytest
 
 from engine.ppp import frames as F
 from engine.ppp.chap import ChapClient, ChapServer, build_value
-from engine.ppp.link import PppConfig
+from engine.ppp.config import PppConfig
 from engine.ppp.pap import PapClient, PapServer, build_request
 
 EXPECTED = {
@@ -121,7 +121,7 @@ def _prepared(cls, state):
         m._data = build_request(b"me", b"pw")
         m._pkt = (m.ident, b"\x02ok")
     elif cls is ChapClient:
-        m._answered = {5: (CHALLENGE, b"\x10" + bytes(16) + b"me")}
+        m._answered = ((5, CHALLENGE, b"\x10" + bytes(16) + b"me"),)
         m._pkt = (5, CHALLENGE)
     elif cls is ChapServer:
         m._value = CHALLENGE
