@@ -8,7 +8,7 @@ need (the packet's identifier and data), then calls :meth:`AuthMachine.event`.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 if TYPE_CHECKING:
     from .api import PppLinkApi
@@ -52,7 +52,7 @@ class AuthMachine:
     STATES: ClassVar[tuple[str, ...]] = ()
     EVENTS: ClassVar[tuple[str, ...]] = ()
     TABLE: ClassVar[Table] = {}
-    ACTIONS: ClassVar[dict[str, Callable[[AuthMachine, float], None]]] = {}
+    ACTIONS: ClassVar[dict[str, Callable[[Any, float], None]]] = {}
 
     def __init__(self, link: PppLinkApi) -> None:
         self.link = link
@@ -71,6 +71,10 @@ class AuthMachine:
         for a in actions:
             self.ACTIONS[a](self, now)
         self._pkt = _NO_PKT
+
+    def receive(self, code: int, ident: int, data: bytes, now: float) -> None:
+        """A packet of this machine's protocol (classified into an event, or discarded)."""
+        raise NotImplementedError
 
     def start(self, now: float) -> None:
         self.event("Start", now)

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from hashlib import md5
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from . import frames as F
-from .authfsm import (DONE, FAILED, IDLE, PENDING, WAIT, AuthMachine, Table,  # noqa: F401
+from .authfsm import (DONE, FAILED, IDLE, PENDING, WAIT, AuthMachine,  # noqa: F401
                       complete_table)
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class ChapClient(AuthMachine):
     NAME = "chap-client"
     STATES = (IDLE, WAIT, DONE, FAILED)
     EVENTS = ("Start", "TO+", "TO-", "RC", "RC=", "RS", "RF")
-    TABLE: Table = complete_table(STATES, EVENTS, {
+    TABLE = complete_table(STATES, EVENTS, {
         (IDLE, "Start"): (WAIT, "wait_auth"),
         (WAIT, "RC"): (WAIT, "respond,first_try"),
         (DONE, "RC"): (DONE, "respond"),
@@ -151,7 +151,7 @@ class ChapClient(AuthMachine):
         self.link.auth_failed("local",
                               "CHAP refused: " + self._pkt[1].decode("utf-8", "replace"))
 
-    ACTIONS: dict[str, Callable[[AuthMachine, float], None]] = {  # type: ignore[dict-item]
+    ACTIONS = {
         "wait_auth": AuthMachine._a_wait_auth, "stop_timer": AuthMachine._a_stop_timer,
         "respond": _a_respond, "repeat_one": _a_repeat_one, "repeat_all": _a_repeat_all,
         "first_try": _a_first_try, "next_try": _a_next_try,
@@ -168,7 +168,7 @@ class ChapServer(AuthMachine):
     NAME = "chap-server"
     STATES = (IDLE, WAIT, PENDING, DONE, FAILED)
     EVENTS = ("Start", "TO+", "TO-", "RR", "OK", "NO")
-    TABLE: Table = complete_table(STATES, EVENTS, {
+    TABLE = complete_table(STATES, EVENTS, {
         (IDLE, "Start"): (WAIT, "new_challenge,send_challenge"),
         (WAIT, "TO+"): (WAIT, "send_challenge"),
         (WAIT, "TO-"): (FAILED, "fail_no_response"),
@@ -257,7 +257,7 @@ class ChapServer(AuthMachine):
     def _a_fail_verdict_timeout(self, now: float) -> None:
         self.link.auth_failed("peer", "CHAP verdict timeout")
 
-    ACTIONS: dict[str, Callable[[AuthMachine, float], None]] = {  # type: ignore[dict-item]
+    ACTIONS = {
         "wait_auth": AuthMachine._a_wait_auth, "stop_timer": AuthMachine._a_stop_timer,
         "new_challenge": _a_new_challenge, "send_challenge": _a_send_challenge,
         "ask": _a_ask, "repeat_answer": _a_repeat_answer, "send_success": _a_send_success,

@@ -26,13 +26,17 @@ object (see :class:`Policy`).  The automaton owns identifiers, the restart timer
 from __future__ import annotations
 
 import logging
+import random
 from enum import IntEnum
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from . import frames as F
+from .config import PppConfig
 from .frames import CODE_REJ, CONF_ACK, CONF_NAK, CONF_REQ, TERM_ACK, TERM_REQ
 
 log = logging.getLogger(__name__)
+
+_DEFAULT = PppConfig()      # restart timer and counters: the defaults live there
 
 
 class State(IntEnum):
@@ -61,14 +65,15 @@ ACTIONS = ("tlu", "tld", "tls", "tlf", "irc", "zrc", "scr", "sca", "scn", "str",
            "scj", "ser")
 
 S = State
+Transitions = dict[tuple[State, str], tuple[State, tuple[str, ...]] | None]
 _I, _ST, _C, _SP, _CG, _SG, _RS, _AR, _AS, _O = (S.INITIAL, S.STARTING, S.CLOSED, S.STOPPED,
                                                   S.CLOSING, S.STOPPING, S.REQ_SENT,
                                                   S.ACK_RCVD, S.ACK_SENT, S.OPENED)
 
 
-def _row(event: str, cells: list) -> dict:
+def _row(event: str, cells: Sequence[tuple[str, int] | None]) -> Transitions:
     """One row of the RFC table: cells for states 0..9, each None or 'actions/next'."""
-    out = {}
+    out: Transitions = {}
     for st, cell in zip(State, cells):
         if cell is None:
             out[(st, event)] = None
@@ -79,7 +84,7 @@ def _row(event: str, cells: list) -> dict:
 
 
 # RFC 1661 §4.1 State Transition Table (cells: (actions, next state); None = "-").
-TRANSITIONS: dict[tuple[State, str], tuple[State, tuple[str, ...]] | None] = {}
+TRANSITIONS: Transitions = {}
 for _ev, _cells in (
     # §4.3 Up/Down (lower layer), Open/Close (administrative)
     ("Up", [("", 2), ("irc,scr", 6), None, None, None, None, None, None, None, None]),
@@ -133,7 +138,7 @@ class Policy(Protocol):
     """What a protocol (LCP, IPCP) plugs into the automaton."""
 
     protocol: int
-    extended_codes: frozenset      # codes beyond 1..7 this protocol understands (RXJ/RXR)
+    extended_codes: frozenset[int]  # codes beyond 1..7 this protocol understands (RXJ/RXR)
     fatal: str | None              # set to a reason to make the automaton close the layer
 
     def reset(self) -> None: ...            # fresh negotiation: wanted options from config
@@ -159,9 +164,11 @@ class Fsm:
                  "last_request", "naks_sent", "naks_received", "_rng", "_pkt", "_reply",
                  "terminate_reason", "_code")
 
-    def __init__(self, policy, send: Callable[[int, int, bytes], None], *, rng,
-                 restart_timer: float = 3.0, max_configure: int = 10, max_terminate: int = 2,
-                 max_failure: int = 5, name: str = "") -> None:
+    def __init__(self, policy: Policy, send: Callable[[int, int, bytes], None], *,
+                 rng: random.Random, restart_timer: float = _DEFAULT.restart_timer,
+                 max_configure: int = _DEFAULT.max_configure,
+                 max_terminate: int = _DEFAULT.max_terminate,
+                 max_failure: int = _DEFAULT.max_failure, name: str = "") -> None:
         self.policy = policy
         self.send = send
         self.name = name

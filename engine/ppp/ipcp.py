@@ -14,8 +14,12 @@ Anything else (IP-Compression-Protocol 2, IP-Addresses 1, NBNS 130/132, ...) is 
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 from . import frames as F
+
+if TYPE_CHECKING:
+    from .api import PppLinkApi
 
 OPT_ADDRESS = 3
 OPT_DNS1 = 129
@@ -38,7 +42,7 @@ class IpcpPolicy:
     __slots__ = ("link", "cfg", "fatal", "_peer_ip_b", "_dns_b", "peer_addr", "_pending",
                  "want_addr", "send_addr", "want_dns")
 
-    def __init__(self, link) -> None:
+    def __init__(self, link: PppLinkApi) -> None:
         self.link = link
         self.cfg = link.config
         self.fatal: str | None = None
@@ -52,7 +56,7 @@ class IpcpPolicy:
         cfg = self.cfg
         self.want_addr = ip_bytes(cfg.local_ip)
         self.send_addr = True
-        self.want_dns = [ZERO, ZERO] if cfg.request_dns else [None, None]
+        self.want_dns: list[bytes | None] = [ZERO, ZERO] if cfg.request_dns else [None, None]
         self.fatal = None
 
     def build_request(self) -> bytes:
@@ -170,4 +174,4 @@ class IpcpPolicy:
 
     @property
     def dns(self) -> tuple[str, ...]:
-        return tuple(ip_str(d) for d in self.want_dns if d is not None and d != ZERO)
+        return tuple(socket.inet_ntoa(d) for d in self.want_dns if d is not None and d != ZERO)

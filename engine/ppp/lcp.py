@@ -13,8 +13,12 @@ else to our next one; with nothing left (or a Reject) the link is closed.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from . import frames as F
+
+if TYPE_CHECKING:
+    from .api import PppLinkApi
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ class LcpPolicy:
                  "want_auth", "want_magic", "want_pfc", "want_acfc", "peer_mru", "peer_magic",
                  "peer_auth", "peer_pfc", "peer_acfc", "_pending")
 
-    def __init__(self, link) -> None:
+    def __init__(self, link: PppLinkApi) -> None:
         self.link = link
         self.cfg = link.config
         self.rng = link.rng
@@ -57,7 +61,7 @@ class LcpPolicy:
         self.peer_auth: str | None = None     # protocol the peer authenticates us with
         self.peer_pfc = False                 # we may compress when sending
         self.peer_acfc = False
-        self._pending = None
+        self._pending: tuple[int, int, str | None, bool, bool] | None = None
 
     def reset(self) -> None:
         cfg = self.cfg

@@ -29,7 +29,8 @@ from .chap import ChapClient, ChapServer
 from .config import PppConfig, PppCounters, PppSnapshot
 from .events import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown, LinkUp,
                      NetworkDown, NetworkUp, PeerAuthenticated)
-from .fsm import STATE_NAMES, Fsm, State
+from .authfsm import AuthMachine
+from .fsm import STATE_NAMES, Fsm, Policy, State
 from .ipcp import IpcpPolicy
 from .lcp import LcpPolicy
 from .pap import PapClient, PapServer
@@ -69,13 +70,10 @@ class PppLink:
         self.tracer: Callable[[str], None] | None = None   # ``debug ppp``: one line per packet
         self.phase = "dead"
         self._now = 0.0
-        kw = dict(rng=rng, restart_timer=config.restart_timer,
-                  max_configure=config.max_configure, max_terminate=config.max_terminate,
-                  max_failure=config.max_failure)
         self.lcp_policy = LcpPolicy(self)
-        self.lcp = Fsm(self.lcp_policy, self._send_lcp, name=role_name + "/lcp", **kw)
+        self.lcp = self._fsm(self.lcp_policy, self._send_lcp, "/lcp")
         self.ipcp_policy = IpcpPolicy(self)
-        self.ipcp = Fsm(self.ipcp_policy, self._send_ipcp, name=role_name + "/ipcp", **kw)
+        self.ipcp = self._fsm(self.ipcp_policy, self._send_ipcp, "/ipcp")
         self.auth_peer: PapServer | ChapServer | None = None
         self.auth_local: PapClient | ChapClient | None = None
         self.peer_name = ""
@@ -96,6 +94,12 @@ class PppLink:
         self.counters_errors = self.unknown_protocol = self.discarded = 0
         self.ip_rx_packets = self.ip_rx_octets = self.ip_tx_packets = self.ip_tx_octets = 0
         self.echo_sent = self.echo_replies = self.echo_answered = 0
+
+    def _fsm(self, policy: Policy, send: Callable[[int, int, bytes], None], suffix: str) -> Fsm:
+        c = self.config
+        return Fsm(policy, send, rng=self.rng, restart_timer=c.restart_timer,
+                   max_configure=c.max_configure, max_terminate=c.max_terminate,
+                   max_failure=c.max_failure, name=self.role_name + suffix)
 
     # ------------------------------------------------------------------ public API
     def open(self, *, now: float) -> None:
@@ -185,7 +189,7 @@ class PppLink:
         if self._pending_close is not None:
             self._do_pending_close(now)
 
-    def next_event(self):
+    def next_event(self) -> Event | None:
         ev = self._events
         return ev.pop(0) if ev else None
 
@@ -198,9 +202,10 @@ class PppLink:
         machine = self._requests.pop(request_id, None) if self._requests else None
         if not self._requests:
             self._requests = None
-        if machine is None or machine is not self.auth_peer or self.finished:
+        peer = self.auth_peer
+        if machine is None or peer is None or machine is not peer or self.finished:
             return
-        machine.verdict(ok, message, now)
+        peer.verdict(ok, message, now)
         if self._pending_close is not None:
             self._do_pending_close(now)
 
@@ -308,6 +313,8 @@ class PppLink:
                     self._deferred_auth[proto] = pkt
                 return
             code, ident, data = pkt
+            m: AuthMachine | None
+            cls: type[AuthMachine]
             if proto == F.PROTO_PAP:
                 m = self.auth_peer if code == 1 else self.auth_local
                 cls = PapServer if code == 1 else PapClient
@@ -539,7 +546,8 @@ class PppLink:
     def _do_pending_close(self, now: float) -> None:
         reason = self._pending_close
         self._pending_close = None
-        if not self.finished and self.lcp.state not in (State.CLOSING, State.STOPPING):
+        if reason is not None and not self.finished and \
+                self.lcp.state not in (State.CLOSING, State.STOPPING):
             self.close(reason, now=now)
 
     # ------------------------------------------------------------------ IPCP callbacks
@@ -556,7 +564,7 @@ class PppLink:
             self._pending_close = self.down_reason
 
 
-def _auth_desc(m) -> str:
+def _auth_desc(m: AuthMachine | None) -> str:
     if m is None:
         return "none"
     proto = "pap" if isinstance(m, (PapClient, PapServer)) else "chap"

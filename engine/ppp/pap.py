@@ -8,10 +8,10 @@ the latest request; a request repeated after the verdict gets the same answer ag
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from . import frames as F
-from .authfsm import (DONE, FAILED, IDLE, PENDING, WAIT, AuthMachine, Table,  # noqa: F401
+from .authfsm import (DONE, FAILED, IDLE, PENDING, WAIT, AuthMachine,  # noqa: F401
                       complete_table)
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class PapClient(AuthMachine):
     NAME = "pap-client"
     STATES = (IDLE, WAIT, DONE, FAILED)
     EVENTS = ("Start", "TO+", "TO-", "RAA", "RAN")
-    TABLE: Table = complete_table(STATES, EVENTS, {
+    TABLE = complete_table(STATES, EVENTS, {
         (IDLE, "Start"): (WAIT, "new_request,send_request"),
         (WAIT, "TO+"): (WAIT, "send_request"),
         (WAIT, "TO-"): (FAILED, "fail_no_answer"),
@@ -98,7 +98,7 @@ class PapClient(AuthMachine):
     def _a_fail_refused(self, now: float) -> None:
         self.link.auth_failed("local", "PAP refused: " + parse_message(self._pkt[1]))
 
-    ACTIONS: dict[str, Callable[[AuthMachine, float], None]] = {  # type: ignore[dict-item]
+    ACTIONS = {
         "new_request": _a_new_request, "send_request": _a_send_request,
         "fail_no_answer": _a_fail_no_answer, "local_ok": _a_local_ok,
         "fail_refused": _a_fail_refused, "stop_timer": AuthMachine._a_stop_timer,
@@ -115,7 +115,7 @@ class PapServer(AuthMachine):
     NAME = "pap-server"
     STATES = (IDLE, WAIT, PENDING, DONE, FAILED)
     EVENTS = ("Start", "TO-", "RAR", "OK", "NO")
-    TABLE: Table = complete_table(STATES, EVENTS, {
+    TABLE = complete_table(STATES, EVENTS, {
         (IDLE, "Start"): (WAIT, "wait_auth"),
         (WAIT, "TO-"): (FAILED, "fail_no_request"),
         (PENDING, "TO-"): (FAILED, "fail_verdict_timeout"),
@@ -188,7 +188,7 @@ class PapServer(AuthMachine):
     def _a_fail_verdict_timeout(self, now: float) -> None:
         self.link.auth_failed("peer", "PAP verdict timeout")
 
-    ACTIONS: dict[str, Callable[[AuthMachine, float], None]] = {  # type: ignore[dict-item]
+    ACTIONS = {
         "wait_auth": AuthMachine._a_wait_auth, "stop_timer": AuthMachine._a_stop_timer,
         "take_ident": _a_take_ident, "ask": _a_ask, "repeat_answer": _a_repeat_answer,
         "send_ack": _a_send_ack, "send_nak": _a_send_nak, "peer_ok": _a_peer_ok,
