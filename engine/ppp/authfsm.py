@@ -94,4 +94,4 @@ class AuthMachine:
         self.deadline = None
 
     def _a_wait_auth(self, now: float) -> None:
-        self.deadline = now + self.link.config.auth_timeout
+        self.deadline = now + self.link.config.auth_wait

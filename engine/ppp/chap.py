@@ -12,7 +12,7 @@ Client: answers every Challenge (a repeated one, same Identifier and value, gets
 Response); Success/Failure with the Identifier of any Response of this phase decide (the
 Challenge answered last may be an overtaken one).  Without Success/Failure all of this
 phase's Responses are repeated every restart interval, at most Max-Configure times.  With no
-Challenge within ``auth_timeout`` the client fails.  A Challenge after Success (RFC 1994
+Challenge within ``auth_wait`` the client fails.  A Challenge after Success (RFC 1994
 re-challenge) is answered.
 """
 from __future__ import annotations

@@ -33,11 +33,21 @@ class PppConfig:
     max_configure: int = 20
     max_terminate: int = 2
     max_failure: int = 5
-    auth_timeout: float = 30.0
+    auth_timeout: float | None = None                 # see auth_wait
     chap_challenge_length: tuple[int, int] = (16, 32)
     magic: bool = True                                # negotiate a Magic-Number
     pfc: bool = False                                 # request Protocol-Field-Compression
     acfc: bool = False                                # request Address/Control-Field-Compression
+
+
+    @property
+    def auth_wait(self) -> float:
+        """How long an authentication machine waits for the peer (its first Challenge or
+        Authenticate-Request, or the application's verdict): ``auth_timeout``, by default as
+        long as the peer may keep retransmitting (Max-Configure restart intervals)."""
+        if self.auth_timeout is not None:
+            return self.auth_timeout
+        return self.max_configure * self.restart_timer
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,7 +162,7 @@ class Fsm:
     __slots__ = ("policy", "send", "name", "state", "restart_timer", "max_configure",
                  "max_terminate", "max_failure", "restart_count", "deadline", "req_id",
                  "last_request", "naks_sent", "naks_received", "_rng", "_pkt", "_reply",
-                 "terminate_reason", "_code")
+                 "terminate_reason", "_code", "_replied", "_peer_acked")
 
     def __init__(self, policy: Policy, send: Callable[[int, int, bytes], None], *,
                  rng: random.Random, restart_timer: float = _DEFAULT.restart_timer,
@@ -182,6 +182,8 @@ class Fsm:
         self._rng = rng
         self.req_id = rng.getrandbits(8)
         self.last_request = b""
+        self._replied = False        # a Configure-Ack/Nak/Reject for req_id was processed
+        self._peer_acked: tuple[int, bytes] | None = None   # the peer's request we acked
         self.naks_sent = 0
         self.naks_received = 0
         self._code = 0
@@ -224,6 +226,13 @@ class Fsm:
         self._code = code
         pol = self.policy
         if code == F.CONF_REQ:
+            if st == S.OPENED and self._peer_acked == (ident, data):
+                # the peer repeats the very request we acked: our Configure-Ack was lost.
+                # Ack it again instead of tearing the layer down (RFC 1661 §5.1 lets a
+                # retransmission keep its Identifier; a new request after our Ack must not)
+                log.debug("%s: repeated Configure-Request id %d acked again", self.name, ident)
+                self.send(CONF_ACK, ident, data)
+                return
             if st in (S.STOPPED, S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
                 if st == S.STOPPED:
                     pol.reset()
@@ -236,14 +245,17 @@ class Fsm:
             else:
                 self.event("RCR+", now)
         elif code == F.CONF_ACK:
-            if ident != self.req_id or not pol.receive_ack(data):
+            if ident != self.req_id or self._replied or not pol.receive_ack(data):
+                # a reply to an older request, or a duplicate of one already processed
                 log.debug("%s: stray or bad Configure-Ack id %d dropped", self.name, ident)
                 return
+            self._replied = True
             self.naks_received = 0
             self.event("RCA", now)
         elif code == F.CONF_NAK or code == F.CONF_REJ:
-            if ident != self.req_id or st not in (S.CLOSED, S.STOPPED, S.CLOSING, S.STOPPING,
-                                                  S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
+            if ident != self.req_id or self._replied or st not in (
+                    S.CLOSED, S.STOPPED, S.CLOSING, S.STOPPING, S.REQ_SENT, S.ACK_RCVD,
+                    S.ACK_SENT, S.OPENED):
                 log.debug("%s: stray Configure-Nak/Reject id %d dropped", self.name, ident)
                 return
             if st in (S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
@@ -251,6 +263,7 @@ class Fsm:
                 if not ok:
                     log.debug("%s: bad Configure-Nak/Reject dropped", self.name)
                     return
+                self._replied = True
                 self.naks_received += 1
                 if pol.fatal is None and self.naks_received > self.max_configure:
                     pol.fatal = "configuration not converging"
@@ -289,11 +302,13 @@ class Fsm:
         pol = self.policy
         for a in actions:
             if a == "scr":
-                if ev != "TO+":
+                if ev != "TO+" or self._replied:
                     # a retransmission keeps identifier and options (RFC 1661 §5.1), so a
-                    # late answer to the previous copy still counts
+                    # late answer to the previous copy still counts; after a valid reply
+                    # the Identifier must change
                     self.req_id = (self.req_id + 1) & 0xFF
                     self.last_request = pol.build_request()
+                    self._replied = False
                 self.send(CONF_REQ, self.req_id, self.last_request)
                 self.restart_count -= 1
                 self.deadline = now + self.restart_timer
@@ -308,6 +323,7 @@ class Fsm:
             elif a == "sca":
                 rdata = self._reply[1]
                 self.send(CONF_ACK, self._pkt[0], rdata)
+                self._peer_acked = (self._pkt[0], rdata)
                 self.naks_sent = 0
                 pol.commit_request()
             elif a == "scn":

@@ -2,7 +2,7 @@
 
 Client: sends Authenticate-Request (peer-id, password) and retransmits it every restart
 interval, at most Max-Configure times; an Ack with the current identifier is success, a Nak is
-failure.  Server: waits up to ``auth_timeout`` for a request, hands the credentials to the
+failure.  Server: waits up to ``auth_wait`` for a request, hands the credentials to the
 application (asynchronously, one outstanding check), answers Ack/Nak with the identifier of
 the latest request; a request repeated after the verdict gets the same answer again.
 """
@@ -106,7 +106,7 @@ class PapClient(AuthMachine):
 
 
 class PapServer(AuthMachine):
-    """Authenticator: waits ``auth_timeout`` for a request, asks the application (one
+    """Authenticator: waits ``auth_wait`` for a request, asks the application (one
     outstanding check), answers with the Identifier of the latest request; a request repeated
     after the verdict gets the same answer again."""
 
