@@ -17,6 +17,11 @@ Authenticator checks are asynchronous: ``AuthRequest`` out, ``auth_result(reques
 in, whenever the application has the verdict; nothing else waits for it.
 
 Malformed frames are counted (``errors``) and dropped; no wire input raises.
+
+The protocol machines (LCP/IPCP policies, PAP/CHAP machines) reach the link only through the
+interface of :class:`engine.ppp.api.PppLinkApi` (``send_packet``, ``layer_up``, ``auth_failed``,
+...).  ``tracer``, when set to a callable, receives one ``debug ppp`` line per control packet
+sent or received (:mod:`engine.ppp.trace`).
 """
 from __future__ import annotations
 
