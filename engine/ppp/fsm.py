@@ -212,6 +212,10 @@ class Fsm:
         self.event("TO+" if self.restart_count > 0 else "TO-", now)
 
     # ---- packets ------------------------------------------------------------------------
+    def acked_before(self, ident: int, data: bytes) -> bool:
+        """This Configure-Request is a repetition of the peer's request we last acked."""
+        return self._peer_acked == (ident, data)
+
     def receive(self, code: int, ident: int, data: bytes, *, now: float) -> None:
         try:
             self._receive(code, ident, data, now)

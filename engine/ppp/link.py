@@ -288,9 +288,12 @@ class PppLink:
                 log.debug("%s: malformed LCP packet dropped", self.role_name)
                 return
             code, ident, data = pkt
-            if code == F.CONF_REQ or code == F.TERM_REQ:
+            if self._deferred_auth is not None and (
+                    code == F.TERM_REQ
+                    or (code == F.CONF_REQ and not self.lcp.acked_before(ident, data))):
                 # the peer is (re)negotiating: whatever it sent before belongs to a previous
-                # negotiation and must not be replayed when LCP opens
+                # negotiation and must not be replayed when LCP opens (a mere repetition of
+                # the request we acked is no renegotiation)
                 self._deferred_auth = None
             if code == F.TERM_REQ and self.down_reason is None:
                 self.down_reason = "terminated by peer" + (

@@ -197,3 +197,18 @@ def test_chap_client_success_for_an_overtaken_challenge():
     assert sorted(p[2] for p in parsed(a.frames_to_send())) == [10, 11]
     a.receive_frame(F.build_packet(F.PROTO_CHAP, 3, 11, b"ok"), now=2.5)
     assert a.phase == "network"
+
+
+def test_deferred_challenge_survives_a_repeated_configure_request():
+    # the peer repeats the request we already acked (our Ack was late): no renegotiation,
+    # so its Challenge is still current and is answered when LCP opens
+    a = link(1, auth_protocols_allowed=("chap",), username="lns", password="pw")
+    a.open(now=0.0)
+    (req,) = parsed(a.frames_to_send())
+    peer_req = F.build_packet(F.PROTO_LCP, F.CONF_REQ, 1, b"\x03\x05\xc2\x23\x05")
+    a.receive_frame(peer_req, now=0)
+    a.receive_frame(F.build_packet(F.PROTO_CHAP, 1, 77, b"\x04abcdpeer"), now=0.0)
+    a.receive_frame(peer_req, now=0.5)
+    a.receive_frame(F.build_packet(F.PROTO_LCP, F.CONF_ACK, req[2], req[3]), now=1.0)
+    out = parsed(a.frames_to_send())
+    assert out[-1] == (F.PROTO_CHAP, 2, 77, b"\x10" + chap_md5(77, b"pw", b"abcd") + b"lns")
