@@ -303,62 +303,85 @@ class Fsm:
         nxt, actions = entry
         prev = self.state
         self.state = nxt
-        pol = self.policy
         for a in actions:
-            if a == "scr":
-                if ev != "TO+" or self._replied:
-                    # a retransmission keeps identifier and options (RFC 1661 §5.1), so a
-                    # late answer to the previous copy still counts; after a valid reply
-                    # the Identifier must change
-                    self.req_id = (self.req_id + 1) & 0xFF
-                    self.last_request = pol.build_request()
-                    self._replied = False
-                self.send(CONF_REQ, self.req_id, self.last_request)
-                self.restart_count -= 1
-                self.deadline = now + self.restart_timer
-            elif a == "irc":
-                self.restart_count = (self.max_terminate if nxt in _TERMINATING
-                                      else self.max_configure)
-                if prev in (S.STARTING, S.CLOSED, S.STOPPED) and nxt not in _TERMINATING:
-                    if prev != S.STOPPED:     # (Stopped: reset before judging the RCR)
-                        pol.reset()
-                    self.naks_sent = 0
-                    self.naks_received = 0
-            elif a == "sca":
-                rdata = self._reply[1]
-                self.send(CONF_ACK, self._pkt[0], rdata)
-                self._peer_acked = (self._pkt[0], rdata)
-                self.naks_sent = 0
-                pol.commit_request()
-            elif a == "scn":
-                rcode, rdata = self._reply
-                if rcode == CONF_NAK:
-                    self.naks_sent += 1
-                self.send(rcode, self._pkt[0], rdata)
-            elif a == "sta":
-                self.send(TERM_ACK, self._pkt[0], b"")
-            elif a == "str":
-                self.req_id = (self.req_id + 1) & 0xFF
-                self.send(TERM_REQ, self.req_id, self.terminate_reason)
-                self.restart_count -= 1
-                self.deadline = now + self.restart_timer
-            elif a == "tlu":
-                pol.this_layer_up(now)
-            elif a == "tld":
-                pol.this_layer_down(now)
-            elif a == "tls":
-                pol.reset()
-                pol.this_layer_started(now)
-            elif a == "tlf":
-                pol.this_layer_finished(now)
-            elif a == "zrc":
-                self.restart_count = 0
-                self.deadline = now + self.restart_timer
-            elif a == "scj":
-                self.req_id = (self.req_id + 1) & 0xFF
-                self.send(CODE_REJ, self.req_id, self._pkt[1][:1496])
-            elif a == "ser":
-                ident, data = self._pkt
-                pol.receive_extended(self._code, ident, data, now)
+            _ACTION[a](self, ev, prev, nxt, now)
         if nxt not in _TIMER_STATES:
             self.deadline = None
+
+    # ---- the actions of RFC 1661 §4.4 (dispatched through _ACTION) -----------------------
+    def _a_scr(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        if ev != "TO+" or self._replied:
+            # a retransmission keeps identifier and options (RFC 1661 §5.1), so a late
+            # answer to the previous copy still counts; after a valid reply the Identifier
+            # must change
+            self.req_id = (self.req_id + 1) & 0xFF
+            self.last_request = self.policy.build_request()
+            self._replied = False
+        self.send(CONF_REQ, self.req_id, self.last_request)
+        self.restart_count -= 1
+        self.deadline = now + self.restart_timer
+
+    def _a_irc(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.restart_count = self.max_terminate if nxt in _TERMINATING else self.max_configure
+        if prev in (S.STARTING, S.CLOSED, S.STOPPED) and nxt not in _TERMINATING:
+            if prev != S.STOPPED:     # (Stopped: reset before judging the RCR)
+                self.policy.reset()
+            self.naks_sent = 0
+            self.naks_received = 0
+
+    def _a_zrc(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.restart_count = 0
+        self.deadline = now + self.restart_timer
+
+    def _a_sca(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        rdata = self._reply[1]
+        self.send(CONF_ACK, self._pkt[0], rdata)
+        self._peer_acked = (self._pkt[0], rdata)
+        self.naks_sent = 0
+        self.policy.commit_request()
+
+    def _a_scn(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        rcode, rdata = self._reply
+        if rcode == CONF_NAK:
+            self.naks_sent += 1
+        self.send(rcode, self._pkt[0], rdata)
+
+    def _a_str(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.req_id = (self.req_id + 1) & 0xFF
+        self.send(TERM_REQ, self.req_id, self.terminate_reason)
+        self.restart_count -= 1
+        self.deadline = now + self.restart_timer
+
+    def _a_sta(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.send(TERM_ACK, self._pkt[0], b"")
+
+    def _a_scj(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.req_id = (self.req_id + 1) & 0xFF
+        self.send(CODE_REJ, self.req_id, self._pkt[1][:1496])
+
+    def _a_ser(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        ident, data = self._pkt
+        self.policy.receive_extended(self._code, ident, data, now)
+
+    def _a_tlu(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.policy.this_layer_up(now)
+
+    def _a_tld(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.policy.this_layer_down(now)
+
+    def _a_tls(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.policy.reset()
+        self.policy.this_layer_started(now)
+
+    def _a_tlf(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.policy.this_layer_finished(now)
+
+
+_ACTION: dict[str, Callable[[Fsm, str, State, State, float], None]] = {
+    "tlu": Fsm._a_tlu, "tld": Fsm._a_tld, "tls": Fsm._a_tls, "tlf": Fsm._a_tlf,
+    "irc": Fsm._a_irc, "zrc": Fsm._a_zrc, "scr": Fsm._a_scr, "sca": Fsm._a_sca,
+    "scn": Fsm._a_scn, "str": Fsm._a_str, "sta": Fsm._a_sta, "scj": Fsm._a_scj,
+    "ser": Fsm._a_ser,
+}
+if set(_ACTION) != set(ACTIONS):
+    raise RuntimeError("every RFC 1661 action needs exactly one handler")
