@@ -7,8 +7,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class PppConfig:
     mru: int = 1500                                   # our MRU (requested when != 1500)
-    auth_protocols_required: tuple[str, ...] = ()     # peer must authenticate: "chap"/"pap", by preference
-    auth_protocols_allowed: tuple[str, ...] | None = None   # we authenticate ourselves with; None = refuse
+    # the peer must authenticate with one of these ("chap"/"pap"), by preference
+    auth_protocols_required: tuple[str, ...] = ()
+    # what we authenticate ourselves with; None = refuse to
+    auth_protocols_allowed: tuple[str, ...] | None = None
     username: str = ""                                # our credentials (authenticatee side)
     password: str = ""
     hostname: str = "jcli"                            # Name in our CHAP Challenges
@@ -16,12 +18,12 @@ class PppConfig:
     # Echo-Request goes out; unanswered, it is repeated every ``restart_timer``
     # seconds, and the link is closed after ``keepalive_failures`` of them in a row.  Any frame
     # received from the peer counts as an answer.  20 in a row at 30 % loss each way happens
-    # about once in 700,000 checks; a dead peer is found within interval + 19 restart periods.
+    # about once in 700,000 checks; a dead peer is found within interval + 20 restart periods.
     keepalive_interval: float = 10.0                  # LCP Echo-Request period, 0 = off
     keepalive_failures: int = 20                      # unanswered echoes before the link is closed
     local_ip: str | None = None                       # our address; None = ask the peer
-    peer_ip: str | None = None                        # address to assign the peer; None = take its own
-    accept_peer_ip: bool = True                       # without peer_ip: accept the peer's non-zero address
+    peer_ip: str | None = None                        # to assign the peer; None = take its own
+    accept_peer_ip: bool = True                       # no peer_ip: accept the peer's non-zero one
     accept_local_nak: bool = False                    # accept a Naked local_ip even when we had one
     dns: tuple[str, ...] = ()                         # primary/secondary DNS handed to the peer
     request_dns: bool = False                         # ask the peer for DNS addresses
