@@ -3,30 +3,36 @@
 Response value = MD5(Identifier ‖ secret ‖ Challenge-Value) (RFC 1994 §4.1).
 
 Server: sends a Challenge (random length in ``config.chap_challenge_length``, random value,
-Name = ``config.hostname``), retransmits it every restart interval at most Max-Configure times;
-a Response with the current Identifier goes to the application (one outstanding check);
-Success/Failure carry the same Identifier; a repeated Response after the verdict gets the same
-answer again (RFC 1994 §4.2, lost Success).
-Client: answers every Challenge (a retransmitted one with the same Identifier gets the same
-Response); Success/Failure with the Identifier of our last Response decide.  With no Challenge
-within ``auth_timeout`` the client fails.
+Name = ``config.hostname``), retransmits it every restart interval at most Max-Configure times,
+each time with a new Identifier (RFC 1994 §4.1); only a Response with the Identifier of the
+latest Challenge goes to the application (one outstanding check), others are silently
+discarded; Success/Failure carry that Identifier; a repeated Response after the verdict gets
+the same answer again (RFC 1994 §4.2, lost Success).
+Client: answers every Challenge (a repeated one, same Identifier and value, gets the same
+Response); Success/Failure with the Identifier of any Response of this phase decide (the
+Challenge answered last may be an overtaken one).  Without Success/Failure all of this
+phase's Responses are repeated every restart interval, at most Max-Configure times.  With no
+Challenge within ``auth_wait`` the client fails.  A Challenge after Success (RFC 1994
+re-challenge) is answered.
 """
 from __future__ import annotations
 
 from hashlib import md5
 
+from typing import TYPE_CHECKING
+
 from . import frames as F
+from .authfsm import (DONE, FAILED, IDLE, PENDING, WAIT, AuthMachine,  # noqa: F401
+                      complete_table)
+
+if TYPE_CHECKING:
+    from .api import PppLinkApi
 
 CHALLENGE = 1
 RESPONSE = 2
 SUCCESS = 3
 FAILURE = 4
 
-IDLE = "idle"
-WAIT = "wait"
-PENDING = "pending"
-DONE = "done"
-FAILED = "failed"
 
 
 def chap_md5(ident: int, secret: bytes, challenge: bytes) -> bytes:
@@ -48,149 +54,214 @@ def parse_value(data: bytes) -> tuple[bytes, bytes] | None:
     return data[1:1 + n], data[1 + n:]
 
 
-class ChapClient:
-    __slots__ = ("link", "state", "ident", "deadline", "_resp", "_succeeded", "tries")
+class ChapClient(AuthMachine):
+    """Authenticatee."""
 
-    def __init__(self, link) -> None:
-        self.link = link
-        self.state = IDLE
-        self.deadline = None
-        self.ident = -1
-        self._resp = b""
-        self._succeeded = False
-        self.tries = 0
+    __slots__ = ("_answered",)
 
-    def start(self, now: float) -> None:
-        self.state = WAIT
-        self.deadline = now + self.link.config.auth_timeout
+    NAME = "chap-client"
+    STATES = (IDLE, WAIT, DONE, FAILED)
+    EVENTS = ("Start", "TO+", "TO-", "RC", "RC=", "RS", "RF")
+    TABLE = complete_table(STATES, EVENTS, {
+        (IDLE, "Start"): (WAIT, "wait_auth"),
+        (WAIT, "RC"): (WAIT, "respond,first_try"),
+        (DONE, "RC"): (DONE, "respond"),
+        (WAIT, "RC="): (WAIT, "repeat_one"),
+        (DONE, "RC="): (DONE, "repeat_one"),
+        (WAIT, "TO+"): (WAIT, "repeat_all,next_try"),
+        (WAIT, "TO-"): (FAILED, "fail_no_answer"),
+        (WAIT, "RS"): (DONE, "stop_timer,local_ok"),
+        (WAIT, "RF"): (FAILED, "stop_timer,fail_refused"),
+        (DONE, "RF"): (FAILED, "fail_refused"),
+    })
+    MAX_ANSWERED = 4
 
-    def handle_timer(self, now: float) -> None:
-        if self.state != WAIT or self.deadline is None or now < self.deadline:
-            return
-        cfg = self.link.config
-        if self._resp and self.tries < cfg.max_configure:
-            # no Success/Failure yet: repeat the Response (RFC 1994 §4.2 has the
-            # authenticator answer a duplicate with the same verdict)
-            self.tries += 1
-            self.link._send_packet(F.PROTO_CHAP, RESPONSE, self.ident, self._resp)
-            self.deadline = now + cfg.restart_timer
-            return
-        self.deadline = None
-        self.state = FAILED
-        self.link._auth_failed("local", "no CHAP Challenge/Success from peer")
+    def __init__(self, link: PppLinkApi) -> None:
+        super().__init__(link)
+        # (ident, challenge, response) of this phase's Responses, oldest first
+        self._answered: tuple[tuple[int, bytes, bytes], ...] = ()
+
+    def timer_event(self) -> str:
+        if self._answered and self.tries < self.link.config.max_configure:
+            return "TO+"
+        return "TO-"
 
     def receive(self, code: int, ident: int, data: bytes, now: float) -> None:
-        link = self.link
         if code == CHALLENGE:
-            if self.state == FAILED or self.state == IDLE:
+            seen = self._response_to(ident)
+            if seen is not None and seen[1] == data:
+                ev = "RC="
+            elif parse_value(data) is None:
+                self.link.count_error()
                 return
-            if ident == self.ident and self._resp:
-                link._send_packet(F.PROTO_CHAP, RESPONSE, ident, self._resp)
-                return
-            parsed = parse_value(data)
-            if parsed is None:
-                link.counters_errors += 1
-                return
-            cfg = link.config
-            value = chap_md5(ident, cfg.password.encode(), parsed[0])
-            self._resp = build_value(value, cfg.username.encode())
-            self.ident = ident
-            link._send_packet(F.PROTO_CHAP, RESPONSE, ident, self._resp)
-            if self.state == WAIT:
-                self.tries = 1
-                self.deadline = now + cfg.restart_timer
-        elif code == SUCCESS:
-            if ident != self.ident or self.state != WAIT:
-                return
-            self.state = DONE
-            self.deadline = None
-            link._auth_local_ok("chap", data.decode("utf-8", "replace"))
-        elif code == FAILURE:
-            if ident != self.ident or self.state != WAIT:
-                return
-            self.state = FAILED
-            self.deadline = None
-            link._auth_failed("local", "CHAP refused: " + data.decode("utf-8", "replace"))
+            else:
+                ev = "RC"
+        elif code == SUCCESS or code == FAILURE:
+            if self._response_to(ident) is None:
+                return                   # answers no Response of ours: silently discarded
+            ev = "RS" if code == SUCCESS else "RF"
+        else:
+            return
+        self._pkt = (ident, data)
+        self.event(ev, now)
 
+    def _response_to(self, ident: int) -> tuple[int, bytes, bytes] | None:
+        for a in self._answered:
+            if a[0] == ident:
+                return a
+        return None
 
-class ChapServer:
-    __slots__ = ("link", "state", "ident", "deadline", "tries", "challenge", "_pkt",
-                 "request_id", "username", "_answer")
+    def _a_respond(self, now: float) -> None:
+        ident, data = self._pkt
+        parsed = parse_value(data)
+        value = parsed[0] if parsed is not None else b""
+        cfg = self.link.config
+        resp = build_value(chap_md5(ident, cfg.password.encode(), value),
+                           cfg.username.encode())
+        self.ident = ident
+        kept = tuple(a for a in self._answered if a[0] != ident)
+        self._answered = kept[-(self.MAX_ANSWERED - 1):] + ((ident, data, resp),)
+        self.link.send_packet(F.PROTO_CHAP, RESPONSE, ident, resp)
 
-    def __init__(self, link) -> None:
-        self.link = link
-        self.state = IDLE
-        self.deadline = None
-        self.tries = 0
-        self.ident = 0
-        self.challenge = b""
-        self._pkt = b""
-        self.request_id = None
-        self.username = ""
-        self._answer = None
+    def _a_repeat_one(self, now: float) -> None:
+        seen = self._response_to(self._pkt[0])
+        if seen is not None:
+            self.link.send_packet(F.PROTO_CHAP, RESPONSE, seen[0], seen[2])
 
-    def start(self, now: float) -> None:
-        link = self.link
-        cfg = link.config
-        lo, hi = cfg.chap_challenge_length
-        rng = link.rng
-        n = rng.randint(lo, hi)
-        self.challenge = rng.getrandbits(8 * n).to_bytes(n, "big")
-        self.ident = rng.getrandbits(8)
-        self._pkt = build_value(self.challenge, cfg.hostname.encode())
-        self.state = WAIT
-        self.tries = 0
-        self._send(now)
+    def _a_repeat_all(self, now: float) -> None:
+        # only the authenticator knows which Identifier is outstanding
+        for ident, _challenge, resp in self._answered:
+            self.link.send_packet(F.PROTO_CHAP, RESPONSE, ident, resp)
 
-    def _send(self, now: float) -> None:
-        self.tries += 1
-        self.link._send_packet(F.PROTO_CHAP, CHALLENGE, self.ident, self._pkt)
+    def _a_first_try(self, now: float) -> None:
+        self.tries = 1
         self.deadline = now + self.link.config.restart_timer
 
-    def handle_timer(self, now: float) -> None:
-        if self.deadline is None or now < self.deadline:
-            return
-        if self.state == WAIT:
-            if self.tries >= self.link.config.max_configure:
-                self.deadline = None
-                self.state = FAILED
-                self.link._auth_failed("peer", "no CHAP Response")
-                return
-            self._send(now)
-        elif self.state == PENDING:
-            self.deadline = None
-            self.state = FAILED
-            self.link._auth_failed("peer", "CHAP verdict timeout")
+    def _a_next_try(self, now: float) -> None:
+        self.tries += 1
+        self.deadline = now + self.link.config.restart_timer
+
+    def _a_fail_no_answer(self, now: float) -> None:
+        self.link.auth_failed("local", "no CHAP Challenge/Success from peer")
+
+    def _a_local_ok(self, now: float) -> None:
+        self.link.auth_local_ok("chap", self._pkt[1].decode("utf-8", "replace"))
+
+    def _a_fail_refused(self, now: float) -> None:
+        self.link.auth_failed("local",
+                              "CHAP refused: " + self._pkt[1].decode("utf-8", "replace"))
+
+    ACTIONS = {
+        "wait_auth": AuthMachine._a_wait_auth, "stop_timer": AuthMachine._a_stop_timer,
+        "respond": _a_respond, "repeat_one": _a_repeat_one, "repeat_all": _a_repeat_all,
+        "first_try": _a_first_try, "next_try": _a_next_try,
+        "fail_no_answer": _a_fail_no_answer, "local_ok": _a_local_ok,
+        "fail_refused": _a_fail_refused,
+    }
+
+
+class ChapServer(AuthMachine):
+    """Authenticator."""
+
+    __slots__ = ("challenge", "_value", "request_id", "username", "_answer", "_message")
+
+    NAME = "chap-server"
+    STATES = (IDLE, WAIT, PENDING, DONE, FAILED)
+    EVENTS = ("Start", "TO+", "TO-", "RR", "OK", "NO")
+    TABLE = complete_table(STATES, EVENTS, {
+        (IDLE, "Start"): (WAIT, "new_challenge,send_challenge"),
+        (WAIT, "TO+"): (WAIT, "send_challenge"),
+        (WAIT, "TO-"): (FAILED, "fail_no_response"),
+        (PENDING, "TO-"): (FAILED, "fail_verdict_timeout"),
+        (WAIT, "RR"): (PENDING, "wait_auth,ask"),
+        (DONE, "RR"): (DONE, "repeat_answer"),
+        (FAILED, "RR"): (FAILED, "repeat_answer"),
+        (PENDING, "OK"): (DONE, "stop_timer,send_success,peer_ok"),
+        (PENDING, "NO"): (FAILED, "stop_timer,send_failure,fail_refused"),
+    })
+
+    def __init__(self, link: PppLinkApi) -> None:
+        super().__init__(link)
+        self.challenge = b""
+        self._value = b""
+        self.request_id: int | None = None
+        self.username = ""
+        self._answer: tuple[int, bytes] | None = None
+        self._message = ""
+
+    def timer_event(self) -> str:
+        if self.state == WAIT and self.tries < self.link.config.max_configure:
+            return "TO+"
+        return "TO-"
 
     def receive(self, code: int, ident: int, data: bytes, now: float) -> None:
         if code != RESPONSE or ident != self.ident:
+            return          # not an answer to the outstanding Challenge: silently discarded
+        if self.state == WAIT and parse_value(data) is None:
+            self.link.count_error()
             return
-        if self.state == WAIT:
-            parsed = parse_value(data)
-            if parsed is None:
-                self.link.counters_errors += 1
-                return
-            value, name = parsed
-            self.state = PENDING
-            self.deadline = now + self.link.config.auth_timeout
-            self.username = name.decode("utf-8", "replace")
-            self.request_id = self.link._ask_verdict(
-                self, "chap", self.username, chap_id=ident, chap_challenge=self.challenge,
-                chap_response=value)
-        elif self._answer is not None:
-            self.link._send_packet(F.PROTO_CHAP, self._answer[0], ident, self._answer[1])
+        self._pkt = (ident, data)
+        self.event("RR", now)
 
     def verdict(self, ok: bool, message: str, now: float) -> None:
-        if self.state != PENDING:
-            return
-        msg = (message or ("Welcome" if ok else "Authentication failed")).encode()[:200]
-        code = SUCCESS if ok else FAILURE
+        self._message = message
+        self.event("OK" if ok else "NO", now)
+
+    def _a_new_challenge(self, now: float) -> None:
+        link = self.link
+        cfg = link.config
+        lo, hi = cfg.chap_challenge_length
+        n = link.rng.randint(lo, hi)
+        self.challenge = link.rng.getrandbits(8 * n).to_bytes(n, "big")
+        self._value = build_value(self.challenge, cfg.hostname.encode())
+        self.tries = 0
+
+    def _a_send_challenge(self, now: float) -> None:
+        self.tries += 1
+        self.ident = self.link.next_chap_id()
+        self.link.send_packet(F.PROTO_CHAP, CHALLENGE, self.ident, self._value)
+        self.deadline = now + self.link.config.restart_timer
+
+    def _a_ask(self, now: float) -> None:
+        parsed = parse_value(self._pkt[1])
+        value, name = parsed if parsed is not None else (b"", b"")
+        self.username = name.decode("utf-8", "replace")
+        self.request_id = self.link.ask_verdict(
+            self, "chap", self.username, chap_id=self.ident, chap_challenge=self.challenge,
+            chap_response=value)
+
+    def _a_repeat_answer(self, now: float) -> None:
+        if self._answer is not None:
+            self.link.send_packet(F.PROTO_CHAP, self._answer[0], self.ident, self._answer[1])
+
+    def _answer_with(self, code: int, default: str) -> None:
+        msg = (self._message or default).encode()[:200]
         self._answer = (code, msg)
-        self.link._send_packet(F.PROTO_CHAP, code, self.ident, msg)
-        self.deadline = None
-        if ok:
-            self.state = DONE
-            self.link._auth_peer_ok("chap", self.username)
-        else:
-            self.state = FAILED
-            self.link._auth_failed("peer", "CHAP credentials refused for %r" % self.username)
+        self.link.send_packet(F.PROTO_CHAP, code, self.ident, msg)
+
+    def _a_send_success(self, now: float) -> None:
+        self._answer_with(SUCCESS, "Welcome")
+
+    def _a_send_failure(self, now: float) -> None:
+        self._answer_with(FAILURE, "Authentication failed")
+
+    def _a_peer_ok(self, now: float) -> None:
+        self.link.auth_peer_ok("chap", self.username)
+
+    def _a_fail_refused(self, now: float) -> None:
+        self.link.auth_failed("peer", "CHAP credentials refused for %r" % self.username)
+
+    def _a_fail_no_response(self, now: float) -> None:
+        self.link.auth_failed("peer", "no CHAP Response")
+
+    def _a_fail_verdict_timeout(self, now: float) -> None:
+        self.link.auth_failed("peer", "CHAP verdict timeout")
+
+    ACTIONS = {
+        "wait_auth": AuthMachine._a_wait_auth, "stop_timer": AuthMachine._a_stop_timer,
+        "new_challenge": _a_new_challenge, "send_challenge": _a_send_challenge,
+        "ask": _a_ask, "repeat_answer": _a_repeat_answer, "send_success": _a_send_success,
+        "send_failure": _a_send_failure, "peer_ok": _a_peer_ok,
+        "fail_refused": _a_fail_refused, "fail_no_response": _a_fail_no_response,
+        "fail_verdict_timeout": _a_fail_verdict_timeout,
+    }

@@ -12,6 +12,8 @@ raises on wire data.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 PROTO_IPV4 = 0x0021
 PROTO_IPCP = 0x8021
 PROTO_LCP = 0xC021
@@ -99,7 +101,7 @@ def parse_packet(info: bytes) -> tuple[int, int, bytes] | None:
 
 def parse_options(data: bytes) -> list[tuple[int, bytes]] | None:
     """TLV options as (type, value) pairs, or None when malformed."""
-    out = []
+    out: list[tuple[int, bytes]] = []
     i = 0
     n = len(data)
     while i < n:
@@ -114,5 +116,5 @@ def parse_options(data: bytes) -> list[tuple[int, bytes]] | None:
     return out
 
 
-def build_options(options) -> bytes:
+def build_options(options: Iterable[tuple[int, bytes]]) -> bytes:
     return b"".join(bytes((t, len(v) + 2)) + v for t, v in options)

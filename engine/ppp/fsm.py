@@ -26,13 +26,17 @@ object (see :class:`Policy`).  The automaton owns identifiers, the restart timer
 from __future__ import annotations
 
 import logging
+import random
 from enum import IntEnum
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from . import frames as F
+from .config import PppConfig
 from .frames import CODE_REJ, CONF_ACK, CONF_NAK, CONF_REQ, TERM_ACK, TERM_REQ
 
 log = logging.getLogger(__name__)
+
+_DEFAULT = PppConfig()      # restart timer and counters: the defaults live there
 
 
 class State(IntEnum):
@@ -61,14 +65,15 @@ ACTIONS = ("tlu", "tld", "tls", "tlf", "irc", "zrc", "scr", "sca", "scn", "str",
            "scj", "ser")
 
 S = State
+Transitions = dict[tuple[State, str], tuple[State, tuple[str, ...]] | None]
 _I, _ST, _C, _SP, _CG, _SG, _RS, _AR, _AS, _O = (S.INITIAL, S.STARTING, S.CLOSED, S.STOPPED,
                                                   S.CLOSING, S.STOPPING, S.REQ_SENT,
                                                   S.ACK_RCVD, S.ACK_SENT, S.OPENED)
 
 
-def _row(event: str, cells: list) -> dict:
+def _row(event: str, cells: Sequence[tuple[str, int] | None]) -> Transitions:
     """One row of the RFC table: cells for states 0..9, each None or 'actions/next'."""
-    out = {}
+    out: Transitions = {}
     for st, cell in zip(State, cells):
         if cell is None:
             out[(st, event)] = None
@@ -79,7 +84,7 @@ def _row(event: str, cells: list) -> dict:
 
 
 # RFC 1661 §4.1 State Transition Table (cells: (actions, next state); None = "-").
-TRANSITIONS: dict[tuple[State, str], tuple[State, tuple[str, ...]] | None] = {}
+TRANSITIONS: Transitions = {}
 for _ev, _cells in (
     # §4.3 Up/Down (lower layer), Open/Close (administrative)
     ("Up", [("", 2), ("irc,scr", 6), None, None, None, None, None, None, None, None]),
@@ -123,6 +128,8 @@ for _ev, _cells in (
 ):
     TRANSITIONS.update(_row(_ev, _cells))
 
+_NO_PKT: tuple[int, bytes] = (0, b"")
+_NO_REPLY: tuple[int, bytes] = (F.CONF_ACK, b"")
 _TIMER_STATES = frozenset((S.CLOSING, S.STOPPING, S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT))
 _TERMINATING = frozenset((S.CLOSING, S.STOPPING))
 
@@ -131,7 +138,7 @@ class Policy(Protocol):
     """What a protocol (LCP, IPCP) plugs into the automaton."""
 
     protocol: int
-    extended_codes: frozenset      # codes beyond 1..7 this protocol understands (RXJ/RXR)
+    extended_codes: frozenset[int]  # codes beyond 1..7 this protocol understands (RXJ/RXR)
     fatal: str | None              # set to a reason to make the automaton close the layer
 
     def reset(self) -> None: ...            # fresh negotiation: wanted options from config
@@ -145,7 +152,8 @@ class Policy(Protocol):
     def this_layer_down(self, now: float) -> None: ...
     def this_layer_started(self, now: float) -> None: ...
     def this_layer_finished(self, now: float) -> None: ...
-    def classify_extended(self, code: int, data: bytes) -> str: ...   # "RXJ+"/"RXJ-"/"RXR"/"RUC"
+    # "RXJ+"/"RXJ-"/"RXR"/"RUC" for a code in extended_codes
+    def classify_extended(self, code: int, data: bytes, now: float) -> str: ...
     def receive_extended(self, code: int, ident: int, data: bytes, now: float) -> None: ...
 
 
@@ -155,11 +163,13 @@ class Fsm:
     __slots__ = ("policy", "send", "name", "state", "restart_timer", "max_configure",
                  "max_terminate", "max_failure", "restart_count", "deadline", "req_id",
                  "last_request", "naks_sent", "naks_received", "_rng", "_pkt", "_reply",
-                 "terminate_reason", "_code")
+                 "terminate_reason", "_code", "_replied", "_peer_acked")
 
-    def __init__(self, policy, send: Callable[[int, int, bytes], None], *, rng,
-                 restart_timer: float = 3.0, max_configure: int = 10, max_terminate: int = 2,
-                 max_failure: int = 5, name: str = "") -> None:
+    def __init__(self, policy: Policy, send: Callable[[int, int, bytes], None], *,
+                 rng: random.Random, restart_timer: float = _DEFAULT.restart_timer,
+                 max_configure: int = _DEFAULT.max_configure,
+                 max_terminate: int = _DEFAULT.max_terminate,
+                 max_failure: int = _DEFAULT.max_failure, name: str = "") -> None:
         self.policy = policy
         self.send = send
         self.name = name
@@ -173,11 +183,13 @@ class Fsm:
         self._rng = rng
         self.req_id = rng.getrandbits(8)
         self.last_request = b""
+        self._replied = False        # a Configure-Ack/Nak/Reject for req_id was processed
+        self._peer_acked: tuple[int, bytes] | None = None   # the peer's request we acked
         self.naks_sent = 0
         self.naks_received = 0
         self._code = 0
-        self._pkt = (0, b"")         # identifier, data of the packet being processed
-        self._reply = (F.CONF_ACK, b"")
+        self._pkt = _NO_PKT          # identifier, data of the packet being processed
+        self._reply = _NO_REPLY
         self.terminate_reason = b""
 
     # ---- administrative / lower-layer events -------------------------------------------
@@ -201,12 +213,31 @@ class Fsm:
         self.event("TO+" if self.restart_count > 0 else "TO-", now)
 
     # ---- packets ------------------------------------------------------------------------
+    def acked_before(self, ident: int, data: bytes) -> bool:
+        """This Configure-Request is a repetition of the peer's request we last acked."""
+        return self._peer_acked == (ident, data)
+
     def receive(self, code: int, ident: int, data: bytes, *, now: float) -> None:
+        try:
+            self._receive(code, ident, data, now)
+        finally:
+            # an idle link keeps no reference to the last packet
+            self._pkt = _NO_PKT
+            self._reply = _NO_REPLY
+
+    def _receive(self, code: int, ident: int, data: bytes, now: float) -> None:
         st = self.state
         self._pkt = (ident, data)
         self._code = code
         pol = self.policy
         if code == F.CONF_REQ:
+            if st == S.OPENED and self._peer_acked == (ident, data):
+                # the peer repeats the very request we acked: our Configure-Ack was lost.
+                # Ack it again instead of tearing the layer down (RFC 1661 §5.1 lets a
+                # retransmission keep its Identifier; a new request after our Ack must not)
+                log.debug("%s: repeated Configure-Request id %d acked again", self.name, ident)
+                self.send(CONF_ACK, ident, data)
+                return
             if st in (S.STOPPED, S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
                 if st == S.STOPPED:
                     pol.reset()
@@ -219,14 +250,17 @@ class Fsm:
             else:
                 self.event("RCR+", now)
         elif code == F.CONF_ACK:
-            if ident != self.req_id or not pol.receive_ack(data):
+            if ident != self.req_id or self._replied or not pol.receive_ack(data):
+                # a reply to an older request, or a duplicate of one already processed
                 log.debug("%s: stray or bad Configure-Ack id %d dropped", self.name, ident)
                 return
+            self._replied = True
             self.naks_received = 0
             self.event("RCA", now)
         elif code == F.CONF_NAK or code == F.CONF_REJ:
-            if ident != self.req_id or st not in (S.CLOSED, S.STOPPED, S.CLOSING, S.STOPPING,
-                                                  S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
+            if ident != self.req_id or self._replied or st not in (
+                    S.CLOSED, S.STOPPED, S.CLOSING, S.STOPPING, S.REQ_SENT, S.ACK_RCVD,
+                    S.ACK_SENT, S.OPENED):
                 log.debug("%s: stray Configure-Nak/Reject id %d dropped", self.name, ident)
                 return
             if st in (S.REQ_SENT, S.ACK_RCVD, S.ACK_SENT, S.OPENED):
@@ -234,6 +268,7 @@ class Fsm:
                 if not ok:
                     log.debug("%s: bad Configure-Nak/Reject dropped", self.name)
                     return
+                self._replied = True
                 self.naks_received += 1
                 if pol.fatal is None and self.naks_received > self.max_configure:
                     pol.fatal = "configuration not converging"
@@ -249,7 +284,7 @@ class Fsm:
             rc = data[0] if data else 0
             self.event("RXJ-" if 1 <= rc <= 7 else "RXJ+", now)
         elif code in pol.extended_codes:
-            ev = pol.classify_extended(code, data)
+            ev = pol.classify_extended(code, data, now)
             self.event(ev, now)
         else:
             self._pkt = (ident, bytes((code, ident, (len(data) + 4) >> 8,
@@ -269,59 +304,85 @@ class Fsm:
         nxt, actions = entry
         prev = self.state
         self.state = nxt
-        pol = self.policy
         for a in actions:
-            if a == "scr":
-                if ev != "TO+":
-                    # a retransmission keeps identifier and options (RFC 1661 §5.1), so a
-                    # late answer to the previous copy still counts
-                    self.req_id = (self.req_id + 1) & 0xFF
-                    self.last_request = pol.build_request()
-                self.send(CONF_REQ, self.req_id, self.last_request)
-                self.restart_count -= 1
-                self.deadline = now + self.restart_timer
-            elif a == "irc":
-                self.restart_count = (self.max_terminate if nxt in _TERMINATING
-                                      else self.max_configure)
-                if prev in (S.STARTING, S.CLOSED, S.STOPPED) and nxt not in _TERMINATING:
-                    if prev != S.STOPPED:     # (Stopped: reset before judging the RCR)
-                        pol.reset()
-                    self.naks_sent = 0
-                    self.naks_received = 0
-            elif a == "sca":
-                rdata = self._reply[1]
-                self.send(CONF_ACK, self._pkt[0], rdata)
-                self.naks_sent = 0
-                pol.commit_request()
-            elif a == "scn":
-                rcode, rdata = self._reply
-                if rcode == CONF_NAK:
-                    self.naks_sent += 1
-                self.send(rcode, self._pkt[0], rdata)
-            elif a == "sta":
-                self.send(TERM_ACK, self._pkt[0], b"")
-            elif a == "str":
-                self.req_id = (self.req_id + 1) & 0xFF
-                self.send(TERM_REQ, self.req_id, self.terminate_reason)
-                self.restart_count -= 1
-                self.deadline = now + self.restart_timer
-            elif a == "tlu":
-                pol.this_layer_up(now)
-            elif a == "tld":
-                pol.this_layer_down(now)
-            elif a == "tls":
-                pol.reset()
-                pol.this_layer_started(now)
-            elif a == "tlf":
-                pol.this_layer_finished(now)
-            elif a == "zrc":
-                self.restart_count = 0
-                self.deadline = now + self.restart_timer
-            elif a == "scj":
-                self.req_id = (self.req_id + 1) & 0xFF
-                self.send(CODE_REJ, self.req_id, self._pkt[1][:1496])
-            elif a == "ser":
-                ident, data = self._pkt
-                pol.receive_extended(self._code, ident, data, now)
+            _ACTION[a](self, ev, prev, nxt, now)
         if nxt not in _TIMER_STATES:
             self.deadline = None
+
+    # ---- the actions of RFC 1661 §4.4 (dispatched through _ACTION) -----------------------
+    def _a_scr(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        if ev != "TO+" or self._replied:
+            # a retransmission keeps identifier and options (RFC 1661 §5.1), so a late
+            # answer to the previous copy still counts; after a valid reply the Identifier
+            # must change
+            self.req_id = (self.req_id + 1) & 0xFF
+            self.last_request = self.policy.build_request()
+            self._replied = False
+        self.send(CONF_REQ, self.req_id, self.last_request)
+        self.restart_count -= 1
+        self.deadline = now + self.restart_timer
+
+    def _a_irc(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.restart_count = self.max_terminate if nxt in _TERMINATING else self.max_configure
+        if prev in (S.STARTING, S.CLOSED, S.STOPPED) and nxt not in _TERMINATING:
+            if prev != S.STOPPED:     # (Stopped: reset before judging the RCR)
+                self.policy.reset()
+            self.naks_sent = 0
+            self.naks_received = 0
+
+    def _a_zrc(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.restart_count = 0
+        self.deadline = now + self.restart_timer
+
+    def _a_sca(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        rdata = self._reply[1]
+        self.send(CONF_ACK, self._pkt[0], rdata)
+        self._peer_acked = (self._pkt[0], rdata)
+        self.naks_sent = 0
+        self.policy.commit_request()
+
+    def _a_scn(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        rcode, rdata = self._reply
+        if rcode == CONF_NAK:
+            self.naks_sent += 1
+        self.send(rcode, self._pkt[0], rdata)
+
+    def _a_str(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.req_id = (self.req_id + 1) & 0xFF
+        self.send(TERM_REQ, self.req_id, self.terminate_reason)
+        self.restart_count -= 1
+        self.deadline = now + self.restart_timer
+
+    def _a_sta(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.send(TERM_ACK, self._pkt[0], b"")
+
+    def _a_scj(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.req_id = (self.req_id + 1) & 0xFF
+        self.send(CODE_REJ, self.req_id, self._pkt[1][:1496])
+
+    def _a_ser(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        ident, data = self._pkt
+        self.policy.receive_extended(self._code, ident, data, now)
+
+    def _a_tlu(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.policy.this_layer_up(now)
+
+    def _a_tld(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.policy.this_layer_down(now)
+
+    def _a_tls(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.policy.reset()
+        self.policy.this_layer_started(now)
+
+    def _a_tlf(self, ev: str, prev: State, nxt: State, now: float) -> None:
+        self.policy.this_layer_finished(now)
+
+
+_ACTION: dict[str, Callable[[Fsm, str, State, State, float], None]] = {
+    "tlu": Fsm._a_tlu, "tld": Fsm._a_tld, "tls": Fsm._a_tls, "tlf": Fsm._a_tlf,
+    "irc": Fsm._a_irc, "zrc": Fsm._a_zrc, "scr": Fsm._a_scr, "sca": Fsm._a_sca,
+    "scn": Fsm._a_scn, "str": Fsm._a_str, "sta": Fsm._a_sta, "scj": Fsm._a_scj,
+    "ser": Fsm._a_ser,
+}
+if set(_ACTION) != set(ACTIONS):
+    raise RuntimeError("every RFC 1661 action needs exactly one handler")

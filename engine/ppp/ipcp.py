@@ -14,8 +14,12 @@ Anything else (IP-Compression-Protocol 2, IP-Addresses 1, NBNS 130/132, ...) is 
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 from . import frames as F
+
+if TYPE_CHECKING:
+    from .api import PppLinkApi
 
 OPT_ADDRESS = 3
 OPT_DNS1 = 129
@@ -33,9 +37,12 @@ def ip_str(b: bytes) -> str | None:
 
 class IpcpPolicy:
     protocol = F.PROTO_IPCP
-    extended_codes = frozenset()
+    extended_codes: frozenset[int] = frozenset()
 
-    def __init__(self, link) -> None:
+    __slots__ = ("link", "cfg", "fatal", "_peer_ip_b", "_dns_b", "peer_addr", "_pending",
+                 "want_addr", "send_addr", "want_dns")
+
+    def __init__(self, link: PppLinkApi) -> None:
         self.link = link
         self.cfg = link.config
         self.fatal: str | None = None
@@ -49,7 +56,7 @@ class IpcpPolicy:
         cfg = self.cfg
         self.want_addr = ip_bytes(cfg.local_ip)
         self.send_addr = True
-        self.want_dns = [ZERO, ZERO] if cfg.request_dns else [None, None]
+        self.want_dns: list[bytes | None] = [ZERO, ZERO] if cfg.request_dns else [None, None]
         self.fatal = None
 
     def build_request(self) -> bytes:
@@ -63,7 +70,7 @@ class IpcpPolicy:
         return out
 
     def receive_ack(self, data: bytes) -> bool:
-        return data == self.link.ipcp.last_request
+        return data == self.link.last_request(F.PROTO_IPCP)
 
     def receive_nak(self, data: bytes) -> bool:
         opts = F.parse_options(data)
@@ -97,7 +104,7 @@ class IpcpPolicy:
     def check_request(self, data: bytes, reject_naks: bool) -> tuple[int, bytes] | None:
         opts = F.parse_options(data)
         if opts is None:
-            self.link.counters_errors += 1
+            self.link.count_error()
             return None
         naks = b""
         rejs = b""
@@ -140,18 +147,18 @@ class IpcpPolicy:
         self.peer_addr = self._pending
 
     def this_layer_up(self, now: float) -> None:
-        self.link._ipcp_up(now)
+        self.link.layer_up(F.PROTO_IPCP, now)
 
     def this_layer_down(self, now: float) -> None:
-        self.link._ipcp_down(now)
+        self.link.layer_down(F.PROTO_IPCP, now)
 
     def this_layer_started(self, now: float) -> None:
         pass
 
     def this_layer_finished(self, now: float) -> None:
-        self.link._ipcp_finished(now)
+        self.link.layer_finished(F.PROTO_IPCP, now)
 
-    def classify_extended(self, code: int, data: bytes) -> str:
+    def classify_extended(self, code: int, data: bytes, now: float) -> str:
         return "RUC"
 
     def receive_extended(self, code: int, ident: int, data: bytes, now: float) -> None:
@@ -167,4 +174,4 @@ class IpcpPolicy:
 
     @property
     def dns(self) -> tuple[str, ...]:
-        return tuple(ip_str(d) for d in self.want_dns if d is not None and d != ZERO)
+        return tuple(socket.inet_ntoa(d) for d in self.want_dns if d is not None and d != ZERO)

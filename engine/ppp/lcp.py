@@ -13,8 +13,12 @@ else to our next one; with nothing left (or a Reject) the link is closed.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from . import frames as F
+
+if TYPE_CHECKING:
+    from .api import PppLinkApi
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,11 @@ class LcpPolicy:
     protocol = F.PROTO_LCP
     extended_codes = frozenset((F.PROTO_REJ, F.ECHO_REQ, F.ECHO_REP, F.DISCARD_REQ))
 
-    def __init__(self, link) -> None:
+    __slots__ = ("link", "cfg", "rng", "fatal", "loops", "want_mru", "auth_choices",
+                 "want_auth", "want_magic", "want_pfc", "want_acfc", "peer_mru", "peer_magic",
+                 "peer_auth", "peer_pfc", "peer_acfc", "_pending")
+
+    def __init__(self, link: PppLinkApi) -> None:
         self.link = link
         self.cfg = link.config
         self.rng = link.rng
@@ -53,12 +61,12 @@ class LcpPolicy:
         self.peer_auth: str | None = None     # protocol the peer authenticates us with
         self.peer_pfc = False                 # we may compress when sending
         self.peer_acfc = False
-        self._pending = None
+        self._pending: tuple[int, int, str | None, bool, bool] | None = None
 
     def reset(self) -> None:
         cfg = self.cfg
         self.want_mru = cfg.mru
-        self.auth_choices = list(cfg.auth_protocols_required)
+        self.auth_choices = cfg.auth_protocols_required
         self.want_auth = self.auth_choices[0] if self.auth_choices else None
         self.want_magic = self._new_magic() if cfg.magic else 0
         self.want_pfc = cfg.pfc
@@ -88,7 +96,7 @@ class LcpPolicy:
         return bytes(out)
 
     def receive_ack(self, data: bytes) -> bool:
-        return data == self.link.lcp.last_request
+        return data == self.link.last_request(F.PROTO_LCP)
 
     def receive_nak(self, data: bytes) -> bool:
         opts = F.parse_options(data)
@@ -136,13 +144,13 @@ class LcpPolicy:
 
     def fail_auth(self, reason: str) -> None:
         self.fatal = reason
-        self.link._auth_failed("peer", reason)
+        self.link.auth_failed("peer", reason)
 
     # ---- the peer's request -------------------------------------------------------------
     def check_request(self, data: bytes, reject_naks: bool) -> tuple[int, bytes] | None:
         opts = F.parse_options(data)
         if opts is None:
-            self.link.counters_errors += 1
+            self.link.count_error()
             return None
         naks = bytearray()
         rejs = bytearray()
@@ -208,24 +216,24 @@ class LcpPolicy:
     # ---- layer events -------------------------------------------------------------------
     def this_layer_up(self, now: float) -> None:
         self.loops = 0
-        self.link._lcp_up(now)
+        self.link.layer_up(F.PROTO_LCP, now)
 
     def this_layer_down(self, now: float) -> None:
-        self.link._lcp_down(now)
+        self.link.layer_down(F.PROTO_LCP, now)
 
     def this_layer_started(self, now: float) -> None:
         pass
 
     def this_layer_finished(self, now: float) -> None:
-        self.link._lcp_finished(now)
+        self.link.layer_finished(F.PROTO_LCP, now)
 
     # ---- Protocol-Reject, Echo, Discard (RFC 1661 §5.7, §5.8, §5.9) ------------------------
-    def classify_extended(self, code: int, data: bytes) -> str:
+    def classify_extended(self, code: int, data: bytes, now: float) -> str:
         if code == F.PROTO_REJ:
             if len(data) < 2:
                 return "RXJ+"
             proto = (data[0] << 8) | data[1]
-            return "RXJ-" if self.link._protocol_rejected(proto) else "RXJ+"
+            return "RXJ-" if self.link.protocol_rejected(proto, now) else "RXJ+"
         return "RXR"
 
     def receive_extended(self, code: int, ident: int, data: bytes, now: float) -> None:
@@ -235,8 +243,8 @@ class LcpPolicy:
                     int.from_bytes(data[:4], "big") == self.want_magic:
                 log.debug("echo request with our own magic: looped back?")
                 return
-            link.echo_answered += 1
-            link._send_lcp(F.ECHO_REP, ident,
-                           self.want_magic.to_bytes(4, "big") + data[4:link.peer_mru_cap()])
+            link.count_echo_answered()
+            link.send_packet(F.PROTO_LCP, F.ECHO_REP, ident,
+                             self.want_magic.to_bytes(4, "big") + data[4:link.peer_mru_cap()])
         elif code == F.ECHO_REP:
-            link._echo_reply(ident, data)
+            link.echo_reply(ident, data)

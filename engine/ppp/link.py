@@ -17,119 +17,78 @@ Authenticator checks are asynchronous: ``AuthRequest`` out, ``auth_result(reques
 in, whenever the application has the verdict; nothing else waits for it.
 
 Malformed frames are counted (``errors``) and dropped; no wire input raises.
+
+The protocol machines (LCP/IPCP policies, PAP/CHAP machines) reach the link only through the
+interface of :class:`engine.ppp.api.PppLinkApi` (``send_packet``, ``layer_up``, ``auth_failed``,
+...).  ``tracer``, when set to a callable, receives one ``debug ppp`` line per control packet
+sent or received (:mod:`engine.ppp.trace`).
 """
 from __future__ import annotations
 
 import logging
-from collections import deque
-from dataclasses import dataclass
+import random
+from typing import Callable, Union
 
 from . import frames as F
 from .chap import ChapClient, ChapServer
+from .config import PppConfig, PppCounters, PppSnapshot
 from .events import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown, LinkUp,
                      NetworkDown, NetworkUp, PeerAuthenticated)
-from .fsm import STATE_NAMES, Fsm, State
+from .authfsm import AuthMachine
+from .fsm import STATE_NAMES, Fsm, Policy, State
 from .ipcp import IpcpPolicy
 from .lcp import LcpPolicy
 from .pap import PapClient, PapServer
+from .api import Verdictable
+from .trace import format_control, format_frame
+
+__all__ = ["PppConfig", "PppCounters", "PppSnapshot", "PppLink"]
 
 log = logging.getLogger(__name__)
+
+Event = Union[LinkUp, AuthRequest, PeerAuthenticated, AuthenticatedByPeer, AuthFailed,
+              NetworkUp, NetworkDown, IpPacket, LinkDown]
 
 _IPV4_HDR = b"\xff\x03\x00\x21"
 _HDRS = {p: F.frame_header(p) for p in (F.PROTO_LCP, F.PROTO_PAP, F.PROTO_CHAP, F.PROTO_IPCP)}
 
 
-@dataclass(frozen=True, slots=True)
-class PppConfig:
-    mru: int = 1500                                   # our MRU (requested when != 1500)
-    auth_protocols_required: tuple[str, ...] = ()     # peer must authenticate: "chap"/"pap", by preference
-    auth_protocols_allowed: tuple[str, ...] | None = None   # we authenticate ourselves with; None = refuse
-    username: str = ""                                # our credentials (authenticatee side)
-    password: str = ""
-    hostname: str = "jcli"                            # Name in our CHAP Challenges
-    keepalive_interval: float = 10.0                  # LCP Echo-Request period, 0 = off
-    keepalive_failures: int = 3                       # unanswered echoes before the link is closed
-    local_ip: str | None = None                       # our address; None = ask the peer
-    peer_ip: str | None = None                        # address to assign the peer; None = take its own
-    accept_peer_ip: bool = True                       # without peer_ip: accept the peer's non-zero address
-    accept_local_nak: bool = False                    # accept a Naked local_ip even when we had one
-    dns: tuple[str, ...] = ()                         # primary/secondary DNS handed to the peer
-    request_dns: bool = False                         # ask the peer for DNS addresses
-    restart_timer: float = 3.0
-    max_configure: int = 10
-    max_terminate: int = 2
-    max_failure: int = 5
-    auth_timeout: float = 30.0
-    chap_challenge_length: tuple[int, int] = (16, 32)
-    magic: bool = True                                # negotiate a Magic-Number
-    pfc: bool = False                                 # request Protocol-Field-Compression
-    acfc: bool = False                                # request Address/Control-Field-Compression
-
-
-@dataclass(frozen=True, slots=True)
-class PppCounters:
-    rx_frames: int
-    rx_octets: int
-    tx_frames: int
-    tx_octets: int
-    errors: int              # malformed frames/packets dropped
-    unknown_protocol: int    # frames answered with Protocol-Reject
-    discarded: int           # well-formed frames not acceptable in the current phase
-    ip_rx_packets: int
-    ip_rx_octets: int
-    ip_tx_packets: int
-    ip_tx_octets: int
-    echo_sent: int
-    echo_replies: int
-    echo_answered: int       # peer's Echo-Requests we replied to
-
-
-@dataclass(frozen=True, slots=True)
-class PppSnapshot:
-    """For ``show ppp interface``."""
-    role: str
-    phase: str
-    lcp_state: str
-    ipcp_state: str
-    auth_peer: str           # our check of the peer: "none" | "<proto> <state>"
-    auth_local: str          # the peer's check of us
-    peer_name: str           # username the peer authenticated as
-    local_ip: str | None
-    peer_ip: str | None
-    dns: tuple[str, ...]
-    mru: int                 # our MRU
-    peer_mru: int
-    magic: int
-    peer_magic: int
-    down_reason: str | None
-    counters: PppCounters
-
-
 class PppLink:
-    def __init__(self, config: PppConfig, *, rng, role_name: str = "lns") -> None:
+    # Per-link state is kept small: slots, no per-link buffers until something is queued
+    # (output frames, events, authentication requests and deferred packets all start as None).
+    __slots__ = ("config", "rng", "role_name", "_out", "_events", "phase", "_now",
+                 "lcp_policy", "lcp", "ipcp_policy", "ipcp", "auth_peer", "auth_local",
+                 "peer_name", "_requests", "_next_request", "_pfc_rx", "_pending_close",
+                 "_deferred_ipcp", "_deferred_auth", "_chap_id", "down_reason", "finished",
+                 "_echo_deadline", "_echo_outstanding", "_echo_id", "tracer",
+                 "rx_frames", "rx_octets", "tx_frames", "tx_octets", "counters_errors",
+                 "unknown_protocol", "discarded", "ip_rx_packets", "ip_rx_octets",
+                 "ip_tx_packets", "ip_tx_octets", "echo_sent", "echo_replies", "echo_answered")
+
+    def __init__(self, config: PppConfig, *, rng: random.Random,
+                 role_name: str = "lns") -> None:
         self.config = config
         self.rng = rng
         self.role_name = role_name
-        self._out: list[bytes] = []
-        self._events: deque = deque()
+        self._out: list[bytes] | None = None
+        self._events: list[Event] | None = None
+        self.tracer: Callable[[str], None] | None = None   # ``debug ppp``: one line per packet
         self.phase = "dead"
         self._now = 0.0
-        kw = dict(rng=rng, restart_timer=config.restart_timer,
-                  max_configure=config.max_configure, max_terminate=config.max_terminate,
-                  max_failure=config.max_failure)
         self.lcp_policy = LcpPolicy(self)
-        self.lcp = Fsm(self.lcp_policy, self._send_lcp, name=role_name + "/lcp", **kw)
+        self.lcp = self._fsm(self.lcp_policy, self._send_lcp, "/lcp")
         self.ipcp_policy = IpcpPolicy(self)
-        self.ipcp = Fsm(self.ipcp_policy, self._send_ipcp, name=role_name + "/ipcp", **kw)
-        self.auth_peer = None        # PapServer/ChapServer
-        self.auth_local = None       # PapClient/ChapClient
+        self.ipcp = self._fsm(self.ipcp_policy, self._send_ipcp, "/ipcp")
+        self.auth_peer: PapServer | ChapServer | None = None
+        self.auth_local: PapClient | ChapClient | None = None
         self.peer_name = ""
-        self._requests: dict[int, object] = {}
+        self._requests: dict[int, Verdictable] | None = None
         self._next_request = 1
         self._pfc_rx = False
         self._pending_close: str | None = None
-        self._deferred_ipcp = None
-        self._deferred_auth: dict[int, tuple] = {}
+        self._deferred_ipcp: tuple[int, int, bytes] | None = None
+        self._deferred_auth: dict[int, tuple[int, int, bytes]] | None = None
+        self._chap_id = rng.getrandbits(8)
         self.down_reason: str | None = None
         self.finished = False
         self._echo_deadline: float | None = None
@@ -140,6 +99,12 @@ class PppLink:
         self.counters_errors = self.unknown_protocol = self.discarded = 0
         self.ip_rx_packets = self.ip_rx_octets = self.ip_tx_packets = self.ip_tx_octets = 0
         self.echo_sent = self.echo_replies = self.echo_answered = 0
+
+    def _fsm(self, policy: Policy, send: Callable[[int, int, bytes], None], suffix: str) -> Fsm:
+        c = self.config
+        return Fsm(policy, send, rng=self.rng, restart_timer=c.restart_timer,
+                   max_configure=c.max_configure, max_terminate=c.max_terminate,
+                   max_failure=c.max_failure, name=self.role_name + suffix)
 
     # ------------------------------------------------------------------ public API
     def open(self, *, now: float) -> None:
@@ -180,6 +145,10 @@ class PppLink:
             return
         self.rx_frames += 1
         self.rx_octets += len(frame)
+        if self.tracer is not None:
+            line = format_frame(frame, "rx", pfc=self._pfc_rx)
+            if line is not None:
+                self.tracer(line)
         try:
             self._receive(frame, now)
         except Exception:          # defensive: wire input must never raise
@@ -188,10 +157,17 @@ class PppLink:
         if self._pending_close is not None:
             self._do_pending_close(now)
 
+    def _emit(self, ev: Event) -> None:
+        if self._events is None:
+            self._events = [ev]
+        else:
+            self._events.append(ev)
+
     def frames_to_send(self) -> list[bytes]:
         out = self._out
-        if out:
-            self._out = []
+        if out is None:
+            return []
+        self._out = None
         return out
 
     def get_timer(self) -> float | None:
@@ -218,9 +194,9 @@ class PppLink:
         if self._pending_close is not None:
             self._do_pending_close(now)
 
-    def next_event(self):
+    def next_event(self) -> Event | None:
         ev = self._events
-        return ev.popleft() if ev else None
+        return ev.pop(0) if ev else None
 
     def auth_result(self, request_id: int, ok: bool, message: str = "", *,
                     now: float | None = None) -> None:
@@ -228,10 +204,13 @@ class PppLink:
         if now is None:
             now = self._now
         self._now = now
-        machine = self._requests.pop(request_id, None)
-        if machine is None or machine is not self.auth_peer or self.finished:
+        machine = self._requests.pop(request_id, None) if self._requests else None
+        if not self._requests:
+            self._requests = None
+        peer = self.auth_peer
+        if machine is None or peer is None or machine is not peer or self.finished:
             return
-        machine.verdict(ok, message, now)
+        peer.verdict(ok, message, now)
         if self._pending_close is not None:
             self._do_pending_close(now)
 
@@ -240,7 +219,10 @@ class PppLink:
         if self.ipcp.state != State.OPENED or len(packet) > self.lcp_policy.peer_mru:
             self.discarded += 1
             return False
-        self._out.append(_IPV4_HDR + packet)
+        if self._out is None:
+            self._out = [_IPV4_HDR + packet]
+        else:
+            self._out.append(_IPV4_HDR + packet)
         self.ip_tx_packets += 1
         self.ip_tx_octets += len(packet)
         self.tx_frames += 1
@@ -289,11 +271,13 @@ class PppLink:
                 log.debug("%s: malformed frame dropped: %s", self.role_name, frame[:8].hex())
                 return
             proto, info = sp
+        if self._echo_outstanding:
+            self._peer_alive(now)           # any frame from the peer shows it is alive
         if proto == F.PROTO_IPV4:
             if self.ipcp.state == State.OPENED:
                 self.ip_rx_packets += 1
                 self.ip_rx_octets += len(info)
-                self._events.append(IpPacket(info))
+                self._emit(IpPacket(info))
             else:
                 self.discarded += 1
             return
@@ -304,6 +288,13 @@ class PppLink:
                 log.debug("%s: malformed LCP packet dropped", self.role_name)
                 return
             code, ident, data = pkt
+            if self._deferred_auth is not None and (
+                    code == F.TERM_REQ
+                    or (code == F.CONF_REQ and not self.lcp.acked_before(ident, data))):
+                # the peer is (re)negotiating: whatever it sent before belongs to a previous
+                # negotiation and must not be replayed when LCP opens (a mere repetition of
+                # the request we acked is no renegotiation)
+                self._deferred_auth = None
             if code == F.TERM_REQ and self.down_reason is None:
                 self.down_reason = "terminated by peer" + (
                     ": " + data[:64].decode("utf-8", "replace") if data else "")
@@ -325,9 +316,13 @@ class PppLink:
                 # reaches us: keep the latest such packet per protocol, replay it on LCP up
                 self.discarded += 1
                 if self.lcp.state in (State.REQ_SENT, State.ACK_RCVD, State.ACK_SENT):
+                    if self._deferred_auth is None:
+                        self._deferred_auth = {}
                     self._deferred_auth[proto] = pkt
                 return
             code, ident, data = pkt
+            m: AuthMachine | None
+            cls: type[AuthMachine]
             if proto == F.PROTO_PAP:
                 m = self.auth_peer if code == 1 else self.auth_local
                 cls = PapServer if code == 1 else PapClient
@@ -364,26 +359,64 @@ class PppLink:
         else:
             self.discarded += 1
 
-    # ------------------------------------------------------------------ output
-    def _send_packet(self, protocol: int, code: int, ident: int, data: bytes) -> None:
+    # ------------------------------------------------------------------ protocol interface
+    def send_packet(self, protocol: int, code: int, ident: int, data: bytes) -> None:
         n = 4 + len(data)
         f = _HDRS[protocol] + bytes((code, ident, n >> 8, n & 0xFF)) + data
-        self._out.append(f)
+        if self._out is None:
+            self._out = [f]
+        else:
+            self._out.append(f)
+        if self.tracer is not None:
+            self.tracer("tx " + format_control(protocol, code, ident, data))
         self.tx_frames += 1
         self.tx_octets += len(f)
 
     def _send_lcp(self, code: int, ident: int, data: bytes) -> None:
-        self._send_packet(F.PROTO_LCP, code, ident, data)
+        self.send_packet(F.PROTO_LCP, code, ident, data)
 
     def _send_ipcp(self, code: int, ident: int, data: bytes) -> None:
-        self._send_packet(F.PROTO_IPCP, code, ident, data)
+        self.send_packet(F.PROTO_IPCP, code, ident, data)
+
+    def count_error(self) -> None:
+        self.counters_errors += 1
+
+    def count_echo_answered(self) -> None:
+        self.echo_answered += 1
+
+    def last_request(self, protocol: int) -> bytes:
+        return (self.lcp if protocol == F.PROTO_LCP else self.ipcp).last_request
+
+    def next_chap_id(self) -> int:
+        """A new CHAP Identifier for every Challenge this link sends (RFC 1994 §4.1); the
+        sequence runs on across renegotiations, so a late Response never matches."""
+        self._chap_id = (self._chap_id + 1) & 0xFF
+        return self._chap_id
+
+    def layer_up(self, protocol: int, now: float) -> None:
+        if protocol == F.PROTO_LCP:
+            self._lcp_up(now)
+        else:
+            self._ipcp_up(now)
+
+    def layer_down(self, protocol: int, now: float) -> None:
+        if protocol == F.PROTO_LCP:
+            self._lcp_down(now)
+        else:
+            self._ipcp_down(now)
+
+    def layer_finished(self, protocol: int, now: float) -> None:
+        if protocol == F.PROTO_LCP:
+            self._lcp_finished(now)
+        else:
+            self._ipcp_finished(now)
 
     # ------------------------------------------------------------------ LCP callbacks
     def _lcp_up(self, now: float) -> None:
         lp = self.lcp_policy
         self._pfc_rx = lp.want_pfc
         self.phase = "authenticate"
-        self._events.append(LinkUp(lp.peer_mru, lp.want_magic, lp.peer_magic))
+        self._emit(LinkUp(lp.peer_mru, lp.want_magic, lp.peer_magic))
         if self.config.keepalive_interval > 0:
             self._echo_deadline = now + self.config.keepalive_interval
             self._echo_outstanding = 0
@@ -402,7 +435,7 @@ class PppLink:
             self.auth_local.start(now)
         if self._deferred_auth:
             deferred = self._deferred_auth
-            self._deferred_auth = {}
+            self._deferred_auth = None
             for proto, (code, ident, data) in deferred.items():
                 self._receive(F.build_packet(proto, code, ident, data), now)
         self._check_auth_done(now)
@@ -413,7 +446,8 @@ class PppLink:
         self.ipcp.down(now=now)
         self.auth_peer = self.auth_local = None
         self._deferred_ipcp = None
-        self._requests.clear()
+        self._deferred_auth = None
+        self._requests = None
         if self.phase != "terminate":
             self.phase = "establish"
 
@@ -433,15 +467,15 @@ class PppLink:
         for m in (self.auth_peer, self.auth_local):
             if m is not None:
                 m.deadline = None
-        self._events.append(LinkDown(self.down_reason or "down"))
+        self._emit(LinkDown(self.down_reason or "down"))
 
-    def _protocol_rejected(self, proto: int) -> bool:
+    def protocol_rejected(self, proto: int, now: float) -> bool:
         if proto == F.PROTO_LCP:
             return True
         if proto == F.PROTO_IPCP:
-            self.ipcp.event("RXJ-", self._now)
+            self.ipcp.event("RXJ-", now)
         elif proto in (F.PROTO_PAP, F.PROTO_CHAP):
-            self._auth_failed("local" if self.auth_local is not None else "peer",
+            self.auth_failed("local" if self.auth_local is not None else "peer",
                               "peer rejected protocol %04x" % proto)
         return False
 
@@ -458,31 +492,44 @@ class PppLink:
         self.echo_sent += 1
         self._send_lcp(F.ECHO_REQ, self._echo_id,
                        self.lcp_policy.want_magic.to_bytes(4, "big"))
-        self._echo_deadline = now + cfg.keepalive_interval
+        # unanswered echoes are repeated at the restart interval, not the keepalive period
+        self._echo_deadline = now + min(cfg.restart_timer, cfg.keepalive_interval)
 
-    def _echo_reply(self, ident: int, data: bytes) -> None:
+    def echo_reply(self, ident: int, data: bytes) -> None:
         self.echo_replies += 1
+        if self._echo_outstanding:
+            self._peer_alive(self._now)
+
+    def _peer_alive(self, now: float) -> None:
         self._echo_outstanding = 0
+        if self._echo_deadline is not None:
+            self._echo_deadline = now + self.config.keepalive_interval
 
     # ------------------------------------------------------------------ authentication
-    def _ask_verdict(self, machine, protocol: str, username: str, **kw) -> int:
+    def ask_verdict(self, machine: Verdictable, protocol: str, username: str, *,
+                    password: str | None = None, chap_id: int | None = None,
+                    chap_challenge: bytes | None = None,
+                    chap_response: bytes | None = None) -> int:
         rid = self._next_request
         self._next_request += 1
+        if self._requests is None:
+            self._requests = {}
         self._requests[rid] = machine
-        self._events.append(AuthRequest(rid, protocol, username, **kw))
+        self._emit(AuthRequest(rid, protocol, username, password, chap_id,
+                                         chap_challenge, chap_response))
         return rid
 
-    def _auth_peer_ok(self, protocol: str, username: str) -> None:
+    def auth_peer_ok(self, protocol: str, username: str) -> None:
         self.peer_name = username
-        self._events.append(PeerAuthenticated(username, protocol))
+        self._emit(PeerAuthenticated(username, protocol))
         self._check_auth_done(self._now)
 
-    def _auth_local_ok(self, protocol: str, message: str) -> None:
-        self._events.append(AuthenticatedByPeer(protocol, message))
+    def auth_local_ok(self, protocol: str, message: str) -> None:
+        self._emit(AuthenticatedByPeer(protocol, message))
         self._check_auth_done(self._now)
 
-    def _auth_failed(self, direction: str, reason: str) -> None:
-        self._events.append(AuthFailed(direction, reason))
+    def auth_failed(self, direction: str, reason: str) -> None:
+        self._emit(AuthFailed(direction, reason))
         if self.down_reason is None:
             self.down_reason = "authentication failed: " + reason
         if self._pending_close is None:
@@ -507,16 +554,17 @@ class PppLink:
     def _do_pending_close(self, now: float) -> None:
         reason = self._pending_close
         self._pending_close = None
-        if not self.finished and self.lcp.state not in (State.CLOSING, State.STOPPING):
+        if reason is not None and not self.finished and \
+                self.lcp.state not in (State.CLOSING, State.STOPPING):
             self.close(reason, now=now)
 
     # ------------------------------------------------------------------ IPCP callbacks
     def _ipcp_up(self, now: float) -> None:
         ip = self.ipcp_policy
-        self._events.append(NetworkUp(ip.local_ip, ip.peer_ip, ip.dns))
+        self._emit(NetworkUp(ip.local_ip, ip.peer_ip, ip.dns))
 
     def _ipcp_down(self, now: float) -> None:
-        self._events.append(NetworkDown("IPCP down"))
+        self._emit(NetworkDown("IPCP down"))
 
     def _ipcp_finished(self, now: float) -> None:
         if self.lcp.state == State.OPENED and self.phase != "terminate":
@@ -524,7 +572,7 @@ class PppLink:
             self._pending_close = self.down_reason
 
 
-def _auth_desc(m) -> str:
+def _auth_desc(m: AuthMachine | None) -> str:
     if m is None:
         return "none"
     proto = "pap" if isinstance(m, (PapClient, PapServer)) else "chap"

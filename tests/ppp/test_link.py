@@ -5,10 +5,10 @@ import pytest
 
 from engine import icmp
 from engine.ppp import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown,
-                        LinkUp, NetworkUp, PeerAuthenticated, PppConfig, PppLink)
+                        NetworkUp, PeerAuthenticated)
 from engine.ppp import frames as F
 
-from .harness import Wire, link, local_verifier, pair
+from .harness import link, local_verifier, pair
 
 LNS = dict(auth_protocols_required=("chap",), auth_protocols_allowed=("chap", "pap"),
            username="lns", password="lns-pass", local_ip="10.0.0.1", peer_ip="10.0.0.2")
@@ -149,7 +149,7 @@ def test_loss_of_frames(seed):
 
 
 def test_peer_silent_lcp_gives_up():
-    a = link(1, **LNS)
+    a = link(1, **LNS, max_configure=10)
     a.open(now=0.0)
     t, sent = 0.0, 0
     while (d := a.get_timer()) is not None:
@@ -179,6 +179,37 @@ def test_echo_keepalive_answered():
     w.run(w.now + 60.0)
     s = a.snapshot().counters
     assert s.echo_sent >= 10 and s.echo_replies == s.echo_sent and a.network_up
+
+
+def test_unanswered_echo_repeated_at_restart_interval_then_closed():
+    state = {"cut": False}
+    a, b, w = run_pair(dict(LNS, keepalive_interval=30.0, keepalive_failures=4,
+                            restart_timer=2.0),
+                       dict(CPE, keepalive_interval=0),
+                       drop=lambda d, i, f: state["cut"] and d == "ba")
+    start = w.now
+    state["cut"] = True
+    w.run(start + 1000.0, stop=lambda: a.finished)
+    echoes = [f for f in w.a.sent if f[2:4] == b"\xc0\x21" and f[4] == F.ECHO_REQ]
+    assert len(echoes) == 4
+    # first echo after the keepalive period, the repeats at the restart interval, then down
+    assert start + 30.0 <= w.now <= start + 30.0 + 4 * 2.0 + 4.0
+    assert w.a.events[-1] == LinkDown("keepalive timeout")
+
+
+def test_any_frame_from_peer_counts_as_keepalive_answer():
+    # the peer never answers Echo-Requests (they are lost) but keeps sending IPv4: alive
+    a, b, w = run_pair(dict(LNS, keepalive_interval=5.0, keepalive_failures=3),
+                       dict(CPE, keepalive_interval=0),
+                       drop=lambda d, i, f: d == "ab" and f[2:4] == b"\xc0\x21"
+                       and f[4] == F.ECHO_REQ)
+    pkt = icmp.build_echo_request("10.0.0.2", "10.0.0.1", 1, 1, b"x")
+    for _ in range(60):
+        w.run(w.now + 2.0)
+        w.now += 2.0
+        b.send_ip(pkt)
+    assert a.network_up and not a.finished
+    assert a.snapshot().counters.echo_sent >= 10 and a.snapshot().counters.echo_replies == 0
 
 
 def test_terminate_both_sides_down():

@@ -259,3 +259,49 @@ def test_mru_nak_adopted():
     a.receive_frame(lcp(F.CONF_NAK, a.lcp.req_id, b"\x01\x04\x05\xdc"), now=0)
     ((_, code, _, data),) = parsed(a.frames_to_send())
     assert 1 not in dict(F.parse_options(data)) and a.snapshot().mru == 1500
+
+
+def _opened_lcp():
+    a = link(1)
+    a.open(now=0.0)
+    (req,) = [F.parse_packet(F.split_frame(f)[1]) for f in a.frames_to_send()]
+    peer_req = F.build_packet(F.PROTO_LCP, F.CONF_REQ, 9, b"\x05\x06\x01\x02\x03\x04")
+    a.receive_frame(peer_req, now=0.0)
+    ack = F.build_packet(F.PROTO_LCP, F.CONF_ACK, req[1], req[2])
+    a.receive_frame(ack, now=0.0)
+    a.frames_to_send()
+    assert a.lcp.state.name == "OPENED"
+    return a, peer_req, ack
+
+
+def test_repeated_configure_request_after_our_lost_ack_is_acked_again():
+    # the peer never got our Configure-Ack and repeats its request unchanged: Ack it again,
+    # do not tear the link down and renegotiate
+    a, peer_req, _ack = _opened_lcp()
+    a.receive_frame(peer_req, now=3.0)
+    out = [F.parse_packet(F.split_frame(f)[1]) for f in a.frames_to_send()]
+    assert out == [(F.CONF_ACK, 9, b"\x05\x06\x01\x02\x03\x04")]
+    assert a.lcp.state.name == "OPENED"
+    # a new request (new Identifier) is a renegotiation (RFC 1661 RCR in Opened)
+    a.receive_frame(F.build_packet(F.PROTO_LCP, F.CONF_REQ, 10, b"\x05\x06\x01\x02\x03\x04"),
+                    now=4.0)
+    assert a.lcp.state.name == "ACK_SENT"
+
+
+def test_duplicate_configure_ack_is_discarded():
+    a, _req, ack = _opened_lcp()
+    a.receive_frame(ack, now=1.0)           # duplicated on the wire
+    assert a.lcp.state.name == "OPENED" and a.frames_to_send() == []
+
+
+def test_identifier_changes_after_a_valid_reply():
+    # Ack-Rcvd, then the restart timer: the request goes again, with a new Identifier
+    # (RFC 1661 §5.1: it MUST change once a valid reply was received)
+    a = link(1)
+    a.open(now=0.0)
+    (req,) = [F.parse_packet(F.split_frame(f)[1]) for f in a.frames_to_send()]
+    a.receive_frame(F.build_packet(F.PROTO_LCP, F.CONF_ACK, req[1], req[2]), now=0.1)
+    assert a.lcp.state.name == "ACK_RCVD"
+    a.handle_timer(now=a.get_timer())
+    (again,) = [F.parse_packet(F.split_frame(f)[1]) for f in a.frames_to_send()]
+    assert again[0] == F.CONF_REQ and again[1] == (req[1] + 1) & 0xFF

@@ -5,7 +5,7 @@ import random
 import pytest
 
 l2tp = pytest.importorskip("engine.l2tp.connection")
-from engine.l2tp.events import CallUp, OutgoingCallRequested, PppFrame, TunnelUp  # noqa: E402
+from engine.l2tp.events import CallUp, OutgoingCallRequested, PppFrame  # noqa: E402
 
 from engine import icmp  # noqa: E402
 from engine.lab.cpe import CpeDialer, CpeSpec  # noqa: E402
