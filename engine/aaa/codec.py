@@ -25,6 +25,7 @@ from pyrad import tools as _pyrad_tools
 from pyrad.dictionary import Dictionary as _PyradDictionary
 
 from engine.aaa.tunnel_attrs import salt_decrypt, salt_encrypt
+from engine.aaa.types import MalformedPacket
 
 DICTIONARY_PATH = os.path.join(os.path.dirname(__file__), "dictionary")
 
@@ -48,10 +49,6 @@ CODE_NAMES = {
 MESSAGE_AUTHENTICATOR = 80
 VENDOR_SPECIFIC = 26
 MAX_PACKET = 4096  # RFC 2865 §3
-
-
-class MalformedPacket(ValueError):
-    """A received packet or attribute that cannot be decoded."""
 
 
 class AttrDef:
@@ -389,21 +386,60 @@ def build_response(code: int, ident: int, request_authenticator: bytes, attrs: b
     return struct.pack("!BBH", code, ident, 20 + len(attrs)) + auth + attrs
 
 
-def verify_response(data: bytes, request_authenticator: bytes, secret: bytes) -> bool:
-    """Check the Response Authenticator and, when present, the Message-Authenticator
-    of a reply (``data`` already trimmed to its Length)."""
+# check_response results
+RESPONSE_OK = "ok"
+RESPONSE_BAD_AUTHENTICATOR = "failed authenticator check"
+RESPONSE_MALFORMED_MESSAGE_AUTHENTICATOR = "malformed Message-Authenticator"
+RESPONSE_NO_MESSAGE_AUTHENTICATOR = "no Message-Authenticator"
+
+
+def _ma_count(attrs: bytes) -> tuple[int, bool]:
+    """(number of Message-Authenticator attributes, whether one has a length other
+    than 18) of a well-formed attribute list."""
+    pos, count, bad = 0, 0, False
+    while pos + 2 <= len(attrs):
+        code, length = attrs[pos], attrs[pos + 1]
+        if length < 2:
+            break
+        if code == MESSAGE_AUTHENTICATOR:
+            count += 1
+            bad = bad or length != 18
+        pos += length
+    return count, bad
+
+
+def check_response(data: bytes, request_authenticator: bytes, secret: bytes) -> str:
+    """Check a reply (``data`` already trimmed to its Length): its Response
+    Authenticator (RFC 2865 §3) and its Message-Authenticator (RFC 3579 §3.2) when one
+    is present.  A Message-Authenticator of a length other than 18, or more than one,
+    makes the reply invalid.  Returns one of the RESPONSE_* values; whether a missing
+    Message-Authenticator is acceptable is the caller's policy."""
     code, ident, length, auth = parse_header(data)
     attrs = data[20:length]
     expected = response_authenticator(code, ident, request_authenticator, attrs, secret)
     if not hmac.compare_digest(expected, auth):
-        return False
+        return RESPONSE_BAD_AUTHENTICATOR
+    count, bad = _ma_count(attrs)
+    if bad or count > 1:
+        return RESPONSE_MALFORMED_MESSAGE_AUTHENTICATOR
     off = _ma_offset(attrs)
     if off >= 0:
         zeroed = attrs[:off] + b"\x00" * 16 + attrs[off + 16:]
         mac = message_authenticator(code, ident, request_authenticator, zeroed, secret)
         if not hmac.compare_digest(mac, attrs[off:off + 16]):
-            return False
-    return True
+            return RESPONSE_BAD_AUTHENTICATOR
+    return RESPONSE_OK
+
+
+def has_message_authenticator(data: bytes) -> bool:
+    """Whether a packet carries a Message-Authenticator of the right length."""
+    _, _, length, _ = parse_header(data)
+    return _ma_offset(data[20:length]) >= 0
+
+
+def verify_response(data: bytes, request_authenticator: bytes, secret: bytes) -> bool:
+    """Whether check_response finds the reply valid."""
+    return check_response(data, request_authenticator, secret) == RESPONSE_OK
 
 
 def verify_request_message_authenticator(data: bytes, secret: bytes) -> bool | None:
