@@ -18,6 +18,7 @@ import socket
 from typing import Callable
 
 from engine.aaa.client import RadiusClient, RequestSpec
+from engine.aaa.trace import format_packet
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class RadiusUdpAdapter:
         self._waiters: dict[int, asyncio.Future] = {}
         self._closed = False
         self.send_errors = 0
+        # `debug radius`: called with one line per packet sent or received when set
+        self.on_trace: Callable[[str], None] | None = None
         self._open_socket()
 
     # -------------------------------------------------- public
@@ -125,6 +128,8 @@ class RadiusUdpAdapter:
             except OSError as exc:  # e.g. ICMP port unreachable reported on the socket
                 log.debug("recvfrom: %s", exc)
                 continue
+            if self.on_trace is not None:
+                self.on_trace(format_packet("received", data, (addr[0], addr[1])))
             client.receive_datagram(data, addr if index == 0 else (addr[0], addr[1], index),
                                     now=now)
         self._service()
@@ -145,6 +150,8 @@ class RadiusUdpAdapter:
             index = addr[2] if len(addr) > 2 else 0
             while index >= len(self._socks):
                 self._open_socket()
+            if self.on_trace is not None:
+                self.on_trace(format_packet("sent", data, (addr[0], addr[1])))
             try:
                 self._socks[index].sendto(data, (addr[0], addr[1]))
             except (BlockingIOError, InterruptedError):

@@ -323,7 +323,8 @@ class Engine:
         servers = tuple(
             radius.RadiusServer(s.address, s.port, s.key.encode(), timeout=s.timeout,
                                 retransmit=s.retransmit, deadtime_s=s.deadtime_min * 60.0,
-                                kind=kind)
+                                kind=kind, max_sessions=s.max_sessions,
+                                require_message_authenticator=s.require_message_authenticator)
             for kind, group in (("auth", v.radius_auth), ("acct", v.radius_acct)) for s in group)
         cur = self._radius.get(v.name)
         if cur is not None and cur.servers == servers:
@@ -341,6 +342,7 @@ class Engine:
         entry.adapter = RadiusUdpAdapter(client, local_host="0.0.0.0",
                                          on_event=lambda ev, e=entry: self._on_radius_event(e, ev),
                                          loop=self.loop, socket_factory=self._socket_factory(v.name))
+        entry.adapter.on_trace = self._radius_tracer(v.name)
         self._radius[v.name] = entry
 
     def _socket_factory(self, vr: str):
@@ -907,11 +909,19 @@ class Engine:
         self._debug = frozenset(kinds)
         self.l2tp.trace = self._on_l2tp_trace if "l2tp" in self._debug else None
         self.dialout.trace = self._on_dialout_trace if "dial-out" in self._debug else None
+        for name, r in self._radius.items():
+            r.adapter.on_trace = self._radius_tracer(name)
+
+    def _radius_tracer(self, vr: str) -> Callable[[str], None] | None:
+        """``debug radius``: every RADIUS packet of the virtual router, one line each."""
+        if "radius" not in self._debug:
+            return None
+        return lambda line: self.output(f"RADIUS [{vr}]: {line}")
 
     def set_debug(self, kind: str | None, on: bool) -> None:
         """Turn one kind of debug output on or off (``None``: every kind)."""
         if kind is None:
-            self.debug = self._debug | {"l2tp", "dial-out", "ppp"} if on else ()
+            self.debug = self._debug | {"l2tp", "dial-out", "ppp", "radius"} if on else ()
         else:
             self.debug = self._debug | {kind} if on else self._debug - {kind}
 
