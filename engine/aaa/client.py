@@ -36,7 +36,8 @@ from collections import deque
 from typing import Any
 
 from engine.aaa import codec
-from engine.aaa.framed import FramedInfo, parse_framed, parse_framed_route
+from engine.aaa.framed import (CPE_NO_SERVER, FramedInfo, cpe_verdict, parse_framed,
+                               parse_framed_route)
 from engine.aaa.requests import (
     ACCT_START, ACCT_STOP, FRAMED_PROTOCOL_PPP, NAS_PORT_TYPE_VIRTUAL, SERVICE_TYPE_FRAMED,
     SERVICE_TYPE_OUTBOUND, TERMINATE_CAUSES, RequestSpec, accounting_start, accounting_stop,
@@ -394,7 +395,7 @@ class RadiusClient:
         server = self.servers[p.server_idx]
         if server.deadtime_s > 0:
             self._stats[p.server_idx].dead_until = now + server.deadtime_s
-            log.warning("RADIUS server %s:%s marked dead for %.0f s", server.address,
+            log.info("RADIUS server %s:%s marked dead for %.0f s", server.address,
                         server.port, server.deadtime_s)
 
     def _act_count_invalid(self, p: _Pending, now: float, counter: str) -> None:
@@ -421,7 +422,7 @@ class RadiusClient:
         st.counters[_REPLY_COUNTERS[code]] += 1
         st.last_rtt = now - p.sent_at
         if st.dead_until is not None:
-            log.warning("RADIUS server %s:%s answers again", server.address, server.port)
+            log.info("RADIUS server %s:%s answers again", server.address, server.port)
         st.dead_until = None
         self._events.append(RadiusReply(p.request_id, codec.CODE_NAMES[code],
                                         codec.attributes_dict(decoded), p.authenticator,
@@ -491,5 +492,6 @@ __all__ = [
     "accounting_start", "accounting_stop", "parse_dialout_reply", "DialoutGrant",
     "DialoutDenial", "TunnelDef", "FramedInfo", "parse_framed", "parse_framed_route",
     "DENY_REASONS", "ACCT_START", "ACCT_STOP", "TERMINATE_CAUSES", "SERVICE_TYPE_FRAMED",
-    "SERVICE_TYPE_OUTBOUND", "NAS_PORT_TYPE_VIRTUAL", "FRAMED_PROTOCOL_PPP",
+    "SERVICE_TYPE_OUTBOUND", "NAS_PORT_TYPE_VIRTUAL", "FRAMED_PROTOCOL_PPP", "cpe_verdict",
+    "CPE_NO_SERVER",
 ]

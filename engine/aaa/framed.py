@@ -7,7 +7,8 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 
-from engine.aaa.types import RadiusEvent, RadiusReply
+from engine.aaa.types import (REASON_INVALID, REASON_NO_SERVER, REASON_TIMEOUT, RadiusEvent,
+                              RadiusReply)
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +76,29 @@ def parse_framed(reply: RadiusEvent | None) -> FramedInfo | None:
                       number("Session-Timeout"), number("Idle-Timeout"))
 
 
+
+
+# what a CPE authentication ended with, for the PPP Failure / Nak and the session's reason
+CPE_ACCEPTED = "Authentication success"
+CPE_REFUSED = "credentials refused"
+CPE_UNREACHABLE = "RADIUS server unreachable"
+CPE_INVALID = "invalid RADIUS reply"
+CPE_NO_SERVER = "no RADIUS server"
+CPE_CHALLENGE = "Access-Challenge not supported"
+
+
+def cpe_verdict(reply: RadiusEvent | None) -> tuple[bool, str]:
+    """(accepted, message) of the RADIUS answer to a CPE PAP/CHAP check: only an
+    Access-Reject refuses the credentials; a silent, mis-keyed or absent server says so."""
+    if isinstance(reply, RadiusReply):
+        if reply.code == "accept":
+            return True, CPE_ACCEPTED
+        if reply.code == "challenge":
+            return False, CPE_CHALLENGE
+        return False, CPE_REFUSED
+    reason = reply.reason if reply is not None else REASON_TIMEOUT
+    if reason == REASON_INVALID:
+        return False, CPE_INVALID
+    if reason == REASON_NO_SERVER:
+        return False, CPE_NO_SERVER
+    return False, CPE_UNREACHABLE

@@ -684,13 +684,13 @@ class Engine:
                                        calling_station_id=str(call.key.dst))
 
         def done(reply) -> None:
-            ok = getattr(reply, "code", None) == "accept"
+            ok, message = radius.cpe_verdict(reply)
             if ok:
                 call.framed = radius.parse_framed(reply)
-            answer(ok, "Authentication success" if ok else "Authentication failure")
+            answer(ok, message)
 
         if not self._radius_ask(vr, spec, done):
-            answer(False, "no RADIUS server")
+            answer(False, radius.CPE_NO_SERVER)
 
     def _accounting(self, call: _Call) -> bool:
         """Accounting runs where the CPE was authenticated, when that VR has a server."""

@@ -193,4 +193,5 @@ class ChapServer:
             self.link._auth_peer_ok("chap", self.username)
         else:
             self.state = FAILED
-            self.link._auth_failed("peer", "CHAP credentials refused for %r" % self.username)
+            self.link._auth_failed("peer", "CHAP authentication of %r failed: %s"
+                                   % (self.username, message or "credentials refused"))

@@ -154,4 +154,5 @@ class PapServer:
             self.link._auth_peer_ok("pap", self.username)
         else:
             self.state = FAILED
-            self.link._auth_failed("peer", "PAP credentials refused for %r" % self.username)
+            self.link._auth_failed("peer", "PAP authentication of %r failed: %s"
+                                   % (self.username, message or "credentials refused"))

@@ -231,3 +231,29 @@ def test_one_list_of_counter_names():
     assert shown["Bad authenticators"] == 1 and shown["Requests"] == 1
     c.reset_statistics()
     assert set(dict(c.snapshot()[0].counters()).values()) == {0}
+
+
+def test_dropped_replies_go_to_the_log_not_to_a_terminal(caplog):
+    """Nothing above INFO: warnings reach the shell's terminal through logging's
+    last-resort handler, in the middle of a command's output."""
+    import logging
+    caplog.set_level(logging.DEBUG)
+    c = RadiusClient([P, S], rng=random.Random(10))
+    c.request(dialout_request("a@d"), now=0.0)
+    [(d, a)] = c.datagrams_to_send(now=0.0)
+    c.receive_datagram(reply(d, b"wrong"), a, now=0.1)
+    c.receive_datagram(reply(d, b"s1", ma=False), a, now=0.1)
+    c.receive_datagram(b"\x02", a, now=0.1)
+    run_until(c, 100.0)
+    assert any("failed authenticator check" in r.getMessage() for r in caplog.records)
+    assert any("marked dead" in r.getMessage() for r in caplog.records)
+    assert all(r.levelno <= logging.INFO for r in caplog.records)
+
+
+def test_cpe_verdict_says_what_happened():
+    from engine.aaa.client import cpe_verdict
+    assert cpe_verdict(RadiusReply(1, "accept")) == (True, "Authentication success")
+    assert cpe_verdict(RadiusReply(1, "reject")) == (False, "credentials refused")
+    assert cpe_verdict(RadiusTimeout(1)) == (False, "RADIUS server unreachable")
+    assert cpe_verdict(RadiusTimeout(1, REASON_INVALID)) == (False, "invalid RADIUS reply")
+    assert cpe_verdict(RadiusTimeout(1, "no-server")) == (False, "no RADIUS server")
