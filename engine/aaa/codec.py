@@ -1,15 +1,22 @@
-"""RADIUS wire codec (RFC 2865/2866/2868/2869).
+"""RADIUS wire codec (RFC 2865/2866/2868/2869, RFC 3579 §3.2).
 
 The attribute definitions (codes, types, tags, encryption flags, value names) come from
-the project's dictionary file, read with pyrad's dictionary parser.  This is the only
-module of the project that imports pyrad.  Encoding and decoding of the attribute list
-is done here directly from the dictionary metadata (a straight-line encoder is several
-times faster than building a pyrad Packet per request); pyrad's type codecs
-(``pyrad.tools``) serve the less common data types.
+the project's dictionary file, read with pyrad's dictionary parser; pyrad's type codecs
+(``pyrad.tools``) serve the less common data types.  This is the only module of the
+project that imports pyrad.
+
+Why the attribute lists and packets are encoded here rather than with pyrad's Packet
+classes: speed.  pyrad 2.6 handles everything the LNS needs, RFC 2868 tags and
+Tunnel-Password salt encryption included (its ``has_tag`` attributes and
+``SaltCrypt``/``SaltDecrypt``), but building a Packet per request costs more than twice
+as much: ``bench/radius.py`` measures one Access-Request with its Access-Accept at
+53-56 µs here against 119-158 µs through pyrad's AuthPacket (pyrad 2.6.0, Python 3.11,
+same dictionary, same attributes).  The RADIUS client encodes every dial-out and CPE
+request, so that share of the per-session cost is kept small.
 
 Packet-level cryptography (Request/Response Authenticator, Message-Authenticator,
-User-Password hiding, Tunnel-Password salt encryption) is implemented here and in
-``tunnel_attrs`` with hashlib/hmac, so it can be checked against hand-computed vectors.
+User-Password hiding; Tunnel-Password salt encryption in ``tunnel_attrs``) is done with
+hashlib/hmac, so it can be checked against hand-computed vectors.
 """
 
 from __future__ import annotations
