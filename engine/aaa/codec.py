@@ -26,13 +26,14 @@ import hmac
 import ipaddress
 import os
 import struct
-from typing import Iterable
+import random
+from typing import Any, Iterable, Iterator
 
-from pyrad import tools as _pyrad_tools
-from pyrad.dictionary import Dictionary as _PyradDictionary
+from pyrad import tools as _pyrad_tools  # type: ignore[import-untyped]
+from pyrad.dictionary import Dictionary as _PyradDictionary  # type: ignore[import-untyped]
 
 from engine.aaa.tunnel_attrs import salt_decrypt, salt_encrypt
-from engine.aaa.types import MalformedPacket
+from engine.aaa.types import Attributes, MalformedPacket
 
 DICTIONARY_PATH = os.path.join(os.path.dirname(__file__), "dictionary")
 
@@ -64,7 +65,8 @@ class AttrDef:
     __slots__ = ("name", "code", "type", "vendor_id", "has_tag", "encrypt", "values", "names",
                  "key")
 
-    def __init__(self, name, code, type_, vendor_id, has_tag, encrypt, values, names):
+    def __init__(self, name: str, code: int, type_: str, vendor_id: int, has_tag: bool,
+                 encrypt: int, values: dict[str, int], names: dict[int, str]) -> None:
         self.name = name
         self.code = code
         self.type = type_
@@ -103,7 +105,7 @@ class RadiusDictionary:
         except KeyError:
             raise KeyError(f"unknown RADIUS attribute {name!r}") from None
 
-    def value_number(self, name: str, value) -> int:
+    def value_number(self, name: str, value: int | str) -> int:
         """Integer value of an integer attribute given as number or value name."""
         d = self.get(name)
         if isinstance(value, int):
@@ -118,7 +120,7 @@ DICTIONARY = RadiusDictionary()
 
 # ---------------------------------------------------------------- attribute values
 
-def _encode_value(d: AttrDef, value) -> bytes:
+def _encode_value(d: AttrDef, value: Any) -> bytes:
     t = d.type
     if t == "integer":
         if isinstance(value, str):
@@ -134,10 +136,11 @@ def _encode_value(d: AttrDef, value) -> bytes:
         return ipaddress.IPv4Address(value).packed
     if t == "date":
         return struct.pack("!I", int(value))
-    return _pyrad_tools.EncodeAttr(t, value)
+    encoded: bytes = _pyrad_tools.EncodeAttr(t, value)
+    return encoded
 
 
-def _decode_value(d: AttrDef, raw: bytes):
+def _decode_value(d: AttrDef, raw: bytes) -> Any:
     t = d.type
     if t == "integer" or t == "date":
         if len(raw) != 4:
@@ -166,8 +169,8 @@ def split_name(name: str) -> tuple[str, int | None]:
     return base, (int(tag) if sep else None)
 
 
-def encode_attribute(name: str, value, *, secret: bytes = b"",
-                     authenticator: bytes = b"", rng=None) -> bytes:
+def encode_attribute(name: str, value: Any, *, secret: bytes = b"",
+                     authenticator: bytes = b"", rng: random.Random | None = None) -> bytes:
     """Encode one attribute (with its header, inside a Vendor-Specific for vendor
     attributes).  ``name`` may carry a tag ('Tunnel-Password:1').  User-Password is
     hidden (RFC 2865 §5.2) and salt-encrypted attributes (RFC 2868 §3.5) encrypted with
@@ -199,12 +202,12 @@ def encode_attribute(name: str, value, *, secret: bytes = b"",
 
 
 def encode_attributes(items: Iterable[tuple[str, object]], *, secret: bytes = b"",
-                      authenticator: bytes = b"", rng=None) -> bytes:
+                      authenticator: bytes = b"", rng: random.Random | None = None) -> bytes:
     return b"".join(encode_attribute(n, v, secret=secret, authenticator=authenticator, rng=rng)
                     for n, v in items)
 
 
-def iter_raw_attributes(data: bytes):
+def iter_raw_attributes(data: bytes) -> Iterator[tuple[int, int, bytes]]:
     """Yield (vendor_id, code, raw_value) from an attribute list; vendor attributes in
     RFC 2865 §5.26 format are unpacked.  Raises MalformedPacket."""
     pos, end = 0, len(data)
@@ -220,7 +223,7 @@ def iter_raw_attributes(data: bytes):
             vendor_id = struct.unpack("!I", value[:4])[0]
             vpos, vend = 4, len(value)
             ok = True
-            subs = []
+            subs: list[tuple[int, int, bytes]] = []
             while vpos < vend:
                 if vpos + 2 > vend:
                     ok = False
@@ -240,13 +243,13 @@ def iter_raw_attributes(data: bytes):
 
 
 def decode_attributes(data: bytes, *, secret: bytes = b"", authenticator: bytes = b"",
-                      decrypt: bool = True) -> list[tuple[str, int, object]]:
+                      decrypt: bool = True) -> list[tuple[str, int, Any]]:
     """Decode an attribute list to [(name, tag, value)].  Unknown attributes are named
     'Attr-<code>' or 'Vendor-<id>-Attr-<code>' with raw bytes.  Salt-encrypted values are
     decrypted with ``secret``/``authenticator`` (the Request Authenticator) when
     ``decrypt``; User-Password is returned hidden (bytes) unless ``decrypt`` and a
     secret is given, then revealed.  Raises MalformedPacket."""
-    out = []
+    out: list[tuple[str, int, Any]] = []
     by_key = DICTIONARY.by_key
     for vendor_id, code, raw in iter_raw_attributes(data):
         d = by_key.get((vendor_id, code))
@@ -281,9 +284,9 @@ def decode_attributes(data: bytes, *, secret: bytes = b"", authenticator: bytes 
     return out
 
 
-def attributes_dict(decoded: list[tuple[str, int, object]]) -> dict[str, tuple]:
+def attributes_dict(decoded: list[tuple[str, int, Any]]) -> Attributes:
     """{name: (values...)}; tagged attributes with a non-zero tag are keyed 'Name:tag'."""
-    res: dict[str, list] = {}
+    res: dict[str, list[Any]] = {}
     for name, tag, value in decoded:
         key = f"{name}:{tag}" if tag else name
         res.setdefault(key, []).append(value)

@@ -64,16 +64,16 @@ def parse_framed(reply: RadiusEvent | None) -> FramedInfo | None:
         else:
             routes.append(parsed)
 
-    def text(name: str) -> str | None:
+    def str_of(name: str) -> str | None:
         v = a.get(name)
         return None if not v or not isinstance(v[0], str) else v[0]
 
-    def number(name: str) -> int | None:
+    def int_of(name: str) -> int | None:
         v = a.get(name)
         return None if not v or not isinstance(v[0], int) else v[0]
 
-    return FramedInfo(text("Framed-IP-Address"), text("Framed-IP-Netmask"), tuple(routes),
-                      number("Session-Timeout"), number("Idle-Timeout"))
+    return FramedInfo(str_of("Framed-IP-Address"), str_of("Framed-IP-Netmask"), tuple(routes),
+                      int_of("Session-Timeout"), int_of("Idle-Timeout"))
 
 
 

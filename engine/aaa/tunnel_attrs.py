@@ -178,7 +178,7 @@ def parse_dialout_reply(reply: RadiusEvent | None) -> DialoutGrant | DialoutDeni
     if not groups:
         return DialoutDenial(DENY_MISSING_TUNNEL, "no tunnel attributes")
     if service != SERVICE_TYPE_OUTBOUND:
-        return DialoutDenial(DENY_SERVICE_TYPE, f"Service-Type {service}")
+        return DialoutDenial(DENY_SERVICE_TYPE, f"Service-Type {service!r}")
     max_sessions = _int(_first(attrs, "ERX-Tunnel-Maximum-Sessions"))
     complete: list[TunnelDef] = []
     other_types: list[int] = []

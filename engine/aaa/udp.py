@@ -18,16 +18,19 @@ import socket
 from typing import Callable
 
 from engine.aaa.client import RadiusClient, RequestSpec
+from engine.aaa.server import ServerStats
 from engine.aaa.trace import format_packet
+from engine.aaa.types import RadiusEvent
 
 log = logging.getLogger(__name__)
 
 
 class RadiusUdpAdapter:
     def __init__(self, client: RadiusClient, local_addr: tuple[str, int] | None = None, *,
-                 local_host: str = "0.0.0.0", on_event: Callable | None = None,
+                 local_host: str = "0.0.0.0",
+                 on_event: Callable[[RadiusEvent], None] | None = None,
                  loop: asyncio.AbstractEventLoop | None = None,
-                 socket_factory: Callable[[], socket.socket] | None = None):
+                 socket_factory: Callable[[], socket.socket] | None = None) -> None:
         """``local_addr`` (host, port) binds socket 0 (further sockets get a free port
         on the same host); without it every socket binds ``local_host`` port 0.
         ``socket_factory`` makes the UDP sockets (e.g. inside a virtual router's network
@@ -41,7 +44,7 @@ class RadiusUdpAdapter:
         self._socks: list[socket.socket] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
-        self._waiters: dict[int, asyncio.Future] = {}
+        self._waiters: dict[int, asyncio.Future[RadiusEvent]] = {}
         self._closed = False
         self.send_errors = 0
         # `debug radius`: called with one line per packet sent or received when set
@@ -54,7 +57,7 @@ class RadiusUdpAdapter:
     def local_addresses(self) -> list[tuple[str, int]]:
         return [s.getsockname() for s in self._socks]
 
-    def snapshot(self):
+    def snapshot(self) -> tuple[ServerStats, ...]:
         """Per-server statistics (client.snapshot at the loop's current time)."""
         return self.client.snapshot(now=self._loop.time())
 
@@ -64,9 +67,9 @@ class RadiusUdpAdapter:
         self._service()
         return rid
 
-    async def ask(self, spec: RequestSpec):
+    async def ask(self, spec: RequestSpec) -> RadiusEvent:
         """Send one request and wait for its RadiusReply / RadiusTimeout."""
-        fut = self._loop.create_future()
+        fut: asyncio.Future[RadiusEvent] = self._loop.create_future()
         rid = self.client.request(spec, now=self._loop.time())
         self._waiters[rid] = fut
         self._service()
