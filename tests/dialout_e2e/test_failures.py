@@ -157,6 +157,19 @@ async def test_router_refusing_cpe_credentials_inhibits(tmp_path):
         assert r.access_routes() == []
 
 
+@pytest.mark.parametrize("lns_failure,reason", [
+    ("silent", "RADIUS server unreachable"), ("wrong-secret", "invalid RADIUS reply")])
+async def test_cpe_check_without_a_valid_lns_answer_says_why(tmp_path, lns_failure, reason):
+    """The CPE's credentials were never refused: the LNS RADIUS server did not answer,
+    or answered with replies that fail the authenticator check."""
+    spec = standard_lab(lac_addresses(2), lns_failure=lns_failure)
+    async with running_lab(tmp_path, spec, radius_timeout=0.3, radius_retransmit=1) as r:
+        await dial_and_wait(r, "inhibited")
+        s = r.session(DST)
+        assert s.failure_reason.endswith(f"failed: {reason}"), s.failure_reason
+        assert "credentials refused" not in s.failure_reason
+
+
 async def test_cpe_address_outside_access_route_fails_then_reset(tmp_path):
     lacs = lac_addresses(2)
     spec = standard_lab(lacs, cpes=[cpe("5551001", "cpe1", DST, mode="bad-address")],
