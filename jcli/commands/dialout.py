@@ -354,7 +354,10 @@ def _render_radius(rows) -> list[str]:
     out.append(f"{len(rows)} RADIUS server(s) found")
     if rows:
         out.append("")
-        out += table(["Counter"] + [f"{r['address']}:{r['port']}" for r in rows],
+        names = [f"{r['address']}:{r['port']}" for r in rows]
+        if len(set(names)) < len(names):          # the same server in several VRs
+            names = [f"{r['vr']} {r['address']}:{r['port']} {r['kind']}" for r in rows]
+        out += table(["Counter"] + names,
                      [[label] + [r[name] for r in rows] for name, label in RADIUS_COUNTERS])
     return out
 
