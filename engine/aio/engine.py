@@ -128,6 +128,8 @@ class EngineSnapshot:
     ppp: tuple[PppInterfaceSnapshot, ...]
     radius: tuple[tuple[str, tuple], ...]    # (vr, ServerStats...)
     routes: tuple[tuple[str, tuple[Route, ...]], ...]
+    # (vr, RADIUS datagrams from an address that is no server of the VR)
+    radius_unknown_sources: tuple[tuple[str, int], ...] = ()
 
     @property
     def vr_states(self) -> tuple[tuple[str, str], ...]:
@@ -897,7 +899,9 @@ class Engine:
             dialout=self.dialout.snapshot(now=now), l2tp=self.l2tp.snapshot(),
             l2tp_counters=dict(self.l2tp.counters), ppp=ppp,
             radius=tuple((vr, r.client.snapshot(now=now)) for vr, r in sorted(self._radius.items())),
-            routes=routes)
+            routes=routes,
+            radius_unknown_sources=tuple((vr, r.client.counters["unknown_source"])
+                                         for vr, r in sorted(self._radius.items())))
 
     @property
     def debug(self) -> frozenset[str]:

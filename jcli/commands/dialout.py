@@ -359,16 +359,24 @@ def _render_radius(rows) -> list[str]:
             names = [f"{r['vr']} {r['address']}:{r['port']} {r['kind']}" for r in rows]
         out += table(["Counter"] + names,
                      [[label] + [r[name] for r in rows] for name, label in RADIUS_COUNTERS])
+        seen: dict[str, int] = {}
+        for r in rows:
+            seen.setdefault(r["vr"], r.get("vr_unknown_sources", 0))
+        out.append("")
+        out += [f"Virtual router {vr}: {n} RADIUS datagram(s) from unknown sources"
+                for vr, n in seen.items()]
     return out
 
 
 def _radius_rows(ctx) -> list[dict]:
     snap = _engine(ctx).snapshot()
+    unknown = dict(getattr(snap, "radius_unknown_sources", ()))
     rows = []
     for vr, servers in snap.radius:
         for s in servers:
             d = plain(s)
             d["vr"] = vr
+            d["vr_unknown_sources"] = unknown.get(vr, 0)
             rows.append(d)
     return rows
 

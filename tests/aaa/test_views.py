@@ -63,6 +63,11 @@ def test_show_radius_servers_every_counter_and_dead_time():
                 if any(l.startswith(label) for _, label in COUNTERS)}
     assert set(counters) == {label for _, label in COUNTERS}
     assert counters["Bad authenticators"] == "1" and counters["Timeouts"] == "1"
+    assert lines[-1] == "Virtual router default: 0 RADIUS datagram(s) from unknown sources"
+    rows = _rows(c, 6.0)
+    rows[0]["vr_unknown_sources"] = 3
+    assert _render_radius(rows)[-1] == (
+        "Virtual router default: 3 RADIUS datagram(s) from unknown sources")
 
 
 def test_debug_radius_line_masks_passwords_and_escapes_text():

@@ -152,6 +152,22 @@ async def test_happy_path_through_the_shell(tmp_path):
         check_golden("ip_route_home.txt", await sh.run("show ip route virtual-router home"))
         check_golden("session.txt", await sh.run("show l2tp dial-out session"))
 
+        # a datagram to the RADIUS client from an address that is no server is counted
+        import asyncio
+        import socket
+        [client_addr] = eng.engine._radius["home"].adapter.local_addresses
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stray:
+            stray.bind(("127.0.0.7", 0))
+            stray.sendto(b"\x02\x01\x00\x14" + bytes(16), ("127.0.0.1", client_addr[1]))
+        for _ in range(100):
+            out = await sh.run("show radius servers")
+            if "Virtual router home: 1 RADIUS datagram(s) from unknown sources" in out:
+                break
+            await asyncio.sleep(0.01)
+        assert "Virtual router home: 1 RADIUS datagram(s) from unknown sources" in out, out
+        assert "Virtual router lns: 0 RADIUS datagram(s) from unknown sources" in out, out
+        assert any(l.startswith("Bad authenticators") for l in out)
+
         # clear radius statistics zeroes the per-server counters
         def requests(lines):
             return [l.split()[5] for l in lines if l.startswith(("home ", "lns "))]
