@@ -21,7 +21,8 @@ def _net(prefix: str, mask: str) -> ipaddress.IPv4Network:
 
 def _radius(vr: VirtualRouter, kind: str) -> tuple[RadiusServerConfig, ...]:
     return tuple(RadiusServerConfig(s.address, s.port, s.key or "", float(s.timeout),
-                                    s.retransmit, s.deadtime, s.max_sessions or 255)
+                                    s.retransmit, s.deadtime, s.max_sessions or 0,
+                                    s.require_message_authenticator)
                  for s in vr.radius(kind))
 
 

@@ -4,8 +4,17 @@ One ``RadiusClient`` holds the ordered server list of one virtual router.  A req
 sent to the first usable server of its kind ("auth" or "acct"), retransmitted
 ``retransmit`` times every ``timeout`` seconds, then failed over to the next server; a
 server that times out is marked dead for ``deadtime_s`` seconds (0 = never marked dead)
-and skipped while dead.  When every server of a kind is dead they are all tried anyway,
-in order.
+and skipped while dead.  When every server of a kind is dead, each is tried once, in
+order; any valid answer revives a server.
+
+A server with ``max_sessions`` > 0 has at most that many requests outstanding; further
+requests wait in its queue, in order, and are sent as answers free the places.
+
+Replies are checked before they are trusted: source address and port, Identifier,
+Response Authenticator (RFC 2865 §3), Message-Authenticator (RFC 3579 §3.2).  An
+Access-Accept, -Reject or -Challenge without a Message-Authenticator is dropped when
+the server has ``require_message_authenticator`` (CVE-2024-3596, BlastRADIUS); one of
+the wrong length is always dropped.  Every dropped reply is counted on its server.
 
 Identifier space and sockets: an Identifier is unique per (local socket, server).  The
 client allots at most 255 outstanding requests per (socket, server) and opens a new
@@ -21,262 +30,91 @@ Authenticators, first Identifiers) comes from the injected ``rng``.
 from __future__ import annotations
 
 import heapq
-import ipaddress
 import logging
+import random
 from collections import deque
-from dataclasses import dataclass, field
+from typing import Any
 
 from engine.aaa import codec
-from engine.aaa.codec import MalformedPacket
-from engine.aaa.tunnel_attrs import (  # noqa: F401  (re-exported API)
-    DENY_REASONS, DialoutDenial, DialoutGrant, TunnelDef, parse_dialout_reply)
+from engine.aaa.framed import (CPE_NO_SERVER, FramedInfo, cpe_verdict, parse_framed,
+                               parse_framed_route)
+from engine.aaa.requests import (
+    ACCT_START, ACCT_STOP, FRAMED_PROTOCOL_PPP, NAS_PORT_TYPE_VIRTUAL, SERVICE_TYPE_FRAMED,
+    SERVICE_TYPE_OUTBOUND, TERMINATE_CAUSES, RequestSpec, accounting_start, accounting_stop,
+    chap_request, dialout_request, dialout_user_name, pap_request)
+from engine.aaa.server import (COUNTER_NAMES, STATE_DEAD, STATE_UP, RadiusServer,
+                               ServerStats)
+from engine.aaa.tunnel_attrs import (DENY_REASONS, DialoutDenial, DialoutGrant, TunnelDef,
+                                     parse_dialout_reply)
+from engine.aaa.types import (REASON_INVALID, REASON_NO_SERVER, REASON_TIMEOUT,
+                              MalformedPacket, RadiusEvent, RadiusReply, RadiusTimeout)
 
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT_PER_SOCKET = 255
 
-SERVICE_TYPE_FRAMED = 2
-SERVICE_TYPE_OUTBOUND = 5
-NAS_PORT_TYPE_VIRTUAL = 5
-FRAMED_PROTOCOL_PPP = 1
-
-
-# ---------------------------------------------------------------- configuration
-
-@dataclass(frozen=True, slots=True)
-class RadiusServer:
-    address: str                       # IPv4 address
-    port: int
-    secret: bytes = field(repr=False)  # never printed
-    timeout: float = 3.0               # seconds between (re)transmissions
-    retransmit: int = 3                # retransmissions after the first send
-    deadtime_s: float = 0.0            # seconds a failed server is skipped; 0 = never
-    kind: str = "auth"                 # "auth" | "acct"
-
-
-# ---------------------------------------------------------------- requests
-
-@dataclass(frozen=True, slots=True)
-class RequestSpec:
-    """What to send.  ``attributes`` are (name, value) pairs in dictionary names
-    ('Name:tag' for tagged attributes).  ``password`` is the cleartext User-Password
-    (hidden per server, RFC 2865 §5.2).  ``kind`` selects auth or acct servers."""
-    kind: str
-    attributes: tuple[tuple[str, object], ...]
-    password: bytes | None = field(default=None, repr=False)
-
-
-def dialout_user_name(destination: str, domain: str, rd: str | None = None) -> str:
-    """`[RD/]dest@domain` (dialout.md §2)."""
-    return f"{rd}/{destination}@{domain}" if rd else f"{destination}@{domain}"
-
-
-def dialout_request(user_name: str, *, nas_ip: str | None = None,
-                    nas_identifier: str | None = None) -> RequestSpec:
-    """Dial-out Access-Request: User-Name, Service-Type Outbound, NAS-Port-Type
-    Virtual, no password attribute (dialout.md §2)."""
-    attrs: list[tuple[str, object]] = [
-        ("User-Name", user_name),
-        ("Service-Type", SERVICE_TYPE_OUTBOUND),
-        ("NAS-Port-Type", NAS_PORT_TYPE_VIRTUAL),
-    ]
-    if nas_ip:
-        attrs.append(("NAS-IP-Address", nas_ip))
-    if nas_identifier:
-        attrs.append(("NAS-Identifier", nas_identifier))
-    return RequestSpec("auth", tuple(attrs))
-
-
-def _cpe_attrs(user_name, nas_ip, called_station_id, calling_station_id, nas_port,
-               nas_port_type):
-    attrs: list[tuple[str, object]] = [
-        ("User-Name", user_name),
-        ("Service-Type", SERVICE_TYPE_FRAMED),
-        ("Framed-Protocol", FRAMED_PROTOCOL_PPP),
-    ]
-    if nas_ip:
-        attrs.append(("NAS-IP-Address", nas_ip))
-    if nas_port is not None:
-        attrs.append(("NAS-Port", nas_port))
-    if nas_port_type is not None:
-        attrs.append(("NAS-Port-Type", nas_port_type))
-    if called_station_id:
-        attrs.append(("Called-Station-Id", called_station_id))
-    if calling_station_id:
-        attrs.append(("Calling-Station-Id", calling_station_id))
-    return attrs
-
-
-def _b(v) -> bytes:
-    return v.encode("utf-8") if isinstance(v, str) else bytes(v)
-
-
-def pap_request(user_name: str, password: str | bytes, *, nas_ip: str | None = None,
-                called_station_id: str | None = None, calling_station_id: str | None = None,
-                nas_port: int | None = None,
-                nas_port_type: int | None = NAS_PORT_TYPE_VIRTUAL) -> RequestSpec:
-    """CPE PAP check: User-Password, Service-Type Framed, Framed-Protocol PPP."""
-    attrs = _cpe_attrs(user_name, nas_ip, called_station_id, calling_station_id, nas_port,
-                       nas_port_type)
-    return RequestSpec("auth", tuple(attrs), password=_b(password))
-
-
-def chap_request(user_name: str, chap_id: int, challenge: bytes, response: bytes, *,
-                 nas_ip: str | None = None, called_station_id: str | None = None,
-                 calling_station_id: str | None = None, nas_port: int | None = None,
-                 nas_port_type: int | None = NAS_PORT_TYPE_VIRTUAL) -> RequestSpec:
-    """CPE CHAP-MD5 check: CHAP-Password = identifier + 16-octet response, and
-    CHAP-Challenge (RFC 2865 §5.3, §5.40)."""
-    if len(response) != 16:
-        raise ValueError("CHAP-MD5 response must be 16 octets")
-    attrs = _cpe_attrs(user_name, nas_ip, called_station_id, calling_station_id, nas_port,
-                       nas_port_type)
-    attrs.append(("CHAP-Password", bytes((chap_id & 0xFF,)) + bytes(response)))
-    attrs.append(("CHAP-Challenge", bytes(challenge)))
-    return RequestSpec("auth", tuple(attrs))
-
-
-ACCT_START = 1
-ACCT_STOP = 2
-TERMINATE_CAUSES = {
-    "user-request": 1, "lost-carrier": 2, "lost-service": 3, "idle-timeout": 4,
-    "session-timeout": 5, "admin-reset": 6, "admin-reboot": 7, "port-error": 8,
-    "nas-error": 9, "nas-request": 10, "nas-reboot": 11, "port-unneeded": 12,
-    "port-preempted": 13, "port-suspended": 14, "service-unavailable": 15,
-    "callback": 16, "user-error": 17, "host-request": 18,
-}
-
-
-def _acct_common(status, session_id, user_name, nas_ip, framed_ip, called_station_id,
-                 calling_station_id, nas_port):
-    attrs: list[tuple[str, object]] = [
-        ("Acct-Status-Type", status),
-        ("Acct-Session-Id", session_id),
-    ]
-    if user_name:
-        attrs.append(("User-Name", user_name))
-    if nas_ip:
-        attrs.append(("NAS-IP-Address", nas_ip))
-    if nas_port is not None:
-        attrs.append(("NAS-Port", nas_port))
-    attrs.append(("NAS-Port-Type", NAS_PORT_TYPE_VIRTUAL))
-    attrs.append(("Service-Type", SERVICE_TYPE_FRAMED))
-    attrs.append(("Framed-Protocol", FRAMED_PROTOCOL_PPP))
-    if framed_ip:
-        attrs.append(("Framed-IP-Address", framed_ip))
-    if called_station_id:
-        attrs.append(("Called-Station-Id", called_station_id))
-    if calling_station_id:
-        attrs.append(("Calling-Station-Id", calling_station_id))
-    attrs.append(("Acct-Authentic", 1))
-    return attrs
-
-
-def accounting_start(session_id: str, *, user_name: str | None = None,
-                     nas_ip: str | None = None, framed_ip: str | None = None,
-                     called_station_id: str | None = None,
-                     calling_station_id: str | None = None,
-                     nas_port: int | None = None) -> RequestSpec:
-    attrs = _acct_common(ACCT_START, session_id, user_name, nas_ip, framed_ip,
-                         called_station_id, calling_station_id, nas_port)
-    return RequestSpec("acct", tuple(attrs))
-
-
-def accounting_stop(session_id: str, *, user_name: str | None = None,
-                    nas_ip: str | None = None, framed_ip: str | None = None,
-                    called_station_id: str | None = None,
-                    calling_station_id: str | None = None, nas_port: int | None = None,
-                    session_time: int = 0, input_octets: int = 0, output_octets: int = 0,
-                    input_packets: int = 0, output_packets: int = 0,
-                    terminate_cause: int | str = "user-request") -> RequestSpec:
-    attrs = _acct_common(ACCT_STOP, session_id, user_name, nas_ip, framed_ip,
-                         called_station_id, calling_station_id, nas_port)
-    if isinstance(terminate_cause, str):
-        terminate_cause = TERMINATE_CAUSES[terminate_cause]
-    m = 0xFFFFFFFF
-    attrs += [
-        ("Acct-Session-Time", int(session_time) & m),
-        ("Acct-Input-Octets", int(input_octets) & m),
-        ("Acct-Output-Octets", int(output_octets) & m),
-        ("Acct-Input-Gigawords", int(input_octets) >> 32),
-        ("Acct-Output-Gigawords", int(output_octets) >> 32),
-        ("Acct-Input-Packets", int(input_packets) & m),
-        ("Acct-Output-Packets", int(output_packets) & m),
-        ("Acct-Terminate-Cause", terminate_cause),
-    ]
-    return RequestSpec("acct", tuple(attrs))
-
-
-# ---------------------------------------------------------------- events
-
-@dataclass(frozen=True, slots=True)
-class RadiusReply:
-    request_id: int
-    code: str                  # "accept" | "reject" | "challenge" | "accounting-response"
-    attributes: dict           # {name or 'Name:tag': (values...)}; Tunnel-Password decrypted
-    request_authenticator: bytes
-    server: tuple[str, int] = ("", 0)
-    rtt: float = 0.0           # seconds since the last (re)transmission
-
-
-@dataclass(frozen=True, slots=True)
-class RadiusTimeout:
-    request_id: int
-    reason: str = "timeout"    # "timeout" | "no-server"
-
-
-@dataclass(frozen=True, slots=True)
-class ServerStats:
-    address: str
-    port: int
-    kind: str
-    state: str                 # "up" | "dead"
-    dead_until: float | None
-    requests: int              # first transmissions
-    retransmits: int
-    accepts: int
-    rejects: int
-    challenges: int
-    accounting_responses: int
-    timeouts: int              # requests given up on this server
-    malformed: int
-    bad_authenticators: int
-    unknown_responses: int     # late / duplicate / unmatched replies
-    pending: int
-    last_rtt: float | None
+Address = tuple[str, int] | tuple[str, int, int]
+WireKey = tuple[int, str, int]             # (socket index, server host, server port)
 
 
 class _Stats:
-    __slots__ = ("requests", "retransmits", "accepts", "rejects", "challenges",
-                 "accounting_responses", "timeouts", "malformed", "bad_authenticators",
-                 "unknown_responses", "pending", "last_rtt", "dead_until")
+    __slots__ = ("counters", "pending", "last_rtt", "dead_until", "queue")
 
-    def __init__(self):
-        for s in self.__slots__:
-            setattr(self, s, 0)
-        self.last_rtt = None
-        self.dead_until = None
+    def __init__(self) -> None:
+        self.counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
+        self.pending = 0
+        self.last_rtt: float | None = None
+        self.dead_until: float | None = None
+        self.queue: deque[int] = deque()       # request ids waiting for max-sessions
 
 
 class _Pending:
-    __slots__ = ("request_id", "state", "spec", "base_attrs", "candidates", "pos", "server_idx",
-                 "attempts", "deadline", "sock", "ident", "authenticator", "data", "sent_at")
+    __slots__ = ("request_id", "state", "spec", "base_attrs", "candidates", "all_dead", "pos",
+                 "server_idx", "attempts", "deadline", "sock", "ident", "authenticator",
+                 "data", "sent_at", "invalid")
+
+    def __init__(self, request_id: int, spec: RequestSpec, base_attrs: bytes,
+                 candidates: list[int], all_dead: bool, now: float) -> None:
+        self.request_id = request_id
+        self.state = IDLE
+        self.spec = spec
+        self.base_attrs = base_attrs
+        self.candidates = candidates
+        self.all_dead = all_dead        # every server was dead: try each once anyway
+        self.pos = -1
+        self.server_idx = -1
+        self.attempts = 0
+        self.deadline: float | None = None
+        self.sock = 0
+        self.ident: int | None = None
+        self.authenticator = b""
+        self.data = b""
+        self.sent_at = now
+        self.invalid = 0                # replies dropped as invalid
 
 
 # Request lifecycle.  RFC 2865 §2.4: retransmit with the same Identifier and
 # Request Authenticator, then try an alternate server (new Identifier/authenticator);
 # RFC 2865 §3: replies with an invalid Response Authenticator (or a bad
 # Message-Authenticator, RFC 3579 §3.2) are silently discarded; RFC 5080 §2.2.1: the
-# Identifier is freed when the request completes.
-IDLE, WAIT_REPLY, DONE, FAILED, CANCELLED = "idle", "wait-reply", "done", "failed", "cancelled"
-EV_START, EV_NO_SERVER, EV_REPLY, EV_BAD_REPLY = "start", "no-server", "reply", "bad-reply"
-EV_RETRY, EV_FAILOVER, EV_GIVE_UP, EV_CANCEL = "retry", "failover", "give-up", "cancel"
-REQUEST_STATES = (IDLE, WAIT_REPLY, DONE, FAILED, CANCELLED)
-REQUEST_EVENTS = (EV_START, EV_NO_SERVER, EV_REPLY, EV_BAD_REPLY, EV_RETRY, EV_FAILOVER,
-                  EV_GIVE_UP, EV_CANCEL)
+# Identifier is freed when the request completes.  QUEUED: the server's max-sessions
+# places are taken.
+IDLE, QUEUED, WAIT_REPLY = "idle", "queued", "wait-reply"
+DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
+EV_START, EV_QUEUE, EV_DEQUEUE, EV_NO_SERVER = "start", "queue", "dequeue", "no-server"
+EV_REPLY, EV_BAD_REPLY, EV_RETRY = "reply", "bad-reply", "retry"
+EV_FAILOVER, EV_FAILOVER_QUEUE, EV_GIVE_UP, EV_CANCEL = (
+    "failover", "failover-queue", "give-up", "cancel")
+REQUEST_STATES = (IDLE, QUEUED, WAIT_REPLY, DONE, FAILED, CANCELLED)
+REQUEST_EVENTS = (EV_START, EV_QUEUE, EV_DEQUEUE, EV_NO_SERVER, EV_REPLY, EV_BAD_REPLY,
+                  EV_RETRY, EV_FAILOVER, EV_FAILOVER_QUEUE, EV_GIVE_UP, EV_CANCEL)
 REQUEST_TRANSITIONS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     # RFC 2865 §2.4: first transmission to the first usable server
     (IDLE, EV_START): (WAIT_REPLY, ("send_to_server",)),
+    # the server has max-sessions requests outstanding: wait for a place
+    (IDLE, EV_QUEUE): (QUEUED, ("enqueue",)),
+    (QUEUED, EV_DEQUEUE): (WAIT_REPLY, ("send_to_server",)),
+    (QUEUED, EV_CANCEL): (CANCELLED, ("dequeue", "finish")),
     # no server of this kind configured
     (IDLE, EV_NO_SERVER): (FAILED, ("finish", "emit_timeout")),
     # RFC 2865 §3: authenticated reply; RFC 5080 §2.2.1 frees the Identifier
@@ -288,6 +126,8 @@ REQUEST_TRANSITIONS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     # RFC 2865 §2.4: alternate server after the retransmissions
     (WAIT_REPLY, EV_FAILOVER): (WAIT_REPLY, ("count_timeout", "mark_dead", "release",
                                              "send_to_server")),
+    (WAIT_REPLY, EV_FAILOVER_QUEUE): (QUEUED, ("count_timeout", "mark_dead", "release",
+                                               "enqueue")),
     (WAIT_REPLY, EV_GIVE_UP): (FAILED, ("count_timeout", "mark_dead", "finish",
                                         "emit_timeout")),
     (WAIT_REPLY, EV_CANCEL): (CANCELLED, ("finish",)),
@@ -304,24 +144,28 @@ def _is_dead(st: _Stats, now: float) -> bool:
 
 
 class RadiusClient:
-    def __init__(self, servers: list[RadiusServer], *, rng, nas_ip: str | None = "127.0.0.1"):
+    def __init__(self, servers: list[RadiusServer], *, rng: random.Random,
+                 nas_ip: str | None = "127.0.0.1") -> None:
         self.servers = list(servers)
         self._rng = rng
         self.nas_ip = nas_ip
         self._stats = [_Stats() for _ in self.servers]
         self._addr_index: dict[tuple[str, int], int] = {}
+        self._host_index: dict[str, int] = {}
         for i, s in enumerate(self.servers):
             self._addr_index.setdefault((s.address, s.port), i)
+            self._host_index.setdefault(s.address, i)
         self._pending: dict[int, _Pending] = {}
         # identifiers are unique per (socket, server address, port)
-        self._by_wire: dict[tuple, int] = {}   # (sock, host, port, ident) -> request id
-        self._used: dict[tuple, set] = {}      # (sock, host, port) -> idents in use
-        self._next_ident: dict[tuple, int] = {}
-        self._heap: list = []
-        self._out: list = []
-        self._events: deque = deque()
+        self._by_wire: dict[tuple[int, str, int, int], int] = {}
+        self._used: dict[WireKey, set[int]] = {}
+        self._next_ident: dict[WireKey, int] = {}
+        self._heap: list[tuple[float, int]] = []
+        self._out: list[tuple[bytes, Address]] = []
+        self._events: deque[RadiusEvent] = deque()
         self._next_id = 1
-        self.counters = {"unknown_source": 0, "malformed": 0}
+        # datagrams from an address no server has
+        self.counters = {"unknown_source": 0}
         self.socket_count = 1
 
     # -------------------------------------------------- public API
@@ -330,32 +174,11 @@ class RadiusClient:
         """Queue a request; returns its request id.  Events: RadiusReply or
         RadiusTimeout with the same id."""
         p = self._new_pending(spec, now)
-        if p.candidates:
-            self._fire(p, EV_START, now, 0)
+        if not p.candidates:
+            self._fire(p, EV_NO_SERVER, now, REASON_NO_SERVER)
         else:
-            self._fire(p, EV_NO_SERVER, now, "no-server")
+            self._fire(p, EV_QUEUE if self._full(p.candidates[0]) else EV_START, now, 0)
         return p.request_id
-
-    def _new_pending(self, spec: RequestSpec, now: float) -> "_Pending":
-        rid = self._next_id
-        self._next_id += 1
-        attrs = spec.attributes
-        if self.nas_ip and not any(n in ("NAS-IP-Address", "NAS-Identifier")
-                                   for n, _ in attrs):
-            attrs = attrs + (("NAS-IP-Address", self.nas_ip),)
-        p = _Pending()
-        p.request_id = rid
-        p.state = IDLE
-        p.spec = spec
-        p.base_attrs = codec.encode_attributes(attrs)
-        p.candidates = self._candidates(spec.kind, now)
-        p.pos = -1
-        p.sock = p.ident = p.server_idx = None
-        p.deadline = None
-        p.sent_at = now
-        p.attempts = 0
-        self._pending[rid] = p
-        return p
 
     def cancel(self, request_id: int, *, now: float = 0.0) -> None:
         """Forget a request (no event is emitted for it)."""
@@ -363,48 +186,56 @@ class RadiusClient:
         if p is not None:
             self._fire(p, EV_CANCEL, now)
 
-    def receive_datagram(self, data: bytes, addr, *, now: float) -> None:
+    def receive_datagram(self, data: bytes, addr: Address, *, now: float) -> None:
         sock = addr[2] if len(addr) > 2 else 0
-        idx = self._addr_index.get((addr[0], addr[1]))
+        host, port = addr[0], addr[1]
+        idx = self._addr_index.get((host, port))
         if idx is None:
-            self.counters["unknown_source"] += 1
-            log.info("RADIUS datagram from unknown source %s:%s dropped", addr[0], addr[1])
+            by_host = self._host_index.get(host)
+            if by_host is None:
+                self.counters["unknown_source"] += 1
+            else:
+                self._stats[by_host].counters["wrong_source"] += 1
+            log.info("RADIUS datagram from unknown source %s:%s dropped", host, port)
             return
         st = self._stats[idx]
         try:
             code, ident, length, _ = codec.parse_header(data)
         except MalformedPacket as exc:
-            st.malformed += 1
-            log.info("malformed RADIUS reply from %s:%s: %s", addr[0], addr[1], exc)
+            st.counters["malformed"] += 1
+            log.info("malformed RADIUS reply from %s:%s: %s", host, port, exc)
             return
-        rid = self._by_wire.get((sock, addr[0], addr[1], ident))
+        rid = self._by_wire.get((sock, host, port, ident))
         p = self._pending.get(rid) if rid is not None else None
         if p is None:
-            st.unknown_responses += 1
+            st.counters["unknown_responses"] += 1
             return
         data = data[:length]
-        server = self.servers[p.server_idx]
-        if not codec.verify_response(data, p.authenticator, server.secret):
-            log.warning("RADIUS reply from %s:%s id %d failed authenticator check, dropped",
-                        addr[0], addr[1], ident)
-            self._fire(p, EV_BAD_REPLY, now, "bad_authenticators")
+        server = self.servers[p.server_idx]   # an auth and an acct server may share an address
+        check = codec.check_response(data, p.authenticator, server.secret)
+        if check != codec.RESPONSE_OK:
+            self._drop(p, now, check, ident)
             return
         expected = (codec.ACCOUNTING_RESPONSE,) if p.spec.kind == "acct" else (
             codec.ACCESS_ACCEPT, codec.ACCESS_REJECT, codec.ACCESS_CHALLENGE)
         if code not in expected:
-            log.info("unexpected RADIUS code %d from %s:%s", code, addr[0], addr[1])
+            log.info("unexpected RADIUS code %d from %s:%s", code, host, port)
             self._fire(p, EV_BAD_REPLY, now, "malformed")
+            return
+        if (p.spec.kind == "auth" and server.require_message_authenticator
+                and not codec.has_message_authenticator(data)):
+            self._drop(p, now, codec.RESPONSE_NO_MESSAGE_AUTHENTICATOR, ident)
             return
         try:
             decoded = codec.decode_attributes(data[20:], secret=server.secret,
                                               authenticator=p.authenticator)
         except MalformedPacket as exc:
-            log.info("malformed attributes from %s:%s: %s", addr[0], addr[1], exc)
+            log.info("malformed attributes from %s:%s: %s", host, port, exc)
             self._fire(p, EV_BAD_REPLY, now, "malformed")
             return
         self._fire(p, EV_REPLY, now, (code, decoded))
 
-    def datagrams_to_send(self, *, now: float | None = None) -> list:
+    def datagrams_to_send(self, *, now: float | None = None) -> list[tuple[bytes, Address]]:
         out, self._out = self._out, []
         return out
 
@@ -429,30 +260,36 @@ class RadiusClient:
                 self._fire(p, EV_RETRY, now)
                 continue
             nxt = self._next_position(p, now)
-            self._fire(p, EV_GIVE_UP if nxt is None else EV_FAILOVER, now, nxt)
+            if nxt is None:
+                self._fire(p, EV_GIVE_UP, now, REASON_TIMEOUT)
+            elif self._full(p.candidates[nxt]):
+                self._fire(p, EV_FAILOVER_QUEUE, now, nxt)
+            else:
+                self._fire(p, EV_FAILOVER, now, nxt)
 
-    def next_event(self):
+    def next_event(self) -> RadiusEvent | None:
         return self._events.popleft() if self._events else None
 
     def snapshot(self, *, now: float | None = None) -> tuple[ServerStats, ...]:
         out = []
         for s, st in zip(self.servers, self._stats):
             dead = st.dead_until is not None and (now is None or now < st.dead_until)
+            left = None if not dead or st.dead_until is None or now is None else (
+                st.dead_until - now)
+            c = st.counters
             out.append(ServerStats(
-                s.address, s.port, s.kind, "dead" if dead else "up",
-                st.dead_until if dead else None,
-                st.requests, st.retransmits, st.accepts, st.rejects, st.challenges,
-                st.accounting_responses, st.timeouts, st.malformed, st.bad_authenticators,
-                st.unknown_responses, st.pending, st.last_rtt))
+                s.address, s.port, s.kind, STATE_DEAD if dead else STATE_UP,
+                st.dead_until if dead else None, left, st.pending, len(st.queue),
+                st.last_rtt, c["requests"], c["retransmits"], c["accepts"], c["rejects"],
+                c["challenges"], c["accounting_responses"], c["timeouts"], c["queued"],
+                c["malformed"], c["bad_authenticators"], c["missing_message_authenticators"],
+                c["wrong_source"], c["unknown_responses"]))
         return tuple(out)
 
     def reset_statistics(self) -> None:
         """`clear radius statistics`: zero the counters (state, pending kept)."""
         for st in self._stats:
-            for name in ("requests", "retransmits", "accepts", "rejects", "challenges",
-                         "accounting_responses", "timeouts", "malformed",
-                         "bad_authenticators", "unknown_responses"):
-                setattr(st, name, 0)
+            st.counters = dict.fromkeys(COUNTER_NAMES, 0)
             st.last_rtt = None
         for k in self.counters:
             self.counters[k] = 0
@@ -467,22 +304,42 @@ class RadiusClient:
 
     # -------------------------------------------------- internals
 
-    def _candidates(self, kind: str, now: float) -> list[int]:
-        idxs = [i for i, s in enumerate(self.servers) if s.kind == kind]
+    def _new_pending(self, spec: RequestSpec, now: float) -> _Pending:
+        rid = self._next_id
+        self._next_id += 1
+        attrs = spec.attributes
+        if self.nas_ip and not any(n in ("NAS-IP-Address", "NAS-Identifier")
+                                   for n, _ in attrs):
+            attrs = attrs + (("NAS-IP-Address", self.nas_ip),)
+        idxs = [i for i, s in enumerate(self.servers) if s.kind == spec.kind]
         alive = [i for i in idxs if not _is_dead(self._stats[i], now)]
-        return alive or idxs
+        p = _Pending(rid, spec, codec.encode_attributes(attrs), alive or idxs, not alive, now)
+        self._pending[rid] = p
+        return p
+
+    def _full(self, idx: int) -> bool:
+        limit = self.servers[idx].max_sessions
+        st = self._stats[idx]
+        return limit > 0 and (st.pending >= limit or bool(st.queue))
 
     def _next_position(self, p: _Pending, now: float) -> int | None:
-        """Position in p.candidates of the next usable server after the current one.
-        A server another request has marked dead meanwhile is skipped."""
+        """Position in p.candidates of the next server to try after the current one.
+        A server another request has marked dead meanwhile is skipped, unless every
+        server was dead when the request started: then each is tried once."""
         pos = p.pos + 1
         while pos < len(p.candidates):
-            if not _is_dead(self._stats[p.candidates[pos]], now):
+            if p.all_dead or not _is_dead(self._stats[p.candidates[pos]], now):
                 return pos
             pos += 1
         return None
 
-    def _fire(self, p: _Pending, event: str, now: float, ctx=None) -> None:
+    def _drop(self, p: _Pending, now: float, check: str, ident: int) -> None:
+        server = self.servers[p.server_idx]
+        log.info("RADIUS reply from %s:%s id %d dropped: %s", server.address, server.port,
+                 ident, check)
+        self._fire(p, EV_BAD_REPLY, now, _DROP_COUNTERS[check])
+
+    def _fire(self, p: _Pending, event: str, now: float, ctx: Any = None) -> None:
         next_state, actions = REQUEST_TRANSITIONS[(p.state, event)]
         p.state = next_state
         for action in actions:
@@ -490,7 +347,20 @@ class RadiusClient:
 
     # actions of REQUEST_TRANSITIONS
 
-    def _act_send_to_server(self, p: _Pending, now: float, pos) -> None:
+    def _act_enqueue(self, p: _Pending, now: float, pos: int) -> None:
+        p.pos = pos
+        p.server_idx = p.candidates[pos]
+        p.deadline = None
+        st = self._stats[p.server_idx]
+        st.queue.append(p.request_id)
+        st.counters["queued"] += 1
+
+    def _act_dequeue(self, p: _Pending, now: float, ctx: Any) -> None:
+        q = self._stats[p.server_idx].queue
+        if p.request_id in q:
+            q.remove(p.request_id)
+
+    def _act_send_to_server(self, p: _Pending, now: float, pos: int) -> None:
         p.pos = pos
         idx = p.candidates[pos]
         server = self.servers[idx]
@@ -500,7 +370,7 @@ class RadiusClient:
         p.authenticator = self._rng.getrandbits(128).to_bytes(16, "big")
         self._by_wire[(sock, server.address, server.port, ident)] = p.request_id
         st = self._stats[idx]
-        st.requests += 1
+        st.counters["requests"] += 1
         st.pending += 1
         if p.spec.kind == "acct":
             p.data = codec.build_accounting_request(ident, p.base_attrs, server.secret)
@@ -513,47 +383,46 @@ class RadiusClient:
             p.data = codec.build_access_request(ident, p.authenticator, attrs, server.secret)
         self._transmit(p, now)
 
-    def _act_retransmit(self, p: _Pending, now: float, ctx) -> None:
+    def _act_retransmit(self, p: _Pending, now: float, ctx: Any) -> None:
         p.attempts += 1
-        self._stats[p.server_idx].retransmits += 1
+        self._stats[p.server_idx].counters["retransmits"] += 1
         self._transmit(p, now)
 
-    def _act_count_timeout(self, p: _Pending, now: float, ctx) -> None:
-        self._stats[p.server_idx].timeouts += 1
+    def _act_count_timeout(self, p: _Pending, now: float, ctx: Any) -> None:
+        self._stats[p.server_idx].counters["timeouts"] += 1
 
-    def _act_mark_dead(self, p: _Pending, now: float, ctx) -> None:
+    def _act_mark_dead(self, p: _Pending, now: float, ctx: Any) -> None:
         server = self.servers[p.server_idx]
         if server.deadtime_s > 0:
             self._stats[p.server_idx].dead_until = now + server.deadtime_s
-            log.warning("RADIUS server %s:%s marked dead for %.0f s", server.address,
+            log.info("RADIUS server %s:%s marked dead for %.0f s", server.address,
                         server.port, server.deadtime_s)
 
-    def _act_count_invalid(self, p: _Pending, now: float, counter) -> None:
-        st = self._stats[p.server_idx]
-        setattr(st, counter, getattr(st, counter) + 1)
+    def _act_count_invalid(self, p: _Pending, now: float, counter: str) -> None:
+        self._stats[p.server_idx].counters[counter] += 1
+        p.invalid += 1
 
-    def _act_finish(self, p: _Pending, now: float, ctx) -> None:
-        self._release(p)
+    def _act_finish(self, p: _Pending, now: float, ctx: Any) -> None:
+        self._release(p, now)
         p.deadline = None
         self._pending.pop(p.request_id, None)
 
-    def _act_emit_timeout(self, p: _Pending, now: float, reason) -> None:
-        self._events.append(RadiusTimeout(p.request_id, reason if isinstance(reason, str)
-                                          else "timeout"))
+    def _act_emit_timeout(self, p: _Pending, now: float, reason: str | None) -> None:
+        if reason is None:
+            reason = REASON_TIMEOUT
+        if reason == REASON_TIMEOUT and p.invalid:
+            reason = REASON_INVALID
+        self._events.append(RadiusTimeout(p.request_id, reason))
 
-    def _act_emit_reply(self, p: _Pending, now: float, ctx) -> None:
+    def _act_emit_reply(self, p: _Pending, now: float,
+                        ctx: tuple[int, list[tuple[str, int, object]]]) -> None:
         code, decoded = ctx
         server = self.servers[p.server_idx]
         st = self._stats[p.server_idx]
-        if code == codec.ACCESS_ACCEPT:
-            st.accepts += 1
-        elif code == codec.ACCESS_REJECT:
-            st.rejects += 1
-        elif code == codec.ACCESS_CHALLENGE:
-            st.challenges += 1
-        else:
-            st.accounting_responses += 1
+        st.counters[_REPLY_COUNTERS[code]] += 1
         st.last_rtt = now - p.sent_at
+        if st.dead_until is not None:
+            log.info("RADIUS server %s:%s answers again", server.address, server.port)
         st.dead_until = None
         self._events.append(RadiusReply(p.request_id, codec.CODE_NAMES[code],
                                         codec.attributes_dict(decoded), p.authenticator,
@@ -561,7 +430,7 @@ class RadiusClient:
 
     def _transmit(self, p: _Pending, now: float) -> None:
         server = self.servers[p.server_idx]
-        addr = (server.address, server.port) if p.sock == 0 else (
+        addr: Address = (server.address, server.port) if p.sock == 0 else (
             server.address, server.port, p.sock)
         self._out.append((p.data, addr))
         p.sent_at = now
@@ -587,84 +456,42 @@ class RadiusClient:
                 return sock, nxt
             sock += 1
 
-    def _act_release(self, p: _Pending, now: float, ctx) -> None:
-        self._release(p)
+    def _act_release(self, p: _Pending, now: float, ctx: Any) -> None:
+        self._release(p, now)
 
-    def _release(self, p: _Pending) -> None:
+    def _release(self, p: _Pending, now: float) -> None:
         if p.ident is None:
             return
-        server = self.servers[p.server_idx]
+        idx = p.server_idx
+        server = self.servers[idx]
         self._used[(p.sock, server.address, server.port)].discard(p.ident)
         self._by_wire.pop((p.sock, server.address, server.port, p.ident), None)
-        self._stats[p.server_idx].pending -= 1
+        st = self._stats[idx]
+        st.pending -= 1
         p.ident = None
+        # a place is free: the next queued request of this server goes out
+        if st.queue:
+            nxt = self._pending.get(st.queue.popleft())
+            if nxt is not None:
+                self._fire(nxt, EV_DEQUEUE, now, nxt.pos)
 
 
-# ---------------------------------------------------------------- CPE replies
-
-@dataclass(frozen=True, slots=True)
-class FramedInfo:
-    ip: str | None
-    netmask: str | None
-    routes: tuple[tuple[str, int, str | None, int], ...]  # (prefix, len, gateway, metric)
-    session_timeout: int | None
-    idle_timeout: int | None
-
-
-def parse_framed_route(text: str) -> tuple[str, int, str | None, int] | None:
-    """'10.1.0.0/16 0.0.0.0 1' or '10.1.0.0 255.255.0.0 0.0.0.0 1' -> (prefix, len,
-    gateway or None for 0.0.0.0/absent, metric default 1); None when unparseable."""
-    parts = text.split()
-    if not parts:
-        return None
-    try:
-        if "/" in parts[0]:
-            net = ipaddress.IPv4Network(parts[0], strict=False)
-            rest = parts[1:]
-        elif len(parts) >= 2 and parts[1].count(".") == 3:
-            net = ipaddress.IPv4Network(f"{parts[0]}/{parts[1]}", strict=False)
-            rest = parts[2:]
-        else:
-            net = ipaddress.IPv4Network(f"{parts[0]}/32", strict=False)
-            rest = parts[1:]
-        gw = None
-        metric = 1
-        if rest:
-            g = ipaddress.IPv4Address(rest[0])
-            gw = None if int(g) == 0 else str(g)
-        if len(rest) > 1:
-            metric = int(rest[1])
-    except ValueError:
-        return None
-    return (str(net.network_address), net.prefixlen, gw, metric)
-
-
-def parse_framed(reply) -> FramedInfo | None:
-    """FramedInfo from a CPE Access-Accept; None for anything but an accept."""
-    if reply is None or getattr(reply, "code", None) != "accept":
-        return None
-    a = reply.attributes
-    routes = []
-    for r in a.get("Framed-Route", ()):
-        text = r.decode("utf-8", "replace") if isinstance(r, bytes) else str(r)
-        parsed = parse_framed_route(text)
-        if parsed is None:
-            log.info("unparseable Framed-Route %r ignored", text)
-        else:
-            routes.append(parsed)
-
-    def first(name):
-        v = a.get(name)
-        return v[0] if v else None
-
-    return FramedInfo(first("Framed-IP-Address"), first("Framed-IP-Netmask"), tuple(routes),
-                      first("Session-Timeout"), first("Idle-Timeout"))
-
+_REPLY_COUNTERS = {
+    codec.ACCESS_ACCEPT: "accepts", codec.ACCESS_REJECT: "rejects",
+    codec.ACCESS_CHALLENGE: "challenges", codec.ACCOUNTING_RESPONSE: "accounting_responses",
+}
+_DROP_COUNTERS = {
+    codec.RESPONSE_BAD_AUTHENTICATOR: "bad_authenticators",
+    codec.RESPONSE_MALFORMED_MESSAGE_AUTHENTICATOR: "malformed",
+    codec.RESPONSE_NO_MESSAGE_AUTHENTICATOR: "missing_message_authenticators",
+}
 
 __all__ = [
     "RadiusServer", "RadiusClient", "RequestSpec", "RadiusReply", "RadiusTimeout",
     "ServerStats", "dialout_user_name", "dialout_request", "pap_request", "chap_request",
     "accounting_start", "accounting_stop", "parse_dialout_reply", "DialoutGrant",
     "DialoutDenial", "TunnelDef", "FramedInfo", "parse_framed", "parse_framed_route",
-    "DENY_REASONS",
+    "DENY_REASONS", "ACCT_START", "ACCT_STOP", "TERMINATE_CAUSES", "SERVICE_TYPE_FRAMED",
+    "SERVICE_TYPE_OUTBOUND", "NAS_PORT_TYPE_VIRTUAL", "FRAMED_PROTOCOL_PPP", "cpe_verdict",
+    "CPE_NO_SERVER",
 ]

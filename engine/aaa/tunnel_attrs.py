@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 from dataclasses import dataclass
+
+from engine.aaa.types import (REASON_INVALID, REASON_NO_SERVER, Attributes, AttrValue,
+                              MalformedPacket, RadiusEvent, RadiusTimeout)
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +37,14 @@ DENY_MISSING_TUNNEL = "missing-tunnel-attributes"
 DENY_SERVICE_TYPE = "service-type-not-outbound"
 DENY_TUNNEL_TYPE = "tunnel-type-not-l2tp"
 DENY_NO_NUMBER = "no-dial-out-number"
+DENY_INVALID = "invalid-reply"
+DENY_NO_SERVER = "no-server"
 DENY_REASONS = (DENY_REJECT, DENY_TIMEOUT, DENY_MISSING_TUNNEL, DENY_SERVICE_TYPE,
-                DENY_TUNNEL_TYPE, DENY_NO_NUMBER)
+                DENY_TUNNEL_TYPE, DENY_NO_NUMBER, DENY_INVALID, DENY_NO_SERVER)
 
 
-class SaltError(ValueError):
-    pass
-
-
-def salt_encrypt(plain: bytes, secret: bytes, request_authenticator: bytes, rng) -> bytes:
+def salt_encrypt(plain: bytes, secret: bytes, request_authenticator: bytes,
+                 rng: random.Random) -> bytes:
     """RFC 2868 §3.5: returns Salt(2) + ciphertext (the caller prepends the tag).
     The salt's most significant bit is set; plaintext = length octet + data, padded
     with zeros to a multiple of 16."""
@@ -61,10 +64,8 @@ def salt_encrypt(plain: bytes, secret: bytes, request_authenticator: bytes, rng)
 
 
 def salt_decrypt(value: bytes, secret: bytes, request_authenticator: bytes) -> bytes:
-    """Inverse of salt_encrypt for Salt(2) + ciphertext; raises SaltError (a
-    MalformedPacket for the codec) on a bad length."""
-    from engine.aaa.codec import MalformedPacket  # local: codec imports this module
-
+    """Inverse of salt_encrypt for Salt(2) + ciphertext; raises MalformedPacket on a
+    bad length."""
     if len(value) < 18 or (len(value) - 2) % 16:
         raise MalformedPacket("salt-encrypted value has a bad length")
     salt, c = value[:2], value[2:]
@@ -129,21 +130,25 @@ _TUNNEL_ATTRS = ("Tunnel-Type", "Tunnel-Medium-Type", "Tunnel-Client-Endpoint",
                  "Tunnel-Preference", "Tunnel-Client-Auth-Id", "Tunnel-Server-Auth-Id")
 
 
-def _first(attrs: dict, name: str):
+def _first(attrs: Attributes, name: str) -> AttrValue | None:
     v = attrs.get(name)
     return v[0] if v else None
 
 
-def _text(v):
+def _int(v: AttrValue | None) -> int | None:
+    return v if isinstance(v, int) else None
+
+
+def _text(v: AttrValue | None) -> str | None:
     if v is None:
         return None
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def tunnel_groups(attributes: dict) -> dict[int, dict[str, object]]:
+def tunnel_groups(attributes: Attributes) -> dict[int, dict[str, AttrValue]]:
     """{tag: {attribute name: first value}} of the RFC 2868 attributes in a reply's
     attribute dict (keys 'Name' for tag 0 and 'Name:tag')."""
-    groups: dict[int, dict[str, object]] = {}
+    groups: dict[int, dict[str, AttrValue]] = {}
     for key, values in attributes.items():
         base, _, tag = key.partition(":")
         if base not in _TUNNEL_ATTRS or not values:
@@ -152,14 +157,19 @@ def tunnel_groups(attributes: dict) -> dict[int, dict[str, object]]:
     return groups
 
 
-def parse_dialout_reply(reply) -> DialoutGrant | DialoutDenial:
+def parse_dialout_reply(reply: RadiusEvent | None) -> DialoutGrant | DialoutDenial:
     """Interpret the reply event to a dial-out Access-Request (dialout.md §3).
 
     ``reply`` is a RadiusReply (code "accept"/"reject"/...) or a RadiusTimeout (or
     None for a timeout).  Attributes of an Access-Reject are ignored."""
-    code = getattr(reply, "code", None)
-    if reply is None or code is None:
+    if reply is None or isinstance(reply, RadiusTimeout):
+        reason = reply.reason if reply is not None else ""
+        if reason == REASON_INVALID:
+            return DialoutDenial(DENY_INVALID, "invalid replies from RADIUS")
+        if reason == REASON_NO_SERVER:
+            return DialoutDenial(DENY_NO_SERVER, "no RADIUS server")
         return DialoutDenial(DENY_TIMEOUT, "no answer from RADIUS")
+    code = reply.code
     if code != "accept":
         return DialoutDenial(DENY_REJECT, f"Access-{code.capitalize()}" if code else "")
     attrs = reply.attributes
@@ -168,28 +178,28 @@ def parse_dialout_reply(reply) -> DialoutGrant | DialoutDenial:
     if not groups:
         return DialoutDenial(DENY_MISSING_TUNNEL, "no tunnel attributes")
     if service != SERVICE_TYPE_OUTBOUND:
-        return DialoutDenial(DENY_SERVICE_TYPE, f"Service-Type {service}")
-    max_sessions = _first(attrs, "ERX-Tunnel-Maximum-Sessions")
+        return DialoutDenial(DENY_SERVICE_TYPE, f"Service-Type {service!r}")
+    max_sessions = _int(_first(attrs, "ERX-Tunnel-Maximum-Sessions"))
     complete: list[TunnelDef] = []
     other_types: list[int] = []
     for tag in sorted(groups):
         g = groups[tag]
-        ttype = g.get("Tunnel-Type")
+        ttype = _int(g.get("Tunnel-Type"))
         server = g.get("Tunnel-Server-Endpoint")
         if ttype is None or server is None:
             log.info("tunnel tag %d incomplete (type %r, server endpoint %r)", tag, ttype, server)
             continue
-        medium = g.get("Tunnel-Medium-Type")
+        medium = _int(g.get("Tunnel-Medium-Type"))
         if ttype != TUNNEL_TYPE_L2TP or (medium is not None and medium != TUNNEL_MEDIUM_IPV4):
             other_types.append(ttype)
             continue
-        pw = g.get("Tunnel-Password")
-        if isinstance(pw, str):
-            pw = pw.encode()
-        pref = g.get("Tunnel-Preference")
+        raw_pw = g.get("Tunnel-Password")
+        pw = raw_pw.encode() if isinstance(raw_pw, str) else (
+            raw_pw if isinstance(raw_pw, bytes) else None)
+        pref = _int(g.get("Tunnel-Preference"))
         complete.append(TunnelDef(
             tag=tag, tunnel_type=ttype, medium=medium,
-            server_endpoint=_text(server).strip(),
+            server_endpoint=(_text(server) or "").strip(),
             client_endpoint=_text(g.get("Tunnel-Client-Endpoint")),
             password=pw,
             assignment_id=_text(g.get("Tunnel-Assignment-Id")),
@@ -206,13 +216,13 @@ def parse_dialout_reply(reply) -> DialoutGrant | DialoutDenial:
     if not number:
         return DialoutDenial(DENY_NO_NUMBER, "no ERX-Dial-Out-Number")
     complete.sort(key=lambda t: (t.preference, t.tag))
-    proto = _first(attrs, "ERX-PPP-Auth-Protocol")
+    proto = _int(_first(attrs, "ERX-PPP-Auth-Protocol"))
     return DialoutGrant(
         tunnels=tuple(complete),
         dial_out_number=number,
-        min_bps=_first(attrs, "ERX-Minimum-BPS"),
-        max_bps=_first(attrs, "ERX-Maximum-BPS"),
-        bearer_type=_first(attrs, "ERX-Bearer-Type"),
+        min_bps=_int(_first(attrs, "ERX-Minimum-BPS")),
+        max_bps=_int(_first(attrs, "ERX-Maximum-BPS")),
+        bearer_type=_int(_first(attrs, "ERX-Bearer-Type")),
         ppp_username=_text(_first(attrs, "ERX-PPP-Username")),
         ppp_password=_text(_first(attrs, "ERX-PPP-Password")),
         ppp_auth_protocol=None if proto is None else PPP_AUTH_PROTOCOLS.get(proto, ()),

@@ -18,6 +18,9 @@ import socket
 from typing import Callable
 
 from engine.aaa.client import RadiusClient, RequestSpec
+from engine.aaa.server import ServerStats
+from engine.aaa.trace import format_packet
+from engine.aaa.types import RadiusEvent
 from engine.aio.driver import CoreTimer
 
 log = logging.getLogger(__name__)
@@ -25,9 +28,10 @@ log = logging.getLogger(__name__)
 
 class RadiusUdpAdapter:
     def __init__(self, client: RadiusClient, local_addr: tuple[str, int] | None = None, *,
-                 local_host: str = "0.0.0.0", on_event: Callable | None = None,
+                 local_host: str = "0.0.0.0",
+                 on_event: Callable[[RadiusEvent], None] | None = None,
                  loop: asyncio.AbstractEventLoop | None = None,
-                 socket_factory: Callable[[], socket.socket] | None = None):
+                 socket_factory: Callable[[], socket.socket] | None = None) -> None:
         """``local_addr`` (host, port) binds socket 0 (further sockets get a free port
         on the same host); without it every socket binds ``local_host`` port 0.
         ``socket_factory`` makes the UDP sockets (e.g. inside a virtual router's network
@@ -42,9 +46,11 @@ class RadiusUdpAdapter:
         # an armed timer that fires no later than needed is kept: an early wake-up is
         # harmless (handle_timer does nothing) and saves re-arming on every reply
         self._timer = CoreTimer(self._loop, client, self._service, keep_earlier=True)
-        self._waiters: dict[int, asyncio.Future] = {}
+        self._waiters: dict[int, asyncio.Future[RadiusEvent]] = {}
         self._closed = False
         self.send_errors = 0
+        # `debug radius`: called with one line per packet sent or received when set
+        self.on_trace: Callable[[str], None] | None = None
         self._open_socket()
 
     # -------------------------------------------------- public
@@ -53,7 +59,7 @@ class RadiusUdpAdapter:
     def local_addresses(self) -> list[tuple[str, int]]:
         return [s.getsockname() for s in self._socks]
 
-    def snapshot(self):
+    def snapshot(self) -> tuple[ServerStats, ...]:
         """Per-server statistics (client.snapshot at the loop's current time)."""
         return self.client.snapshot(now=self._loop.time())
 
@@ -63,9 +69,9 @@ class RadiusUdpAdapter:
         self._service()
         return rid
 
-    async def ask(self, spec: RequestSpec):
+    async def ask(self, spec: RequestSpec) -> RadiusEvent:
         """Send one request and wait for its RadiusReply / RadiusTimeout."""
-        fut = self._loop.create_future()
+        fut: asyncio.Future[RadiusEvent] = self._loop.create_future()
         rid = self.client.request(spec, now=self._loop.time())
         self._waiters[rid] = fut
         self._service()
@@ -125,6 +131,8 @@ class RadiusUdpAdapter:
             except OSError as exc:  # e.g. ICMP port unreachable reported on the socket
                 log.debug("recvfrom: %s", exc)
                 continue
+            if self.on_trace is not None:
+                self.on_trace(format_packet("received", data, (addr[0], addr[1])))
             client.receive_datagram(data, addr if index == 0 else (addr[0], addr[1], index),
                                     now=now)
         self._service()
@@ -137,6 +145,8 @@ class RadiusUdpAdapter:
             index = addr[2] if len(addr) > 2 else 0
             while index >= len(self._socks):
                 self._open_socket()
+            if self.on_trace is not None:
+                self.on_trace(format_packet("sent", data, (addr[0], addr[1])))
             try:
                 self._socks[index].sendto(data, (addr[0], addr[1]))
             except (BlockingIOError, InterruptedError):

@@ -54,13 +54,16 @@ class RadiusClients:
         self.now = now
         self.after_event = after_event
         self.by_vr: dict[str, VrRadius] = {}
+        # `debug radius`: gives the per-VR packet tracer (None while nobody listens)
+        self.tracer: Callable[[str], Callable[[str], None] | None] = lambda vr: None
 
     def apply(self, v: VirtualRouterConfig, loop: asyncio.AbstractEventLoop,
               socket_factory: Callable[[], socket.socket] | None) -> None:
         servers = tuple(
             radius.RadiusServer(s.address, s.port, s.key.encode(), timeout=s.timeout,
                                 retransmit=s.retransmit, deadtime_s=s.deadtime_min * 60.0,
-                                kind=kind)
+                                kind=kind, max_sessions=s.max_sessions,
+                                require_message_authenticator=s.require_message_authenticator)
             for kind, group in (("auth", v.radius_auth), ("acct", v.radius_acct)) for s in group)
         cur = self.by_vr.get(v.name)
         if cur is not None and cur.servers == servers:
@@ -74,6 +77,7 @@ class RadiusClients:
         entry.adapter = RadiusUdpAdapter(client, local_host="0.0.0.0",
                                          on_event=lambda ev, e=entry: self._on_event(e, ev),
                                          loop=loop, socket_factory=socket_factory)
+        entry.adapter.on_trace = self.tracer(v.name)
         self.by_vr[v.name] = entry
 
     def remove(self, vr: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from engine.aaa import server as radius_defaults
 from engine.dialout.service import ChassisConfig
 
 
@@ -16,10 +17,11 @@ class RadiusServerConfig:
     address: str
     port: int = 1812
     key: str = ""
-    timeout: float = 3.0
-    retransmit: int = 3
-    deadtime_min: int = 0
-    max_sessions: int = 255
+    timeout: float = float(radius_defaults.DEFAULT_TIMEOUT_S)
+    retransmit: int = radius_defaults.DEFAULT_RETRANSMIT
+    deadtime_min: int = radius_defaults.DEFAULT_DEADTIME_MIN
+    max_sessions: int = radius_defaults.DEFAULT_MAX_SESSIONS     # 0 = no limit
+    require_message_authenticator: bool = radius_defaults.DEFAULT_REQUIRE_MESSAGE_AUTHENTICATOR
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,7 @@ class Engine:
         self._calls = CallTable()
         self.radius = RadiusClients(rng=self.rng, nas_ip=nas_ip, now=self.now,
                                     after_event=self._pump)
+        self.radius.tracer = self._radius_tracer
         self.accounting = Accounting(self.radius)
         self.dataplane = DataplaneGlue(self._calls)
         self.ppp = PppGlue(self)
@@ -401,7 +402,9 @@ class Engine:
             now=now, started=self.started, dataplane=self.dataplane_kind,
             dialout=self.dialout.snapshot(now=now), l2tp=self.l2tp.snapshot(),
             l2tp_counters=dict(self.l2tp.counters), ppp=ppp,
-            radius=self.radius.snapshot(now=now), routes=self.dataplane.routes())
+            radius=self.radius.snapshot(now=now), routes=self.dataplane.routes(),
+            radius_unknown_sources=tuple((vr, r.client.counters["unknown_source"])
+                                         for vr, r in sorted(self.radius.by_vr.items())))
 
     @property
     def debug(self) -> frozenset[str]:
@@ -413,11 +416,29 @@ class Engine:
         self._debug = frozenset(kinds)
         self.l2tp.trace = self._on_l2tp_trace if "l2tp" in self._debug else None
         self.dialout.trace = self._on_dialout_trace if "dial-out" in self._debug else None
+        for name, r in self.radius.by_vr.items():
+            if r.adapter is not None:
+                r.adapter.on_trace = self._radius_tracer(name)
+        for call in self._calls.values():
+            if call.ppp is not None:
+                call.ppp.tracer = self.ppp_tracer(call.ifname)
+
+    def ppp_tracer(self, ifname: str) -> Callable[[str], None] | None:
+        """``debug ppp``: every PPP control packet of the interface, in the trace's format."""
+        if "ppp" not in self._debug:
+            return None
+        return lambda line: self.output(f"%PPP: {ifname}: {line}")
+
+    def _radius_tracer(self, vr: str) -> Callable[[str], None] | None:
+        """``debug radius``: every RADIUS packet of the virtual router, one line each."""
+        if "radius" not in self._debug:
+            return None
+        return lambda line: self.output(f"RADIUS [{vr}]: {line}")
 
     def set_debug(self, kind: str | None, on: bool) -> None:
         """Turn one kind of debug output on or off (``None``: every kind)."""
         if kind is None:
-            self.debug = self._debug | {"l2tp", "dial-out", "ppp"} if on else frozenset()
+            self.debug = self._debug | {"l2tp", "dial-out", "ppp", "radius"} if on else frozenset()
         else:
             self.debug = self._debug | {kind} if on else self._debug - {kind}
 

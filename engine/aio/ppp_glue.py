@@ -66,6 +66,7 @@ class PppGlue:
             local_ip=local_ip)
         link = PppLink(cfg, rng=e.rng, role_name=req.ifname)
         call.ppp = link
+        link.tracer = e.ppp_tracer(req.ifname)
         assert e.loop is not None
         call.ppp_timer = CoreTimer(e.loop, link, partial(self._after_timer, call))
         e._calls.set_interface(call, req.ifname)
@@ -234,10 +235,10 @@ class PppGlue:
                                        calling_station_id=str(call.key.dst))
 
         def done(reply: Any) -> None:
-            ok = getattr(reply, "code", None) == "accept"
+            ok, message = radius.cpe_verdict(reply)
             if ok:
                 call.framed = radius.parse_framed(reply)
-            answer(ok, "Authentication success" if ok else "Authentication failure")
+            answer(ok, message)
 
         if not e.radius.ask(vr, spec, done):
-            answer(False, "no RADIUS server")
+            answer(False, radius.CPE_NO_SERVER)

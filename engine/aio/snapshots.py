@@ -46,6 +46,8 @@ class EngineSnapshot:
     ppp: tuple[PppInterfaceSnapshot, ...]
     radius: tuple[tuple[str, tuple[Any, ...]], ...]    # (vr, ServerStats...)
     routes: tuple[tuple[str, tuple[Route, ...]], ...]
+    # (vr, RADIUS datagrams from an address that is no server of the VR)
+    radius_unknown_sources: tuple[tuple[str, int], ...] = ()
 
     @property
     def vr_states(self) -> tuple[tuple[str, str], ...]:

@@ -16,7 +16,9 @@ Lab file table (TOML, lab.md)::
     reply = { "Framed-Route" = ["10.10.1.0/24 0.0.0.0 1", "10.10.2.0/24 0.0.0.0 1"] }
 
 Failure modes: "reject" (every Access-Request rejected), "silent" (nothing answered),
-"wrong-secret" (replies signed with another secret), "delay" (answers after ``delay`` s).
+"wrong-secret" (replies signed with another secret), "delay" (answers after ``delay`` s),
+"unsigned" (Access replies without a Message-Authenticator, as servers before the
+CVE-2024-3596 fixes sent them).
 Unknown users and wrong passwords get an Access-Reject; Accounting-Requests get an
 Accounting-Response (except in silent mode).
 """
@@ -36,7 +38,7 @@ from engine.aaa.codec import MalformedPacket
 
 log = logging.getLogger(__name__)
 
-FAILURE_MODES = ("reject", "silent", "wrong-secret", "delay")
+FAILURE_MODES = ("reject", "silent", "wrong-secret", "delay", "unsigned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ class RadiusSpec:
     port: int
     secret: bytes = field(repr=False)
     users: tuple[RadiusUser, ...] = ()
-    mode: str | None = None          # None | "reject" | "silent" | "wrong-secret" | "delay"
+    mode: str | None = None          # None or one of FAILURE_MODES
     delay: float = 0.0
 
     @property
@@ -176,7 +178,7 @@ class RadiusServerCore:
             rattrs = codec.encode_attribute("Reply-Message", message or "rejected")
             rcode = codec.ACCESS_REJECT
         return codec.build_response(rcode, ident, auth, rattrs, self._reply_secret,
-                                    with_message_authenticator=True)
+                                    with_message_authenticator=self.spec.mode != "unsigned")
 
     def _authenticate(self, a: dict, auth: bytes):
         name = (a.get("User-Name") or (None,))[0]

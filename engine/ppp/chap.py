@@ -249,7 +249,8 @@ class ChapServer(AuthMachine):
         self.link.auth_peer_ok("chap", self.username)
 
     def _a_fail_refused(self, now: float) -> None:
-        self.link.auth_failed("peer", "CHAP credentials refused for %r" % self.username)
+        self.link.auth_failed("peer", "CHAP authentication of %r failed: %s"
+                              % (self.username, self._message or "credentials refused"))
 
     def _a_fail_no_response(self, now: float) -> None:
         self.link.auth_failed("peer", "no CHAP Response")

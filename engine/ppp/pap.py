@@ -180,7 +180,8 @@ class PapServer(AuthMachine):
         self.link.auth_peer_ok("pap", self.username)
 
     def _a_fail_refused(self, now: float) -> None:
-        self.link.auth_failed("peer", "PAP credentials refused for %r" % self.username)
+        self.link.auth_failed("peer", "PAP authentication of %r failed: %s"
+                              % (self.username, self._message or "credentials refused"))
 
     def _a_fail_no_request(self, now: float) -> None:
         self.link.auth_failed("peer", "no PAP Authenticate-Request")

@@ -226,8 +226,26 @@ setting(R, "retransmit", ["Retransmissions before failover"], "<0-100>", "Retran
         "retransmit", m.RADIUS_RETRANSMIT)
 setting(R, "deadtime", ["Minutes a failed server is skipped"], "<0-1440>", "Minutes", node,
         "deadtime", m.RADIUS_DEADTIME)
-setting(R, "max-sessions", ["Maximum outstanding requests"], "<1-65535>", "Requests", node,
-        "max_sessions")
+setting(R, "max-sessions", ["Maximum outstanding requests (more wait in a queue)"],
+        "<1-65535>", "Requests", node, "max_sessions")
+
+_REQUIRE_MA = ["Drop Access replies without a Message-Authenticator (CVE-2024-3596)"]
+
+
+@command(R, "require-message-authenticator", _REQUIRE_MA)
+def require_ma(ctx):
+    ctx.node.require_message_authenticator = True
+
+
+@command(R, "no require-message-authenticator",
+         ["Negate a command or set its defaults", *_REQUIRE_MA])
+def no_require_ma(ctx):
+    ctx.node.require_message_authenticator = False
+
+
+@command(R, "default require-message-authenticator", ["Restore a default", *_REQUIRE_MA])
+def default_require_ma(ctx):
+    ctx.node.require_message_authenticator = m.RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR
 
 
 # ------------------------------------------------------------------ AAA

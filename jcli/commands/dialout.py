@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import ipaddress
 
+from engine.aaa.server import COUNTERS as RADIUS_COUNTERS, STATE_DEAD
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
 from jcli.views import ShowResult, table
@@ -332,25 +333,50 @@ def show_ip_route(ctx, vr):
     return ShowResult(data, _render_routes)
 
 
+def _radius_state(r: dict) -> str:
+    """'up', or 'dead(2m05s)' with the dead time left."""
+    if r["state"] != STATE_DEAD:
+        return r["state"]
+    left = r.get("dead_for")
+    if left is None:
+        return r["state"]
+    secs = max(0, int(left + 0.999))
+    return f"{r['state']}({secs // 60}m{secs % 60:02d}s)"
+
+
 def _render_radius(rows) -> list[str]:
-    out = table(["Virtual router", "Server", "Port", "Kind", "State", "Requests", "Accepts",
-                 "Rejects", "Timeouts", "Retransmits", "Bad", "RTT ms"],
-                [[r["vr"], r["address"], r["port"], r["kind"], r["state"], r["requests"],
-                  r["accepts"], r["rejects"], r.get("timeouts", 0), r["retransmits"],
-                  r.get("bad_authenticator", 0) + r.get("malformed", 0),
+    out = table(["Virtual router", "Server", "Port", "Kind", "State", "Requests", "Pending",
+                 "Queued", "RTT ms"],
+                [[r["vr"], r["address"], r["port"], r["kind"], _radius_state(r), r["requests"],
+                  r["pending"], r["waiting"],
                   "-" if not r.get("last_rtt") else f"{r['last_rtt'] * 1000:.1f}"]
                  for r in rows])
     out.append(f"{len(rows)} RADIUS server(s) found")
+    if rows:
+        out.append("")
+        names = [f"{r['address']}:{r['port']}" for r in rows]
+        if len(set(names)) < len(names):          # the same server in several VRs
+            names = [f"{r['vr']} {r['address']}:{r['port']} {r['kind']}" for r in rows]
+        out += table(["Counter"] + names,
+                     [[label] + [r[name] for r in rows] for name, label in RADIUS_COUNTERS])
+        seen: dict[str, int] = {}
+        for r in rows:
+            seen.setdefault(r["vr"], r.get("vr_unknown_sources", 0))
+        out.append("")
+        out += [f"Virtual router {vr}: {n} RADIUS datagram(s) from unknown sources"
+                for vr, n in seen.items()]
     return out
 
 
 def _radius_rows(ctx) -> list[dict]:
     snap = _engine(ctx).snapshot()
+    unknown = dict(getattr(snap, "radius_unknown_sources", ()))
     rows = []
     for vr, servers in snap.radius:
         for s in servers:
             d = plain(s)
             d["vr"] = vr
+            d["vr_unknown_sources"] = unknown.get(vr, 0)
             rows.append(d)
     return rows
 
@@ -399,26 +425,31 @@ def clear_radius(ctx):
 
 
 # ------------------------------------------------------------------------------------ debug
-DEBUG_KINDS = {"l2tp": "l2tp", "dial-out": "dial-out", "ppp": "ppp"}
+DEBUG_KINDS = {"l2tp": "l2tp", "dial-out": "dial-out", "ppp": "ppp", "radius": "radius"}
 
 
-@command("exec", "debug {l2tp$l2tp [dial-out$dialout] | ppp$ppp}",
-         ["Debugging functions", "L2TP control messages", "Dial-out events", "PPP events"])
-def debug(ctx, l2tp, dialout, ppp):
-    kind = "dial-out" if dialout else ("ppp" if ppp else "l2tp")
+def _debug_kind(dialout: bool, ppp: bool, radius: bool) -> str:
+    return "dial-out" if dialout else ("ppp" if ppp else ("radius" if radius else "l2tp"))
+
+
+@command("exec", "debug {l2tp$l2tp [dial-out$dialout] | ppp$ppp | radius$radius}",
+         ["Debugging functions", "L2TP control messages", "Dial-out events", "PPP events",
+          "RADIUS requests and replies (passwords masked)"])
+def debug(ctx, l2tp, dialout, ppp, radius):
+    kind = _debug_kind(dialout, ppp, radius)
     _engine(ctx).set_debug(kind, True)
     ctx.write(f"{kind} debugging is on")
 
 
-@command("exec", "no debug {l2tp$l2tp [dial-out$dialout] | ppp$ppp | all$all}",
+@command("exec", "no debug {l2tp$l2tp [dial-out$dialout] | ppp$ppp | radius$radius | all$all}",
          ["Negate a command", "Debugging functions", "L2TP control messages", "Dial-out events",
-          "PPP events", "Every kind"])
-def no_debug(ctx, l2tp, dialout, ppp, all):
+          "PPP events", "RADIUS requests and replies", "Every kind"])
+def no_debug(ctx, l2tp, dialout, ppp, radius, all):
     eng = _engine(ctx)
     if all:
         eng.set_debug(None, False)
         ctx.write("All debugging is off")
         return
-    kind = "dial-out" if dialout else ("ppp" if ppp else "l2tp")
+    kind = _debug_kind(dialout, ppp, radius)
     eng.set_debug(kind, False)
     ctx.write(f"{kind} debugging is off")

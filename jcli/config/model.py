@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.aaa import server as _radius_defaults
+
 # Defaults (dialout spec section 8; L2TP values from RFC 2661 practice)
 CONNECT_TIMEOUT = 60
 DORMANT_TIMEOUT = 300
@@ -19,11 +21,12 @@ RETRANSMISSION = 5
 HELLO_INTERVAL = 60
 RECEIVE_WINDOW_SIZE = 4
 TUNNEL_IDLE_TIMEOUT = 60
-RADIUS_TIMEOUT = 3
-RADIUS_RETRANSMIT = 3
-RADIUS_DEADTIME = 0
-RADIUS_AUTH_PORT = 1812
-RADIUS_ACCT_PORT = 1813
+RADIUS_TIMEOUT = _radius_defaults.DEFAULT_TIMEOUT_S
+RADIUS_RETRANSMIT = _radius_defaults.DEFAULT_RETRANSMIT
+RADIUS_DEADTIME = _radius_defaults.DEFAULT_DEADTIME_MIN
+RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR = _radius_defaults.DEFAULT_REQUIRE_MESSAGE_AUTHENTICATOR
+RADIUS_AUTH_PORT = _radius_defaults.AUTH_PORT
+RADIUS_ACCT_PORT = _radius_defaults.ACCT_PORT
 
 
 @dataclass
@@ -35,7 +38,8 @@ class RadiusServer:
     timeout: int = RADIUS_TIMEOUT
     retransmit: int = RADIUS_RETRANSMIT
     deadtime: int = RADIUS_DEADTIME    # minutes
-    max_sessions: int | None = None
+    max_sessions: int | None = None    # outstanding requests; None: no limit
+    require_message_authenticator: bool = RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR
 
     @property
     def port(self) -> int:

@@ -84,6 +84,9 @@ def render_radius(s: m.RadiusServer) -> list[str]:
         out.append(f" deadtime {s.deadtime}")
     if s.max_sessions is not None:
         out.append(f" max-sessions {s.max_sessions}")
+    if s.require_message_authenticator != m.RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR:
+        out.append(f" {'' if s.require_message_authenticator else 'no '}"
+                   "require-message-authenticator")
     out.append(" exit")
     return out
 

@@ -88,6 +88,22 @@ EXTRA_USERS = '''
 '''
 
 
+# FreeRADIUS 3.2.1 adds a Message-Authenticator to an Access-Accept or -Reject only when
+# the reply list holds one; the client drops replies without it (CVE-2024-3596), so
+# every reply gets one, accepts in post-auth and rejects in Post-Auth-Type REJECT.
+SIGN_REPLY = "update reply {\n\t\t\tMessage-Authenticator := 0x00\n\t\t}"
+POST_AUTH = ("post-auth {\n\t\t" + SIGN_REPLY + "\n\t\tPost-Auth-Type REJECT {\n\t\t\t"
+             + SIGN_REPLY.replace("\n\t\t", "\n\t\t\t") + "\n\t\t}\n\t}")
+
+
+def sign_replies(conf: str) -> str:
+    """The server configuration with a Message-Authenticator in every Access reply."""
+    out, n = re.subn(r"post-auth \{\s*\}", POST_AUTH, conf)
+    if n != 1:
+        raise RuntimeError("FreeRADIUS configuration has no empty post-auth section")
+    return out
+
+
 def _read(path: str) -> str:
     with open(path, errors="replace") as f:
         return f.read()
@@ -153,6 +169,7 @@ class FreeRadius:
         if self.cleanup_delay is not None:
             conf = re.sub(r"(?m)^cleanup_delay = \d+", f"cleanup_delay = {self.cleanup_delay}",
                           conf)
+        conf = sign_replies(conf)
         with open(os.path.join(self.dir, "radiusd.conf"), "w") as f:
             f.write(conf)
         users = _read(os.path.join(INTEROP, "freeradius-users"))

@@ -79,8 +79,8 @@ def test_all_silent_gives_timeout_event():
 
 
 def test_zero_deadtime_never_marks_dead():
-    p = RadiusServer("127.0.0.1", 1812, b"s1", timeout=1.0, retransmit=0)
-    s = RadiusServer("127.0.0.2", 1812, b"s2", timeout=1.0, retransmit=0)
+    p = RadiusServer("127.0.0.1", 1812, b"s1", timeout=1.0, retransmit=0, deadtime_s=0.0)
+    s = RadiusServer("127.0.0.2", 1812, b"s2", timeout=1.0, retransmit=0, deadtime_s=0.0)
     c = RadiusClient([p, s], rng=random.Random(3))
     c.request(dialout_request("x@d"), now=0.0)
     sent = [(0.0, d, a) for d, a in c.datagrams_to_send(now=0.0)]

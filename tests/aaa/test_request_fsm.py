@@ -13,13 +13,16 @@ S = RadiusServer("127.0.0.2", 1812, b"s2", timeout=1.0, retransmit=1)
 
 CTX = {cl.EV_START: 0, cl.EV_NO_SERVER: "no-server", cl.EV_REPLY: (2, []),
        cl.EV_BAD_REPLY: "malformed", cl.EV_RETRY: None, cl.EV_FAILOVER: 1,
-       cl.EV_GIVE_UP: None, cl.EV_CANCEL: None}
+       cl.EV_GIVE_UP: None, cl.EV_CANCEL: None, cl.EV_QUEUE: 0, cl.EV_DEQUEUE: 0,
+       cl.EV_FAILOVER_QUEUE: 1}
 
 
 def in_state(state):
     c = RadiusClient([P, S], rng=random.Random(11))
     p = c._new_pending(dialout_request("x@d"), 0.0)
-    if state != cl.IDLE:
+    if state == cl.QUEUED:
+        c._fire(p, cl.EV_QUEUE, 0.0, 0)
+    elif state != cl.IDLE:
         c._fire(p, cl.EV_START, 0.0, 0)
     if state == cl.DONE:
         c._fire(p, cl.EV_REPLY, 0.5, (3, []))
@@ -60,7 +63,7 @@ def test_every_pair(state, event):
     if "send_to_server" in actions or "retransmit" in actions:
         [(data, addr)] = out
         expected = {cl.EV_START: "127.0.0.1", cl.EV_RETRY: "127.0.0.1",
-                    cl.EV_FAILOVER: "127.0.0.2"}[event]
+                    cl.EV_FAILOVER: "127.0.0.2", cl.EV_DEQUEUE: "127.0.0.1"}[event]
         assert addr[0] == expected
     if "emit_reply" in actions:
         assert [type(e) for e in events] == [RadiusReply]
@@ -70,5 +73,12 @@ def test_every_pair(state, event):
         assert c.in_flight == 0 and c.get_timer() is None
     if "mark_dead" in actions:
         assert c.snapshot(now=3.0)[0].state == "dead"
+    if "enqueue" in actions:
+        assert out == [] and c.get_timer() is None
+        waiting = {s.address: s.waiting for s in c.snapshot()}
+        assert waiting == {P.address if event == cl.EV_QUEUE else S.address: 1,
+                           S.address if event == cl.EV_QUEUE else P.address: 0}
+    if "dequeue" in actions:
+        assert [s.waiting for s in c.snapshot()] == [0, 0]
     if event == cl.EV_BAD_REPLY:
         assert c.snapshot()[0].malformed == 1

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from tests.shared_paths import INTEROP
+from tests.aaa.freeradius import sign_replies
 REPO = Path(__file__).resolve().parents[2]
 FR_SECRET = "testing123"
 
@@ -83,7 +84,7 @@ class FreeRadius:
             conf = re.sub(rf"(?m)^{key} = .*$", f"{key} = {self.dir}", conf)
         conf = conf.replace("port = 18120", f"port = {self.auth_port}")
         conf = conf.replace("port = 18130", f"port = {self.acct_port}")
-        (self.dir / "radiusd.conf").write_text(conf)
+        (self.dir / "radiusd.conf").write_text(sign_replies(conf))
         (self.dir / "users").write_text(self.users + (INTEROP / "freeradius-users").read_text())
         self.proc = subprocess.Popen(
             [freeradius_binary(), "-f", "-d", str(self.dir), "-l", str(self.dir / "radius.log")],

@@ -67,6 +67,20 @@ async def test_radius_silent_inhibits_after_timeout(tmp_path):
         assert radius_home.timeouts == 1
 
 
+async def test_unsigned_access_accept_is_dropped(tmp_path):
+    """A home server that signs nothing (or a forger answering for it): every
+    Access-Accept is dropped, and the session says the replies were invalid."""
+    spec = standard_lab(lac_addresses(2), home_failure="unsigned")
+    async with running_lab(tmp_path, spec, radius_timeout=0.3, radius_retransmit=1) as r:
+        await dial_and_wait(r, "inhibited")
+        s = r.session(DST)
+        assert "invalid replies from RADIUS" in s.failure_reason, s.failure_reason
+        assert r.lab.radius[0].counters["accepts"] == 2             # first try + 1 retransmission
+        radius_home = dict(r.snap().radius)["home"][0]
+        assert (radius_home.missing_message_authenticators, radius_home.accepts) == (2, 0)
+        assert r.snap().dialout.chassis.counters.dialouts_requested == 0
+
+
 @pytest.mark.parametrize("variant,reason", [
     ("no-tunnel-attributes", "missing-tunnel-attributes"),
     ("service-type-framed", "service-type-not-outbound"),
@@ -155,6 +169,19 @@ async def test_router_refusing_cpe_credentials_inhibits(tmp_path):
         c = r.chassis_counters()
         assert (c.dialouts_requested, c.dialouts_rejected, c.dialouts_established) == (1, 1, 0)
         assert r.access_routes() == []
+
+
+@pytest.mark.parametrize("lns_failure,reason", [
+    ("silent", "RADIUS server unreachable"), ("wrong-secret", "invalid RADIUS reply")])
+async def test_cpe_check_without_a_valid_lns_answer_says_why(tmp_path, lns_failure, reason):
+    """The CPE's credentials were never refused: the LNS RADIUS server did not answer,
+    or answered with replies that fail the authenticator check."""
+    spec = standard_lab(lac_addresses(2), lns_failure=lns_failure)
+    async with running_lab(tmp_path, spec, radius_timeout=0.3, radius_retransmit=1) as r:
+        await dial_and_wait(r, "inhibited")
+        s = r.session(DST)
+        assert s.failure_reason.endswith(f"failed: {reason}"), s.failure_reason
+        assert "credentials refused" not in s.failure_reason
 
 
 async def test_cpe_address_outside_access_route_fails_then_reset(tmp_path):

@@ -125,9 +125,20 @@ async def test_happy_path_through_the_shell(tmp_path):
             assert getattr(c2, name) == getattr(c1, name), name
         assert c2.triggers_received == c1.triggers_received       # routed by the access route
 
-        # another destination: a second session over the same tunnel
+        # another destination: a second session over the same tunnel, RADIUS traced
+        assert await sh.run("debug radius") == ["radius debugging is on"]
         out = await sh.run("ping virtual-router home 10.10.2.1 count 2 timeout 10")
         assert "Success rate = 100% (2/2)" in out[-1]
+        out += await sh.run("no debug radius")
+        traced = [l for l in out if l.startswith("RADIUS [")]
+        assert any(l.startswith("RADIUS [home]: RADIUS sent Access-Request id ")
+                   and "User-Name=" in l for l in traced), out
+        assert any(l.startswith("RADIUS [home]: RADIUS received Access-Accept id ")
+                   and "Tunnel-Password:1=<hidden>" in l for l in traced), out
+        assert any(l.startswith("RADIUS [lns]: RADIUS sent Access-Request id ")
+                   and "-Password=<hidden>" in l for l in traced), out
+        assert not any(HOME_SECRET in l or LNS_SECRET in l for l in out)
+        assert out[-1] == "radius debugging is off"
         c3 = sh.counters()
         assert (c3.sessions_created, c3.dialouts_established) == (2, 2)
         snap = ctx.engine.snapshot()
@@ -140,6 +151,22 @@ async def test_happy_path_through_the_shell(tmp_path):
         check_golden("target.txt", await sh.run("show l2tp dial-out target"))
         check_golden("ip_route_home.txt", await sh.run("show ip route virtual-router home"))
         check_golden("session.txt", await sh.run("show l2tp dial-out session"))
+
+        # a datagram to the RADIUS client from an address that is no server is counted
+        import asyncio
+        import socket
+        [client_addr] = eng.engine.radius.by_vr["home"].adapter.local_addresses
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stray:
+            stray.bind(("127.0.0.7", 0))
+            stray.sendto(b"\x02\x01\x00\x14" + bytes(16), ("127.0.0.1", client_addr[1]))
+        for _ in range(100):
+            out = await sh.run("show radius servers")
+            if "Virtual router home: 1 RADIUS datagram(s) from unknown sources" in out:
+                break
+            await asyncio.sleep(0.01)
+        assert "Virtual router home: 1 RADIUS datagram(s) from unknown sources" in out, out
+        assert "Virtual router lns: 0 RADIUS datagram(s) from unknown sources" in out, out
+        assert any(l.startswith("Bad authenticators") for l in out)
 
         # clear radius statistics zeroes the per-server counters
         def requests(lines):
