@@ -835,9 +835,13 @@ class DialoutService:
         self._drain_pending(now)
 
     def _select_keys(self, vr: str | None, dst) -> list[_Session]:
-        if vr is not None and dst is not None:
-            s = self._sessions.get(SessionKey(vr, ipaddress.IPv4Address(dst)))
-            return [] if s is None else [s]
+        """The sessions a clear/reset names: one VR and/or one trigger address; neither = all."""
+        if dst is not None:
+            dst = ipaddress.IPv4Address(dst)
+            if vr is not None:
+                s = self._sessions.get(SessionKey(vr, dst))
+                return [] if s is None else [s]
+            return [s for s in self._sessions.values() if s.key.dst == dst]
         return [s for s in self._sessions.values() if vr is None or s.key.vr == vr]
 
     def clear(self, vr: str | None = None, dst=None, *, now: float) -> int:
