@@ -300,6 +300,7 @@ class VrSnapshot:
     sessions: int
     sessions_by_state: tuple[tuple[str, int], ...]
     counters: CounterSnapshot
+    triggers_buffered: int = 0              # held by all the VR's sessions together
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +370,7 @@ class _Vr:
     targets: TargetTable = field(default_factory=TargetTable)
     counters: Counters = field(default_factory=Counters)
     by_state: Counter = field(default_factory=Counter)
+    buffered: int = 0                      # trigger packets held by all its sessions
 
 
 @dataclass(slots=True, eq=False)
@@ -911,8 +913,10 @@ class DialoutService:
 
     # -- actions -----------------------------------------------------------------------
     def _a_buffer(self, s: _Session, now: float, packet: bytes | None) -> None:
-        if packet is not None and len(s.buffer) < s.vrobj.config.max_buffered_triggers:
+        v = s.vrobj
+        if packet is not None and v.buffered < v.config.max_buffered_triggers:
             s.buffer.append(packet)
+            v.buffered += 1
             self._count(s, "triggers_enqueued")
         else:
             self._count(s, "triggers_discarded")
@@ -1060,6 +1064,7 @@ class DialoutService:
             return
         self._requests.append(ForwardPackets(s.key.vr, s.ifname, tuple(s.buffer), s.key))
         s.buffer.clear()
+        s.vrobj.buffered -= n
         s.triggers_forwarded += n
         self._count(s, "triggers_forwarded", n)
 
@@ -1083,6 +1088,7 @@ class DialoutService:
         n = len(s.buffer)
         if n:
             s.buffer.clear()
+            s.vrobj.buffered -= n
             self._count(s, "triggers_discarded", n)
 
     def _a_start_inhibit_timer(self, s, now, packet) -> None:
@@ -1124,6 +1130,8 @@ class DialoutService:
         self._count(s, "sessions_reset")
 
     def _a_delete(self, s, now, packet) -> None:
+        if s.buffer:
+            self._a_drop_buffer(s, now, packet)
         if s.auth_request_id is not None:
             self._auth_ids.pop(s.auth_request_id, None)
         if s.tunnel is not None or s.call_id is not None:
@@ -1200,7 +1208,8 @@ class DialoutService:
             name=v.name, state=v.state, route_distinguisher=v.config.route_distinguisher,
             max_buffered_triggers=v.config.max_buffered_triggers, targets=len(v.targets),
             sessions=sum(v.by_state.values()), sessions_by_state=self._by_state_tuple(v.by_state),
-            counters=v.counters.snapshot()) for v in sorted(self._vrs.values(),
+            counters=v.counters.snapshot(), triggers_buffered=v.buffered)
+            for v in sorted(self._vrs.values(),
                                                             key=lambda v: v.name))
         targets = tuple(TargetSnapshot(
             vr=t.vr, prefix=t.prefix, domain=t.domain, profile=t.profile, state=t.state,

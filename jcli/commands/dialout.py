@@ -113,7 +113,8 @@ def _render_vrs(rows) -> list[str]:
         by_state = dict(v["sessions_by_state"])
         out += [f"Virtual router {v['name']}: {v['state']}",
                 f"  route distinguisher {v['route_distinguisher'] or 'none'}, "
-                f"max-buffered-triggers {v['max_buffered_triggers']}, targets {v['targets']}, "
+                f"max-buffered-triggers {v['max_buffered_triggers']} "
+                f"({v.get('triggers_buffered', 0)} buffered), targets {v['targets']}, "
                 f"sessions {v['sessions']}",
                 "  sessions by state: " + ", ".join(f"{s} {by_state.get(s, 0)}"
                                                     for s in SESSION_STATES),
