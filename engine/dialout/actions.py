@@ -172,6 +172,7 @@ class SessionActions(TunnelGlue):
             self._connecting -= 1
         s.target.sessions -= 1
         self._count(s, C.SESSIONS_REMOVED)
+        self._update_chassis(now)
 
     def _action_table(self) -> ActionTable:
         return {

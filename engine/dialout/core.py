@@ -13,8 +13,8 @@ import heapq
 from collections import Counter, deque
 from typing import Callable, Optional
 
-from engine.dialout.model import (ChassisConfig, ChassisState, DialoutTrace, IPv4, Request,
-                                  SessionKey)
+from engine.dialout.model import (ChassisConfig, ChassisState, DialoutConfig, DialoutTrace,
+                                  IPv4, Request, SessionKey)
 from engine.dialout.records import SessionEntry, TunnelEntry, VrEntry
 from engine.dialout.selection import DestinationTable, TunnelSelector
 from engine.dialout.session import (SETUP_STATES, Action, SessionEvent, SessionState,
@@ -62,6 +62,9 @@ class ServiceCore:
         self.destinations = DestinationTable(self._cfg.lockout_timeout)
         self.selector = TunnelSelector(self.destinations)
         self.chassis_state = ChassisState.IN_SERVICE
+        self.chassis_reason = ""
+        self._restricted_by: str = ""      # set_chassis_state(restricted): resources lost
+        self._applied: DialoutConfig | None = None
         self._actions: ActionTable = self._action_table()
 
     def _action_table(self) -> ActionTable:
@@ -104,6 +107,25 @@ class ServiceCore:
             self._events.append(ev)
         if self.trace is not None:
             self.trace(ev)
+
+    # ------------------------------------------------------------------ chassis state
+    def _update_chassis(self, now: float) -> None:
+        """restricted while resources are lost (``set_chassis_state``) or while the session
+        table is full (``l2tp dial-out max-sessions``); inService otherwise."""
+        if self.chassis_state is ChassisState.INIT_INCOMPLETE:
+            return
+        if self._restricted_by:
+            reason = self._restricted_by
+        elif len(self._sessions) >= self._cfg.max_sessions:
+            reason = f"max-sessions {self._cfg.max_sessions} reached"
+        else:
+            reason = ""
+        new = ChassisState.RESTRICTED if reason else ChassisState.IN_SERVICE
+        if new is not self.chassis_state or reason != self.chassis_reason:
+            self.chassis_state, self.chassis_reason = new, reason
+            if self.tracing:
+                self._trace("default", None, f"dial-out chassis {new}"
+                            + (f" ({reason})" if reason else ""), now)
 
     # ------------------------------------------------------------------ counting helpers
     def _count(self, s: SessionEntry, counter: C, n: int = 1) -> None:

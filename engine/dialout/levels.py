@@ -26,14 +26,38 @@ class Levels(SessionActions):
     def chassis_config(self) -> ChassisConfig:
         return self._cfg
 
-    def set_chassis_state(self, state: ChassisState | str) -> None:
-        self.chassis_state = ChassisState(state)
+    def set_chassis_state(self, state: ChassisState | str, reason: str = "", *,
+                          now: float = 0.0) -> None:
+        """The integration reports the chassis resources: ``restricted`` when they are lost
+        (``reason`` says which), ``inService`` when they are back.  A full session table
+        (max-sessions) restricts the chassis by itself, whatever is reported here."""
+        state = ChassisState(state)
+        if state is ChassisState.RESTRICTED:
+            self._restricted_by = reason or "system resources exhausted"
+        else:
+            self._restricted_by = ""
+            if state is ChassisState.INIT_INCOMPLETE:
+                self.chassis_state = state
+                return
+            if self.chassis_state is ChassisState.INIT_INCOMPLETE:
+                self.chassis_state = ChassisState.IN_SERVICE
+        self._update_chassis(now)
+
+    def check_config(self, config: DialoutConfig) -> None:
+        """Raise ConfigError if ``apply_config(config)`` would be refused."""
+        validate_config(config)
+        if (self.chassis_state is ChassisState.RESTRICTED
+                and (self._applied is None
+                     or config.dialout_part() != self._applied.dialout_part())):
+            raise ConfigError(f"Dial-out service is restricted ({self.chassis_reason}): "
+                              "dial-out configuration refused")
 
     def apply_config(self, config: DialoutConfig, *, now: float) -> None:
-        """Reconcile chassis settings, VRs and their targets with ``config``."""
-        if self.chassis_state is ChassisState.RESTRICTED:
-            raise ConfigError("dial-out service is restricted: configuration refused")
-        validate_config(config)
+        """Reconcile chassis settings, VRs and their targets with ``config``.  While the
+        chassis is restricted only a configuration whose dial-out settings are unchanged is
+        taken (e.g. new profile names); any other raises ConfigError and changes nothing."""
+        self.check_config(config)
+        self._applied = config
         self._cfg = config.chassis
         self.destinations.lockout_timeout = config.chassis.lockout_timeout
         self.selector.weighted_load_balancing = config.chassis.weighted_load_balancing
@@ -62,8 +86,28 @@ class Levels(SessionActions):
                     self._requests.append(InstallRoutes(name, (t.route(),), None))
                     if self.tracing:
                         self._trace(name, None, f"target {prefix} domain {tcfg.domain} profile "
-                                    f"{tcfg.profile}: {t.state}", now)
+                                    f"{tcfg.profile} created", now)
+            self._refresh_targets(v, now)
+        self._update_chassis(now)
         self._drain_pending(now)
+
+    def _refresh_targets(self, v: VrEntry, now: float) -> None:
+        """A target is down while its VR is not inService or its profile does not exist;
+        otherwise in the state last reported for its resources (inService or inhibited)."""
+        for t in v.targets:
+            if v.state is not VrState.IN_SERVICE:
+                state, reason = TargetState.DOWN, f"virtual router {v.state}"
+            elif v.config.profiles is not None and t.profile not in v.config.profiles:
+                state, reason = TargetState.DOWN, f'profile "{t.profile}" does not exist'
+            elif t.assigned is TargetState.INHIBITED:
+                state, reason = TargetState.INHIBITED, t.assigned_reason
+            else:
+                state, reason = t.assigned, ""
+            if (state, reason) != (t.state, t.reason):
+                t.state, t.reason = state, reason
+                if self.tracing:
+                    self._trace(v.name, None, f"target {t.prefix}: {state}"
+                                + (f" ({reason})" if reason else ""), now)
 
     def _remove_target(self, v: VrEntry, t: Target, *, now: float) -> None:
         for s in [s for s in self._sessions.values() if s.target is t]:
@@ -84,18 +128,25 @@ class Levels(SessionActions):
 
     def set_vr_state(self, vr: str, state: VrState | str, *, now: float) -> None:
         v = self._vrs[vr]
-        v.state = VrState(state)
-        if self.tracing:
-            self._trace(vr, None, f"virtual router {vr}: dial-out {v.state}", now)
+        new = VrState(state)
+        if new is not v.state:
+            v.state = new
+            if self.tracing:
+                self._trace(vr, None, f"virtual router {vr}: dial-out {v.state}", now)
+        self._refresh_targets(v, now)
 
-    def set_target_state(self, vr: str, prefix: NetLike, state: TargetState | str, *,
-                         now: float) -> None:
+    def set_target_state(self, vr: str, prefix: NetLike, state: TargetState | str,
+                         reason: str = "", *, now: float) -> None:
+        """The integration reports a target's resources: ``inhibited`` (cannot handle
+        triggers, ``reason`` says why) or ``inService``; ``down`` follows from the VR and
+        profile and is not set here."""
         t = self._vrs[vr].targets.get(ipaddress.IPv4Network(prefix))
         if t is None:
             raise KeyError(f"no dial-out target {prefix} in {vr}")
-        t.state = TargetState(state)
-        if self.tracing:
-            self._trace(vr, None, f"target {t.prefix}: {t.state}", now)
+        t.assigned = TargetState(state)
+        t.assigned_reason = (reason or "no resources for triggers"
+                             if t.assigned is TargetState.INHIBITED else "")
+        self._refresh_targets(self._vrs[vr], now)
 
 
 
@@ -140,7 +191,8 @@ class Levels(SessionActions):
             weighted_load_balancing=c.weighted_load_balancing,
             sessions=len(self._sessions), connecting=self._connecting,
             sessions_by_state=self._by_state_tuple(self._by_state),
-            stale_inputs=self.stale_inputs, counters=self.counters.snapshot())
+            stale_inputs=self.stale_inputs, counters=self.counters.snapshot(),
+            reason=self.chassis_reason)
         vrs = tuple(VrSnapshot(
             name=v.name, state=v.state, route_distinguisher=v.config.route_distinguisher,
             max_buffered_triggers=v.config.max_buffered_triggers, targets=len(v.targets),
@@ -150,7 +202,7 @@ class Levels(SessionActions):
                                                             key=lambda v: v.name))
         targets = tuple(TargetSnapshot(
             vr=t.vr, prefix=t.prefix, domain=t.domain, profile=t.profile, state=t.state,
-            sessions=t.sessions, counters=t.counters.snapshot())
+            sessions=t.sessions, counters=t.counters.snapshot(), reason=t.reason)
             for v in sorted(self._vrs.values(), key=lambda v: v.name)
             for t in sorted(v.targets, key=lambda t: (int(t.prefix.network_address),
                                                       t.prefix.prefixlen)))

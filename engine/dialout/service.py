@@ -123,8 +123,10 @@ class DialoutService(Levels):
         s = self._sessions.get(key)
         if s is not None:
             self._count(s, C.TRIGGERS_RECEIVED)
+            # A full session table (restricted by max-sessions) does not stop an existing
+            # session from dialling again; lost resources do.
             target_ok = (s.target.state is TargetState.IN_SERVICE
-                         and self.chassis_state is ChassisState.IN_SERVICE
+                         and not self._restricted_by
                          and s.vrobj.state is VrState.IN_SERVICE)
             if not target_ok and s.state not in (S.AUTHENTICATING, S.CONNECTING, S.IN_SERVICE):
                 self._count(s, C.TRIGGERS_DISCARDED)
@@ -138,7 +140,8 @@ class DialoutService(Levels):
         reason = None
         target = None
         if self.chassis_state is not ChassisState.IN_SERVICE:
-            reason = f"chassis {self.chassis_state}"
+            reason = f"chassis {self.chassis_state}" + (
+                f" ({self.chassis_reason})" if self.chassis_reason else "")
         elif v is None:
             reason = "no dial-out context in virtual router"
         elif v.state is not VrState.IN_SERVICE:
@@ -151,7 +154,8 @@ class DialoutService(Levels):
                 levels.append(target.counters)
                 self._count_levels(C.TRIGGERS_RECEIVED, target.counters)
                 if target.state is not TargetState.IN_SERVICE:
-                    reason = f"target {target.state}"
+                    reason = f"target {target.state}" + (
+                        f" ({target.reason})" if target.reason else "")
                 elif len(self._sessions) >= self._cfg.max_sessions:
                     reason = "max-sessions reached"
         if reason is not None:
@@ -167,6 +171,7 @@ class DialoutService(Levels):
         v.by_state[S.DORMANT] += 1
         target.sessions += 1
         self._count(s, C.SESSIONS_CREATED)
+        self._update_chassis(now)
         if self.tracing:
             self._trace(vr, dst, f"session {key} created for target {target.prefix}", now)
         self._fire(s, self._trigger_event(), now=now, packet=packet)

@@ -25,6 +25,7 @@ class ChassisSnapshot:
     sessions_by_state: tuple[tuple[str, int], ...]
     stale_inputs: int
     counters: CounterSnapshot
+    reason: str = ""                        # why the chassis is not inService
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class TargetSnapshot:
     state: TargetState
     sessions: int
     counters: CounterSnapshot
+    reason: str = ""                        # why the target is not inService
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,9 @@ class Target:
     state: TargetState = TargetState.IN_SERVICE
     counters: Counters = field(default_factory=Counters)
     sessions: int = 0            # sessions currently in the table for this target
+    assigned: TargetState = TargetState.IN_SERVICE   # set_target_state (resources)
+    assigned_reason: str = ""
+    reason: str = ""             # why the target is not inService
 
     @property
     def prefix(self) -> ipaddress.IPv4Network:
