@@ -9,7 +9,8 @@ from typing import Any
 from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
                                StaticRouteConfig, TargetConfig, VirtualRouterConfig)
 from engine.aio.engine import Engine
-from engine.dialout.service import ChassisConfig
+from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
+from engine.dialout.service import ChassisConfig, ChassisState
 from jcli.config.model import RouterConfig, VirtualRouter
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
                                       r.distance if r.distance is not None else 1, r.tag or 0)
                     for r in vr.routes.values())
     profiles = tuple(ProfileConfig(
-        p.name, tuple(p.ppp_authentication), p.ppp_authentication_vr,
+        p.name, tuple(p.ppp_authentication) or DEFAULT_PPP_AUTHENTICATION,
+        p.ppp_authentication_vr,
         p.ppp_keepalive if p.ppp_keepalive is not None else 30,
         p.ppp_mru if p.ppp_mru is not None else 1500,
         p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu)
@@ -105,6 +107,14 @@ class RouterEngine:
 
     def snapshot(self):
         return self.engine.snapshot()
+
+    def dialout_config_refused(self) -> str | None:
+        """Why dial-out configuration commands are refused now, or None."""
+        d = self.engine.dialout
+        if d.chassis_state is ChassisState.RESTRICTED:
+            return (f"Dial-out service is restricted ({d.chassis_reason}): "
+                    "dial-out configuration refused")
+        return None
 
     def __getattr__(self, name: str):
         return getattr(self.engine, name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
 
 
@@ -25,7 +26,7 @@ class RadiusServerConfig:
 @dataclass(frozen=True, slots=True)
 class ProfileConfig:
     name: str
-    ppp_authentication: tuple[str, ...] = ("chap",)   # what the LNS asks of the CPE
+    ppp_authentication: tuple[str, ...] = DEFAULT_PPP_AUTHENTICATION  # asked of the CPE
     ppp_auth_vr: str | None = None                    # VR whose RADIUS checks the CPE
     ppp_keepalive: int = 30
     ppp_mru: int = 1500

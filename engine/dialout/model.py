@@ -14,6 +14,11 @@ from engine.dialout.targets import TargetConfig
 
 IPv4 = ipaddress.IPv4Address
 Net = ipaddress.IPv4Network
+
+# The authentication the LNS requires of the CPE when a target's profile names none: dial-out
+# authenticates both ways (the LNS to the CPE with the grant's credentials, the CPE to the LNS
+# with this), so a profile without `ppp authentication` still authenticates the peer.
+DEFAULT_PPP_AUTHENTICATION: tuple[str, ...] = ("chap",)
 # A network as the integration may give it: object, "a.b.c.d/len" text, or (prefix, len, ...).
 NetLike = Union[ipaddress.IPv4Network, str, tuple[object, ...]]
 AddrLike = Union[ipaddress.IPv4Address, str, int]

@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import ipaddress
 
+from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
 from jcli.views import ShowResult, table
@@ -83,7 +84,8 @@ async def ping(ctx, vr, dst, count, timeout, size):
 def _render_chassis(d) -> list[str]:
     c = d
     lines = [
-        f"L2TP dial-out chassis state: {c['state']}",
+        f"L2TP dial-out chassis state: {c['state']}"
+        + (f" ({c['reason']})" if c.get("reason") else ""),
         f"  connect-timeout {int(c['connect_timeout'])} s, dormant-timeout "
         f"{int(c['dormant_timeout'])} s, destination lockout-timeout "
         f"{int(c['lockout_timeout'])} s",
@@ -136,13 +138,31 @@ def show_dialout_vr(ctx, name):
 
 
 def _render_targets(rows) -> list[str]:
-    out = table(["Virtual router", "Target", "Domain", "Profile", "State", "Sessions",
-                 "Triggers", "Dial-outs"],
-                [[t["vr"], t["prefix"], t["domain"], t["profile"], t["state"], t["sessions"],
+    out = table(["Virtual router", "Target", "Domain", "Profile", "Peer auth", "State",
+                 "Sessions", "Triggers", "Dial-outs"],
+                [[t["vr"], t["prefix"], t["domain"], t["profile"],
+                  t.get("peer_authentication") or "-", t["state"], t["sessions"],
                   t["counters"]["triggers_received"], t["counters"]["dialouts_established"]]
                  for t in rows])
+    for t in rows:
+        if t.get("reason"):
+            out.append(f"  {t['vr']} {t['prefix']}: {t['state']} ({t['reason']})")
     out.append(f"{len(rows)} dial-out target(s) found")
+    out.append("Peer auth: what the LNS requires of the CPE (profile ppp authentication; "
+               f"default {' '.join(DEFAULT_PPP_AUTHENTICATION)}); the LNS authenticates "
+               "itself with the grant's credentials")
     return out
+
+
+def _peer_authentication(ctx, vr: str, profile: str) -> str | None:
+    """The authentication a target's profile requires of the CPE; None: no such profile."""
+    vrc = ctx.config.virtual_routers.get(vr)
+    p = vrc.profiles.get(profile) if vrc is not None else None
+    if p is None:
+        return None
+    if p.ppp_authentication:
+        return " ".join(p.ppp_authentication)
+    return " ".join(DEFAULT_PPP_AUTHENTICATION) + " (default)"
 
 
 @command("*", "show l2tp dial-out target [virtual-router WORD$vr] [A.B.C.D$prefix MASK$mask]",
@@ -152,7 +172,8 @@ def _render_targets(rows) -> list[str]:
 def show_dialout_target(ctx, vr, prefix, mask):
     snap = _engine(ctx).snapshot()
     want = ipaddress.IPv4Network(f"{prefix}/{mask}", strict=False) if prefix else None
-    rows = [plain(t) for t in snap.dialout.targets
+    rows = [dict(plain(t), peer_authentication=_peer_authentication(ctx, t.vr, t.profile))
+            for t in snap.dialout.targets
             if (vr is None or t.vr == vr) and (want is None or t.prefix == want)]
     return ShowResult(rows, _render_targets)
 

@@ -126,3 +126,109 @@ async def test_reset_every_selector(shell: Shell):
         "1 dial-out session(s) reset"]
     assert {st for _vr, _dst, st in shell.sessions()} == {"dormant"}
     assert await shell.run("l2tp dial-out session reset") == ["0 dial-out session(s) reset"]
+
+
+def config_lines(sh: Shell) -> list[str]:
+    from jcli.config.render import render_config
+    return render_config(sh.ctx.config)
+
+
+async def test_target_naming_a_missing_profile_is_refused(shell: Shell):
+    await shell.run("configure terminal")
+    before = config_lines(shell)
+    out = await shell.run("l2tp dial-out target 10.20.0.0 255.255.0.0 domain d profile nosuch",
+                          ok=False)
+    assert out == ['% Profile "nosuch" does not exist']
+    await shell.run("virtual-router home")
+    out = await shell.run("no profile dialout", ok=False)
+    assert out == ['% Profile "dialout" is used by dial-out target 10.10.0.0 255.255.0.0']
+    assert config_lines(shell) == before
+
+
+async def test_show_target_gives_the_peer_authentication_and_its_default(shell: Shell):
+    await shell.run("configure terminal")
+    await shell.run("virtual-router other")
+    await shell.run("profile plain")
+    await shell.run("exit")
+    await shell.run(f"l2tp dial-out target 10.20.0.0 255.255.0.0 domain {DOMAIN} profile plain")
+    out = await shell.run("show l2tp dial-out target")
+    rows = {(l.split()[0], l.split()[1]): l for l in out if l.startswith(("home ", "other "))}
+    assert " chap " in rows[("home", "10.10.0.0/16")]
+    assert " chap (default) " in rows[("other", "10.20.0.0/16")]
+    assert out[-1].startswith("Peer auth: what the LNS requires of the CPE")
+    assert "default chap" in out[-1]
+    # the engine requires it of the CPE: the profile handed to PPP has the default
+    vrc = shell.ctx.engine.engine.config.vr("other")
+    assert vrc.profile("plain").ppp_authentication == ("chap",)
+
+
+async def test_full_session_table_restricts_dial_out_configuration(shell: Shell):
+    await shell.run("configure terminal")
+    await shell.run("l2tp dial-out max-sessions 2")
+    await shell.run("end")
+    await shell.trigger("home", "10.10.1.1")
+    await shell.trigger("home", "10.10.1.2")
+    out = await shell.run("show l2tp dial-out")
+    assert out[0] == "L2TP dial-out chassis state: restricted (max-sessions 2 reached)"
+    await shell.run("configure terminal")
+    before = config_lines(shell)
+    refused = "% Dial-out service is restricted (max-sessions 2 reached): " \
+              "dial-out configuration refused"
+    for line in ("l2tp dial-out max-sessions 10", "no l2tp dial-out max-sessions",
+                 "l2tp dial-out connect-timeout 90",
+                 "virtual-router home", "l2tp dial-out max-buffered-triggers 3",
+                 "no l2tp dial-out target 10.10.0.0 255.255.0.0",
+                 f"l2tp dial-out target 10.30.0.0 255.255.0.0 domain {DOMAIN} profile dialout"):
+        if line == "virtual-router home":
+            await shell.run(line)
+            continue
+        assert await shell.run(line, ok=False) == [refused], line
+    assert config_lines(shell) == before
+    # other configuration goes on, and the engine takes it
+    await shell.run("hostname h2")
+    assert shell.ctx.engine.engine.config.hostname == "h2"
+    # a third trigger is discarded, a session cleared frees the table
+    await shell.run("end")
+    await shell.trigger("home", "10.10.1.3")
+    assert len(shell.sessions()) == 2
+    await shell.run("clear l2tp dial-out session virtual-router home 10.10.1.1")
+    out = await shell.run("show l2tp dial-out")
+    assert out[0] == "L2TP dial-out chassis state: inService"
+    await shell.run("configure terminal")
+    await shell.run("l2tp dial-out max-sessions 10")
+    assert shell.ctx.engine.engine.dialout.chassis_config.max_sessions == 10
+
+
+async def test_lost_resources_restrict_without_an_uncaught_error(shell: Shell):
+    eng = shell.ctx.engine
+    eng.dialout.set_chassis_state("restricted", "out of memory", now=eng.now())
+    await shell.run("configure terminal")
+    before = config_lines(shell)
+    out = await shell.run("l2tp dial-out connect-timeout 90", ok=False)
+    assert out == ["% Dial-out service is restricted (out of memory): "
+                   "dial-out configuration refused"]
+    assert config_lines(shell) == before
+    assert eng.dialout.chassis_config.connect_timeout == 60
+    await shell.run("end")
+    await shell.trigger("home", "10.10.1.1")
+    assert shell.sessions() == set()
+    assert eng.snapshot().dialout.chassis.counters.triggers_discarded == 1
+    eng.dialout.set_chassis_state("inService", now=eng.now())
+    await shell.run("configure terminal")
+    await shell.run("l2tp dial-out connect-timeout 90")
+    assert eng.dialout.chassis_config.connect_timeout == 90
+
+
+async def test_target_down_while_its_vr_has_no_aaa(shell: Shell):
+    await shell.run("configure terminal")
+    for line in ("virtual-router bare", " profile dialout", " exit",
+                 f" l2tp dial-out target 10.40.0.0 255.255.0.0 domain {DOMAIN} "
+                 "profile dialout"):
+        await shell.run(line.strip())
+    out = await shell.run("show l2tp dial-out target virtual-router bare")
+    assert "  bare 10.40.0.0/16: down (virtual router down)" in out
+    await shell.run("end")
+    await shell.trigger("bare", "10.40.0.1")
+    assert shell.sessions() == set()
+    [bare] = [v for v in shell.ctx.engine.snapshot().dialout.vrs if v.name == "bare"]
+    assert (str(bare.state), bare.counters.triggers_discarded) == ("down", 1)
