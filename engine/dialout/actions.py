@@ -41,9 +41,7 @@ class SessionActions(TunnelGlue):
         self._count(s, C.TRIGGERS_FORWARDED)
 
     def _a_authorize(self, s: SessionEntry, now: float, packet: Packet) -> None:
-        v = s.vrobj
-        rd = v.config.route_distinguisher
-        s.user_name = (f"{rd}/" if rd else "") + f"{s.key.dst}@{s.target.domain}"
+        s.user_name = self._user_name(s)
         self._next_auth += 1
         rid = self._next_auth
         if s.auth_request_id is not None:
@@ -81,6 +79,7 @@ class SessionActions(TunnelGlue):
     def _a_install_routes(self, s: SessionEntry, now: float, packet: Packet) -> None:
         self._requests.append(InstallRoutes(s.key.vr, self._access_route_objs(s), s.ifname,
                                             s.key, s.local_ip, s.peer_ip))
+        s.routes_installed = True
         if self.tracing:
             self._trace(s.key.vr, s.key.dst, f"session {s.key}: access route(s) "
                         f"{', '.join(map(str, s.access_routes))} via {s.ifname} installed", now)
@@ -96,9 +95,10 @@ class SessionActions(TunnelGlue):
         self._count(s, C.TRIGGERS_FORWARDED, n)
 
     def _a_remove_routes(self, s: SessionEntry, now: float, packet: Packet) -> None:
-        if s.access_routes:
+        if s.access_routes and s.routes_installed:
             self._requests.append(RemoveRoutes(s.key.vr, self._access_route_objs(s), s.ifname,
                                                s.key))
+        s.routes_installed = False
 
     def _a_tear_down(self, s: SessionEntry, now: float, packet: Packet) -> None:
         if s.call_id is not None:

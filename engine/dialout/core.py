@@ -127,6 +127,12 @@ class ServiceCore:
                 self._trace("default", None, f"dial-out chassis {new}"
                             + (f" ({reason})" if reason else ""), now)
 
+    @staticmethod
+    def _user_name(s: SessionEntry) -> str:
+        """The dial-out Access-Request User-Name: [RD/]destination@domain (dialout.md §2)."""
+        rd = s.vrobj.config.route_distinguisher
+        return (f"{rd}/" if rd else "") + f"{s.key.dst}@{s.target.domain}"
+
     # ------------------------------------------------------------------ counting helpers
     def _count(self, s: SessionEntry, counter: C, n: int = 1) -> None:
         """Count at every level the session belongs to: session, target, VR, chassis."""
@@ -151,6 +157,10 @@ class ServiceCore:
         self._connecting += (new in SETUP_STATES) - (old in SETUP_STATES)
         s.state = new
         s.state_since = now
+        if new is S.IN_SERVICE:
+            s.in_service_since = now
+        elif old is S.IN_SERVICE:
+            s.in_service_since = None
 
     def _fire(self, s: SessionEntry, event: SessionEvent, *, now: float,
               packet: bytes | None = None) -> None:

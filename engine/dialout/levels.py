@@ -170,12 +170,14 @@ class Levels(SessionActions):
             next_timer=None if s.deadline is None else max(0.0, s.deadline - now),
             user_name=s.user_name,
             tunnel_ref=None if s.tunnel is None else s.tunnel.ref,
-            tunnel_endpoint=None if s.tdef is None else s.tdef.server_endpoint,
+            tunnel_endpoint=(None if s.tdef is None or s.tunnel is None
+                             else s.tdef.server_endpoint),
             tunnel_id=s.tunnel_id, session_id=s.session_id, call_id=s.call_id, ifname=s.ifname,
-            access_routes=s.access_routes, peer_ip=s.peer_ip,
+            access_routes=s.access_routes if s.routes_installed else (), peer_ip=s.peer_ip,
             triggers_buffered=len(s.buffer), triggers_forwarded=s.triggers_forwarded,
             inhibit_count=s.inhibit_count, failure_reason=s.failure_reason,
-            counters=s.counters.snapshot())
+            counters=s.counters.snapshot(),
+            up_time=None if s.in_service_since is None else max(0.0, now - s.in_service_since))
 
     def session_snapshot(self, vr: str, dst: AddrLike, *, now: float) -> SessionSnapshot | None:
         s = self._sessions.get(SessionKey(vr, ipaddress.IPv4Address(dst)))

@@ -67,6 +67,8 @@ class SessionEntry:
     ifname: str | None = None
     ifnum: int | None = None
     access_routes: tuple[ipaddress.IPv4Network, ...] = ()
+    routes_installed: bool = False
+    in_service_since: float | None = None
     peer_ip: IPv4 | None = None
     local_ip: IPv4 | None = None
     in_pending: bool = False

@@ -166,6 +166,7 @@ class DialoutService(Levels):
         assert v is not None and target is not None
         s = SessionEntry(key, v, target, created_at=now, state_since=now)
         s.counters.add(C.TRIGGERS_RECEIVED)
+        s.user_name = self._user_name(s)
         self._sessions[key] = s
         self._by_state[S.DORMANT] += 1
         v.by_state[S.DORMANT] += 1

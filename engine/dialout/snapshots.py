@@ -77,6 +77,7 @@ class SessionSnapshot:
     inhibit_count: int
     failure_reason: str
     counters: CounterSnapshot
+    up_time: float | None = None            # seconds since inService; None when not inService
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,8 @@ class TunnelGlue(ServiceCore):
         s.call_established_before = s.call_established
         s.call_id = None
         s.call_established = False
+        s.tunnel_id = s.session_id = None
+        s.peer_ip = s.local_ip = None
         if s.ifnum is not None:
             heapq.heappush(self._free_ifnums, s.ifnum)
             s.ifnum = None

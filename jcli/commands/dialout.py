@@ -178,6 +178,13 @@ def show_dialout_target(ctx, vr, prefix, mask):
     return ShowResult(rows, _render_targets)
 
 
+def _tunnel_session(s: dict) -> str:
+    """L2TP tunnel/session ids of the session's call: only those it holds now."""
+    if s["tunnel_id"] is None:
+        return "-"
+    return f"{s['tunnel_id']}/{s['session_id'] if s['session_id'] is not None else '-'}"
+
+
 def _render_sessions(data) -> list[str]:
     rows, brief = data["sessions"], data["brief"]
     if brief:
@@ -186,15 +193,16 @@ def _render_sessions(data) -> list[str]:
     else:
         out = table(["Virtual router", "Trigger", "Target", "State", "Tunnel/Session",
                      "Interface", "Up"],
-                    [[s["vr"], s["destination"], s["target"], s["state"],
-                      f"{s['tunnel_id']}/{s['session_id']}" if s["tunnel_id"] else "-",
-                      s["ifname"] or "-", hms(s["time_in_state"])] for s in rows])
+                    [[s["vr"], s["destination"], s["target"], s["state"], _tunnel_session(s),
+                      s["ifname"] or "-",
+                      hms(s["up_time"]) if s.get("up_time") is not None else "-"]
+                     for s in rows])
         for s in rows:
             out.append("")
             out.append(f"Session {s['vr']}/{s['destination']}: {s['state']} for "
                        f"{hms(s['time_in_state'])}, next timer "
                        f"{hms(s['next_timer']) if s['next_timer'] is not None else 'none'}")
-            out.append(f"  user name {s['user_name']}")
+            out.append(f"  user name {s['user_name'] or '-'}")
             out.append(f"  tunnel {s['tunnel_endpoint'] or '-'} (ref {s['tunnel_ref'] or '-'})"
                        f", interface {s['ifname'] or '-'}, peer {s['peer_ip'] or '-'}")
             out.append("  access route(s) " + (", ".join(s["access_routes"]) or "none"))

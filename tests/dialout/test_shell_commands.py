@@ -232,3 +232,18 @@ async def test_target_down_while_its_vr_has_no_aaa(shell: Shell):
     assert shell.sessions() == set()
     [bare] = [v for v in shell.ctx.engine.snapshot().dialout.vrs if v.name == "bare"]
     assert (str(bare.state), bare.counters.triggers_discarded) == ("down", 1)
+
+
+async def test_show_session_of_a_session_not_in_service(shell: Shell):
+    await shell.trigger("home", "10.10.1.1")
+    out = await shell.run("show l2tp dial-out session virtual-router home 10.10.1.1")
+    row = out[2].split()
+    assert row[3:] == ["authenticating", "-", "-", "-"]      # no tunnel, interface, up time
+    assert f"  user name 10.10.1.1@{DOMAIN}" in out
+
+
+def test_tunnel_session_column_never_prints_none():
+    from jcli.commands.dialout import _tunnel_session
+    assert _tunnel_session({"tunnel_id": 56222, "session_id": None}) == "56222/-"
+    assert _tunnel_session({"tunnel_id": None, "session_id": None}) == "-"
+    assert _tunnel_session({"tunnel_id": 1, "session_id": 2}) == "1/2"
