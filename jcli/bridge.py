@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
                                StaticRouteConfig, TargetConfig, VirtualRouterConfig)
@@ -12,6 +12,9 @@ from engine.aio.engine import Engine
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig, ChassisState
 from jcli.config.model import RouterConfig, VirtualRouter
+
+if TYPE_CHECKING:
+    from engine.lab.runner import RunningLab
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class RouterEngine:
         self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
                              keep_namespaces=getattr(options, "keep_namespaces", False),
                              output=output)
-        self.lab = None
+        self.lab: RunningLab | None = None
 
     async def start(self) -> "RouterEngine":
         lab_path = getattr(self.options, "lab", None)

@@ -96,7 +96,8 @@ class Levels(SessionActions):
         otherwise in the state last reported for its resources (inService or inhibited)."""
         for t in v.targets:
             if v.state is not VrState.IN_SERVICE:
-                state, reason = TargetState.DOWN, f"virtual router {v.state}"
+                state, reason = TargetState.DOWN, f"virtual router {v.state}" + (
+                    f": {v.reason}" if v.reason else "")
             elif v.config.profiles is not None and t.profile not in v.config.profiles:
                 state, reason = TargetState.DOWN, f'profile "{t.profile}" does not exist'
             elif t.assigned is TargetState.INHIBITED:
@@ -126,13 +127,19 @@ class Levels(SessionActions):
         if self.tracing:
             self._trace(name, None, f"virtual router {name}: dial-out context removed", now)
 
-    def set_vr_state(self, vr: str, state: VrState | str, *, now: float) -> None:
+    def set_vr_state(self, vr: str, state: VrState | str, reason: str = "", *,
+                     now: float) -> None:
+        """The integration reports the VR's dial-out context: initPending while it is being
+        created, initFailed when it could not be (``reason``), down when dial-out cannot work
+        in it (e.g. no AAA), inService.  Its targets follow (down unless inService)."""
         v = self._vrs[vr]
         new = VrState(state)
-        if new is not v.state:
-            v.state = new
+        reason = "" if new is VrState.IN_SERVICE else reason
+        if new is not v.state or reason != v.reason:
+            v.state, v.reason = new, reason
             if self.tracing:
-                self._trace(vr, None, f"virtual router {vr}: dial-out {v.state}", now)
+                self._trace(vr, None, f"virtual router {vr}: dial-out {v.state}"
+                            + (f" ({reason})" if reason else ""), now)
         self._refresh_targets(v, now)
 
     def set_target_state(self, vr: str, prefix: NetLike, state: TargetState | str,
@@ -199,7 +206,7 @@ class Levels(SessionActions):
             name=v.name, state=v.state, route_distinguisher=v.config.route_distinguisher,
             max_buffered_triggers=v.config.max_buffered_triggers, targets=len(v.targets),
             sessions=sum(v.by_state.values()), sessions_by_state=self._by_state_tuple(v.by_state),
-            counters=v.counters.snapshot(), triggers_buffered=v.buffered)
+            counters=v.counters.snapshot(), triggers_buffered=v.buffered, reason=v.reason)
             for v in sorted(self._vrs.values(),
                                                             key=lambda v: v.name))
         targets = tuple(TargetSnapshot(

@@ -22,6 +22,7 @@ class VrEntry:
     counters: Counters = field(default_factory=Counters)
     by_state: Counter[SessionState] = field(default_factory=Counter)
     buffered: int = 0                      # trigger packets held by all its sessions
+    reason: str = ""                       # why the VR is not inService, as reported
 
 
 @dataclass(slots=True, eq=False)

@@ -39,6 +39,7 @@ class VrSnapshot:
     sessions_by_state: tuple[tuple[str, int], ...]
     counters: CounterSnapshot
     triggers_buffered: int = 0              # held by all the VR's sessions together
+    reason: str = ""                        # why the VR is not inService
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,7 +113,8 @@ def _render_vrs(rows) -> list[str]:
     out = []
     for v in rows:
         by_state = dict(v["sessions_by_state"])
-        out += [f"Virtual router {v['name']}: {v['state']}",
+        out += [f"Virtual router {v['name']}: {v['state']}"
+                + (f" ({v['reason']})" if v.get("reason") else ""),
                 f"  route distinguisher {v['route_distinguisher'] or 'none'}, "
                 f"max-buffered-triggers {v['max_buffered_triggers']} "
                 f"({v.get('triggers_buffered', 0)} buffered), targets {v['targets']}, "

@@ -110,3 +110,17 @@ def test_vr_init_failed_makes_its_targets_down():
     svc.set_vr_state("home", VrState.INIT_FAILED, now=0)
     [t] = svc.snapshot(now=0).targets
     assert (t.state, t.reason) == (TargetState.DOWN, "virtual router initFailed")
+
+
+def test_vr_state_reason_is_shown_and_carried_to_its_targets():
+    svc = DialoutService(DialoutConfig(vrs=(vr_config(),)))
+    svc.set_vr_state("home", VrState.INIT_FAILED, "namespace creation failed", now=0)
+    snap = svc.snapshot(now=0)
+    assert (snap.vrs[0].state, snap.vrs[0].reason) == (VrState.INIT_FAILED,
+                                                       "namespace creation failed")
+    assert snap.targets[0].reason == "virtual router initFailed: namespace creation failed"
+    svc.on_trigger("home", DST, b"", now=0)
+    assert svc.session_state("home", DST) is None
+    svc.set_vr_state("home", VrState.IN_SERVICE, "ignored", now=0)
+    snap = svc.snapshot(now=0)
+    assert (snap.vrs[0].reason, snap.targets[0].state) == ("", TargetState.IN_SERVICE)
