@@ -48,6 +48,7 @@ class SessionEntry:
     state: SessionState = SessionState.DORMANT
     state_since: float = 0.0
     user_name: str = ""
+    user_name_rd: str | None = None         # the route distinguisher user_name was made with
     buffer: deque[bytes] = field(default_factory=deque)
     triggers_forwarded: int = 0
     counters: Counters = field(default_factory=Counters)
