@@ -44,13 +44,31 @@ class Levels(SessionActions):
         self._update_chassis(now)
 
     def check_config(self, config: DialoutConfig) -> None:
-        """Raise ConfigError if ``apply_config(config)`` would be refused."""
+        """Raise ConfigError if ``apply_config(config)`` would be refused: out of range, or
+        a dial-out setting (chassis settings, a VR's targets or trigger buffer) changed while
+        the service is restricted.  VRs coming and going, their route distinguisher and
+        profiles are not dial-out settings and are taken."""
         validate_config(config)
-        if (self.chassis_state is ChassisState.RESTRICTED
-                and (self._applied is None
-                     or config.dialout_part() != self._applied.dialout_part())):
+        if self.chassis_state is ChassisState.RESTRICTED and self._dialout_settings_change(
+                config):
             raise ConfigError(f"Dial-out service is restricted ({self.chassis_reason}): "
                               "dial-out configuration refused")
+
+    def _dialout_settings_change(self, config: DialoutConfig) -> bool:
+        old = self._applied
+        if old is None:
+            return True
+        if config.chassis != old.chassis:
+            return True
+        before = {v.name: (v.targets, v.max_buffered_triggers) for v in old.vrs}
+        for v in config.vrs:
+            was = before.get(v.name)
+            if was is None:
+                if v.targets:
+                    return True
+            elif was != (v.targets, v.max_buffered_triggers):
+                return True
+        return False
 
     def apply_config(self, config: DialoutConfig, *, now: float) -> None:
         """Reconcile chassis settings, VRs and their targets with ``config``.  While the

@@ -50,19 +50,11 @@ class VrConfig:
     # does not manage profiles (no target is down for its profile).
     profiles: frozenset[str] | None = None
 
-    def dialout_part(self) -> VrConfig:
-        """The settings made by dial-out configuration commands (profiles left out)."""
-        return VrConfig(self.name, self.targets, self.max_buffered_triggers,
-                        self.route_distinguisher)
-
 
 @dataclass(frozen=True, slots=True)
 class DialoutConfig:
     chassis: ChassisConfig = ChassisConfig()
     vrs: tuple[VrConfig, ...] = ()
-
-    def dialout_part(self) -> DialoutConfig:
-        return DialoutConfig(self.chassis, tuple(v.dialout_part() for v in self.vrs))
 
 
 def validate_config(config: DialoutConfig) -> None:

@@ -44,7 +44,11 @@ def test_restricted_refuses_dial_out_changes_and_changes_nothing():
     h.reqs()
     before = h.svc.snapshot(now=h.now)
     with pytest.raises(ConfigError, match="restricted .max-sessions 1 reached."):
-        h.svc.apply_config(DialoutConfig(h.chassis, ()), now=h.now)
+        h.svc.apply_config(DialoutConfig(h.chassis, (vr_config(targets=()),)), now=h.now)
+    with pytest.raises(ConfigError):
+        h.svc.apply_config(DialoutConfig(h.chassis, (vr_config(buffer=3),)), now=h.now)
+    with pytest.raises(ConfigError):       # a new VR that comes with targets
+        h.svc.apply_config(DialoutConfig(h.chassis, (*h.vrs, vr_config("new"))), now=h.now)
     with pytest.raises(ConfigError):
         h.svc.check_config(DialoutConfig(dataclasses.replace(h.chassis, max_sessions=5),
                                          h.vrs))
@@ -63,9 +67,17 @@ def test_lost_resources_restrict_until_reported_back():
     h.trigger(DST)
     assert h.state(DST) is None
     with pytest.raises(ConfigError, match="out of memory"):
-        h.svc.apply_config(DialoutConfig(h.chassis, ()), now=h.now)
+        h.svc.apply_config(DialoutConfig(dataclasses.replace(h.chassis, connect_timeout=90),
+                                         h.vrs), now=h.now)
+    # VRs come and go (their targets with them): not dial-out settings
+    h.svc.apply_config(DialoutConfig(h.chassis, (*h.vrs, vr_config("new", targets=()))),
+                       now=h.now)
+    h.svc.apply_config(DialoutConfig(h.chassis, (vr_config("new", targets=()),)), now=h.now)
+    assert [v.name for v in h.svc.snapshot(now=h.now).vrs] == ["new"]
+    h.reqs()
     h.svc.set_chassis_state("inService", now=h.now)
     assert h.svc.chassis_state is ChassisState.IN_SERVICE
+    h.svc.apply_config(DialoutConfig(h.chassis, h.vrs), now=h.now)
     h.trigger(DST)
     assert h.state(DST) is SessionState.AUTHENTICATING
 

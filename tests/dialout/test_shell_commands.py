@@ -247,3 +247,16 @@ def test_tunnel_session_column_never_prints_none():
     assert _tunnel_session({"tunnel_id": 56222, "session_id": None}) == "56222/-"
     assert _tunnel_session({"tunnel_id": None, "session_id": None}) == "-"
     assert _tunnel_session({"tunnel_id": 1, "session_id": 2}) == "1/2"
+
+
+async def test_vr_commands_while_restricted_keep_config_and_engine_together(shell: Shell):
+    eng = shell.ctx.engine
+    eng.dialout.set_chassis_state("restricted", "out of memory", now=eng.now())
+    await shell.run("configure terminal")
+    for line in ("virtual-router extra", "ip vrf v1", " rd 0.0.0.0:1", " exit",
+                 "virtual-router default", "no virtual-router other"):
+        await shell.run(line)
+    names = {v.name for v in eng.snapshot().dialout.vrs}
+    assert names == set(shell.ctx.config.virtual_routers)
+    assert "other" not in names and "extra" in names
+    assert eng.engine.config.vr("extra").route_distinguisher == "0.0.0.0:1"
