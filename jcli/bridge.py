@@ -10,7 +10,7 @@ from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, Radius
                                StaticRouteConfig, TargetConfig, VirtualRouterConfig)
 from engine.aio.engine import Engine
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
-from engine.dialout.service import ChassisConfig, ChassisState
+from engine.dialout.service import ChassisConfig
 from jcli.config.model import RouterConfig, VirtualRouter
 
 if TYPE_CHECKING:
@@ -113,11 +113,7 @@ class RouterEngine:
 
     def dialout_config_refused(self) -> str | None:
         """Why dial-out configuration commands are refused now, or None."""
-        d = self.engine.dialout
-        if d.chassis_state is ChassisState.RESTRICTED:
-            return (f"Dial-out service is restricted ({d.chassis_reason}): "
-                    "dial-out configuration refused")
-        return None
+        return self.engine.dialout.config_refusal()
 
     def __getattr__(self, name: str):
         return getattr(self.engine, name)

@@ -49,10 +49,16 @@ class Levels(SessionActions):
         the service is restricted.  VRs coming and going, their route distinguisher and
         profiles are not dial-out settings and are taken."""
         validate_config(config)
-        if self.chassis_state is ChassisState.RESTRICTED and self._dialout_settings_change(
-                config):
-            raise ConfigError(f"Dial-out service is restricted ({self.chassis_reason}): "
-                              "dial-out configuration refused")
+        refusal = self.config_refusal()
+        if refusal is not None and self._dialout_settings_change(config):
+            raise ConfigError(refusal)
+
+    def config_refusal(self) -> str | None:
+        """Why dial-out settings cannot be changed now (dialout.md §7 restricted), or None."""
+        if self.chassis_state is not ChassisState.RESTRICTED:
+            return None
+        return (f"Dial-out service is restricted ({self.chassis_reason}): "
+                "dial-out configuration refused")
 
     def _dialout_settings_change(self, config: DialoutConfig) -> bool:
         old = self._applied
