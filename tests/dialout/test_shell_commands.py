@@ -52,7 +52,8 @@ class Shell:
                 for s in self.ctx.engine.snapshot().dialout.sessions}
 
     async def trigger(self, vr: str, dst: str) -> None:
-        await self.run(f"ping virtual-router {vr} {dst} count 1 timeout 1", ok=False)
+        out = await self.run(f"ping virtual-router {vr} {dst} count 1 timeout 1", ok=False)
+        assert "Success rate = 0% (0/1)" in out, out      # sent: nobody answers yet
 
 
 @pytest.fixture
