@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
                                StaticRouteConfig, TargetConfig, VirtualRouterConfig)
 from engine.aio.engine import Engine
+from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
 from jcli.config.model import RouterConfig, VirtualRouter
+
+if TYPE_CHECKING:
+    from engine.lab.runner import RunningLab
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,8 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
                                       r.distance if r.distance is not None else 1, r.tag or 0)
                     for r in vr.routes.values())
     profiles = tuple(ProfileConfig(
-        p.name, tuple(p.ppp_authentication), p.ppp_authentication_vr,
+        p.name, tuple(p.ppp_authentication) or DEFAULT_PPP_AUTHENTICATION,
+        p.ppp_authentication_vr,
         p.ppp_keepalive if p.ppp_keepalive is not None else 30,
         p.ppp_mru if p.ppp_mru is not None else 1500,
         p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu)
@@ -76,7 +81,7 @@ class RouterEngine:
         self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
                              keep_namespaces=getattr(options, "keep_namespaces", False),
                              output=output)
-        self.lab = None
+        self.lab: RunningLab | None = None
 
     async def start(self) -> "RouterEngine":
         lab_path = getattr(self.options, "lab", None)
@@ -106,6 +111,10 @@ class RouterEngine:
 
     def snapshot(self):
         return self.engine.snapshot()
+
+    def dialout_config_refused(self) -> str | None:
+        """Why dial-out configuration commands are refused now, or None."""
+        return self.engine.dialout.config_refusal()
 
     def __getattr__(self, name: str):
         return getattr(self.engine, name)

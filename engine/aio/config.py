@@ -9,6 +9,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from engine.aaa import server as radius_defaults
+from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
 
 
@@ -27,7 +28,7 @@ class RadiusServerConfig:
 @dataclass(frozen=True, slots=True)
 class ProfileConfig:
     name: str
-    ppp_authentication: tuple[str, ...] = ("chap",)   # what the LNS asks of the CPE
+    ppp_authentication: tuple[str, ...] = DEFAULT_PPP_AUTHENTICATION  # asked of the CPE
     ppp_auth_vr: str | None = None                    # VR whose RADIUS checks the CPE
     ppp_keepalive: int = 30
     ppp_mru: int = 1500

@@ -191,7 +191,8 @@ class Engine:
                 targets=tuple(DsTargetConfig(prefix=t.prefix, domain=t.domain, profile=t.profile)
                               for t in v.targets),
                 max_buffered_triggers=v.max_buffered_triggers,
-                route_distinguisher=v.route_distinguisher) for v in config.vrs))
+                route_distinguisher=v.route_distinguisher,
+                profiles=frozenset(p.name for p in v.profiles)) for v in config.vrs))
         self.dialout.apply_config(dcfg, now=now)
         for v in config.vrs:
             self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)

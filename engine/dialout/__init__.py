@@ -15,4 +15,13 @@ from engine.dialout.session import (Action, InvalidTransition, SessionEvent, Ses
 from engine.dialout.targets import (CounterSnapshot, Counters, Target, TargetConfig,
                                     TargetState)
 
-__all__ = [n for n in dir() if not n.startswith("_")]
+__all__ = [
+    "Action", "AuthorizeRequest", "CallParams", "ChassisConfig", "ChassisSnapshot", "ChassisState",
+    "CloseTunnel", "ConfigError", "CounterSnapshot", "Counters", "Denial", "DestinationSnapshot",
+    "DestinationState", "DestinationTable", "DialoutConfig", "DialoutService", "DialoutSnapshot",
+    "DialoutTrace", "ForwardPackets", "Grant", "InstallRoutes", "InvalidTransition", "OpenTunnel",
+    "PlaceCall", "RemoveRoutes", "SessionEvent", "SessionKey", "SessionSnapshot", "SessionState",
+    "StartPpp", "TRANSITIONS", "Target", "TargetConfig", "TargetSnapshot", "TargetState",
+    "TearDown", "TunnelDef", "TunnelSelector", "TunnelSnapshot", "VrConfig", "VrSnapshot",
+    "VrState", "access_routes_from", "transition",
+]

@@ -138,7 +138,7 @@ class TunnelSelector:
         self.destinations = destinations
         self.weighted_load_balancing = weighted_load_balancing
         self.failover_within_preference = failover_within_preference
-        self._rr: dict[tuple, int] = {}
+        self._rr: dict[tuple[tuple[str, str], ...], int] = {}
 
     def _order_level(self, level: list[TunnelDef], sessions_of: Callable[[TunnelDef], int]
                      ) -> list[TunnelDef]:

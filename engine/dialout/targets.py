@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from dataclasses import dataclass, field, fields, make_dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 
 from engine.dataplane.base import Route
 
@@ -60,15 +61,44 @@ class CounterSnapshot:
 COUNTER_NAMES = tuple(f.name for f in fields(CounterSnapshot))
 
 
-def _counters_snapshot(self) -> CounterSnapshot:
-    return CounterSnapshot(*(getattr(self, n) for n in COUNTER_NAMES))
+class Counter(enum.IntEnum):
+    """The dial-out counters, in the order of ``CounterSnapshot``'s fields."""
+    SESSIONS_CREATED = 0
+    SESSIONS_REMOVED = enum.auto()
+    SESSIONS_RESET = enum.auto()
+    TRIGGERS_RECEIVED = enum.auto()
+    TRIGGERS_ENQUEUED = enum.auto()
+    TRIGGERS_DISCARDED = enum.auto()
+    TRIGGERS_FORWARDED = enum.auto()
+    AUTH_REQUESTS = enum.auto()
+    AUTH_GRANTS = enum.auto()
+    AUTH_DENIES = enum.auto()
+    DIALOUTS_REQUESTED = enum.auto()
+    DIALOUTS_REJECTED = enum.auto()
+    DIALOUTS_ESTABLISHED = enum.auto()
+    DIALOUTS_TIMED_OUT = enum.auto()
+    DIALOUTS_TORN_DOWN = enum.auto()
 
 
-# The mutable counters of one level: the same fields as CounterSnapshot, made from its names.
-Counters = make_dataclass(
-    "Counters", [(n, int, 0) for n in COUNTER_NAMES], slots=True,
-    namespace={"snapshot": _counters_snapshot,
-               "__doc__": "Mutable counters (the vendor MIB's dial-out counters) of one level."})
+assert tuple(c.name.lower() for c in Counter) == COUNTER_NAMES
+
+
+class Counters:
+    """Mutable counters (the vendor MIB's dial-out counters) of one level."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values = [0] * len(COUNTER_NAMES)
+
+    def add(self, counter: Counter, n: int = 1) -> None:
+        self.values[counter] += n
+
+    def __getitem__(self, counter: Counter) -> int:
+        return self.values[counter]
+
+    def snapshot(self) -> CounterSnapshot:
+        return CounterSnapshot(*self.values)
 
 
 @dataclass(slots=True)
@@ -78,6 +108,9 @@ class Target:
     state: TargetState = TargetState.IN_SERVICE
     counters: Counters = field(default_factory=Counters)
     sessions: int = 0            # sessions currently in the table for this target
+    assigned: TargetState = TargetState.IN_SERVICE   # set_target_state (resources)
+    assigned_reason: str = ""
+    reason: str = ""             # why the target is not inService
 
     @property
     def prefix(self) -> ipaddress.IPv4Network:
@@ -107,7 +140,7 @@ class TargetTable:
     def __len__(self) -> int:
         return len(self._targets)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Target]:
         return iter(self._targets.values())
 
     def get(self, prefix: ipaddress.IPv4Network) -> Target | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.config import model as m
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
@@ -60,8 +61,23 @@ def setting(modes, words: str, helps: list[str], value: str | None, value_help: 
                 ["Restore a default", *helps, value_help])(reset)
 
 
+def check_dialout_writable(ctx) -> None:
+    """Dial-out configuration commands fail while the dial-out service is restricted
+    (dialout.md §7), before anything in the model changes."""
+    refused = getattr(ctx.engine, "dialout_config_refused", None)
+    reason = refused() if refused is not None else None
+    if reason:
+        raise CliError(reason)
+
+
 def chassis_dialout(ctx):
+    check_dialout_writable(ctx)
     return ctx.config.dialout
+
+
+def dialout_vr(ctx):
+    check_dialout_writable(ctx)
+    return ctx.vr_config
 
 
 def chassis_l2tp(ctx):
@@ -301,6 +317,10 @@ def profile(ctx, name):
 @command(G, "no profile WORD$name", ["Negate a command or set its defaults", "Delete a profile",
                                       "Profile name"], complete={"name": profile_names})
 def no_profile(ctx, name):
+    users = [f"{t.prefix} {t.mask}" for t in ctx.vr_config.targets.values() if t.profile == name]
+    if users:
+        raise CliError(f'Profile "{name}" is used by dial-out target {users[0]}'
+                       + (f" and {len(users) - 1} more" if len(users) > 1 else ""))
     if ctx.vr_config.profiles.pop(name, None) is None:
         raise CliError(f'Profile "{name}" does not exist')
 
@@ -316,7 +336,9 @@ def ppp_authentication(ctx, first, second):
 
 
 @command(P, "no ppp authentication", ["Negate a command or set its defaults",
-                                      "Point-to-Point Protocol", "Do not authenticate the peer"])
+                                      "Point-to-Point Protocol",
+                                      "Require the default of the peer ("
+                                      + " ".join(DEFAULT_PPP_AUTHENTICATION) + ")"])
 def no_ppp_authentication(ctx):
     ctx.node.ppp_authentication = ()
 
@@ -349,6 +371,9 @@ L2 = ["Layer 2 Tunneling Protocol", "L2TP dial-out"]
          complete={"profile": profile_names})
 def dialout_target(ctx, prefix, mask, domain, profile):
     _check_prefix(prefix, mask)
+    if profile not in ctx.vr_config.profiles:
+        raise CliError(f'Profile "{profile}" does not exist')
+    check_dialout_writable(ctx)
     targets = ctx.vr_config.targets
     t = m.DialoutTarget(prefix, mask, domain, profile)
     old = targets.get((prefix, mask))
@@ -365,6 +390,7 @@ def dialout_target(ctx, prefix, mask, domain, profile):
           "Domain used for authorization", "Domain name", "Profile of the dynamic interface",
           "Profile name"])
 def no_dialout_target(ctx, prefix, mask, domain, profile):
+    check_dialout_writable(ctx)
     if ctx.vr_config.targets.pop((prefix, mask), None) is None:
         raise CliError(f"Dial-out target {prefix} {mask} does not exist")
 
@@ -374,7 +400,7 @@ setting(G, "l2tp dial-out connect-timeout", [*L2, "Connecting timer (chassis)"],
 setting(G, "l2tp dial-out dormant-timeout", [*L2, "Dormant timer (chassis)"], "<0-3600>",
         "Seconds", chassis_dialout, "dormant_timeout", m.DORMANT_TIMEOUT)
 setting(G, "l2tp dial-out max-buffered-triggers", [*L2, "Trigger buffer of the virtual router"],
-        "<0-50>", "Packets", current_vr, "max_buffered_triggers", m.MAX_BUFFERED_TRIGGERS)
+        "<0-50>", "Packets", dialout_vr, "max_buffered_triggers", m.MAX_BUFFERED_TRIGGERS)
 setting(G, "l2tp dial-out max-sessions", [*L2, "Maximum dial-out sessions (chassis)"],
         "<1-64000>", "Sessions", chassis_dialout, "max_sessions", m.MAX_SESSIONS)
 setting(G, "l2tp dial-out max-connecting", [*L2, "Maximum sessions connecting at once (chassis)"],

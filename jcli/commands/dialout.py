@@ -7,6 +7,7 @@ import enum
 import ipaddress
 
 from engine.aaa.server import COUNTERS as RADIUS_COUNTERS, STATE_DEAD
+from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
 from jcli.views import ShowResult, table
@@ -84,7 +85,8 @@ async def ping(ctx, vr, dst, count, timeout, size):
 def _render_chassis(d) -> list[str]:
     c = d
     lines = [
-        f"L2TP dial-out chassis state: {c['state']}",
+        f"L2TP dial-out chassis state: {c['state']}"
+        + (f" ({c['reason']})" if c.get("reason") else ""),
         f"  connect-timeout {int(c['connect_timeout'])} s, dormant-timeout "
         f"{int(c['dormant_timeout'])} s, destination lockout-timeout "
         f"{int(c['lockout_timeout'])} s",
@@ -112,9 +114,11 @@ def _render_vrs(rows) -> list[str]:
     out = []
     for v in rows:
         by_state = dict(v["sessions_by_state"])
-        out += [f"Virtual router {v['name']}: {v['state']}",
+        out += [f"Virtual router {v['name']}: {v['state']}"
+                + (f" ({v['reason']})" if v.get("reason") else ""),
                 f"  route distinguisher {v['route_distinguisher'] or 'none'}, "
-                f"max-buffered-triggers {v['max_buffered_triggers']}, targets {v['targets']}, "
+                f"max-buffered-triggers {v['max_buffered_triggers']} "
+                f"({v.get('triggers_buffered', 0)} buffered), targets {v['targets']}, "
                 f"sessions {v['sessions']}",
                 "  sessions by state: " + ", ".join(f"{s} {by_state.get(s, 0)}"
                                                     for s in SESSION_STATES),
@@ -136,13 +140,31 @@ def show_dialout_vr(ctx, name):
 
 
 def _render_targets(rows) -> list[str]:
-    out = table(["Virtual router", "Target", "Domain", "Profile", "State", "Sessions",
-                 "Triggers", "Dial-outs"],
-                [[t["vr"], t["prefix"], t["domain"], t["profile"], t["state"], t["sessions"],
+    out = table(["Virtual router", "Target", "Domain", "Profile", "Peer auth", "State",
+                 "Sessions", "Triggers", "Dial-outs"],
+                [[t["vr"], t["prefix"], t["domain"], t["profile"],
+                  t.get("peer_authentication") or "-", t["state"], t["sessions"],
                   t["counters"]["triggers_received"], t["counters"]["dialouts_established"]]
                  for t in rows])
+    for t in rows:
+        if t.get("reason"):
+            out.append(f"  {t['vr']} {t['prefix']}: {t['state']} ({t['reason']})")
     out.append(f"{len(rows)} dial-out target(s) found")
+    out.append("Peer auth: what the LNS requires of the CPE (profile ppp authentication; "
+               f"default {' '.join(DEFAULT_PPP_AUTHENTICATION)}); the LNS authenticates "
+               "itself with the grant's credentials")
     return out
+
+
+def _peer_authentication(ctx, vr: str, profile: str) -> str | None:
+    """The authentication a target's profile requires of the CPE; None: no such profile."""
+    vrc = ctx.config.virtual_routers.get(vr)
+    p = vrc.profiles.get(profile) if vrc is not None else None
+    if p is None:
+        return None
+    if p.ppp_authentication:
+        return " ".join(p.ppp_authentication)
+    return " ".join(DEFAULT_PPP_AUTHENTICATION) + " (default)"
 
 
 @command("*", "show l2tp dial-out target [virtual-router WORD$vr] [A.B.C.D$prefix MASK$mask]",
@@ -152,9 +174,17 @@ def _render_targets(rows) -> list[str]:
 def show_dialout_target(ctx, vr, prefix, mask):
     snap = _engine(ctx).snapshot()
     want = ipaddress.IPv4Network(f"{prefix}/{mask}", strict=False) if prefix else None
-    rows = [plain(t) for t in snap.dialout.targets
+    rows = [dict(plain(t), peer_authentication=_peer_authentication(ctx, t.vr, t.profile))
+            for t in snap.dialout.targets
             if (vr is None or t.vr == vr) and (want is None or t.prefix == want)]
     return ShowResult(rows, _render_targets)
+
+
+def _tunnel_session(s: dict) -> str:
+    """L2TP tunnel/session ids of the session's call: only those it holds now."""
+    if s["tunnel_id"] is None:
+        return "-"
+    return f"{s['tunnel_id']}/{s['session_id'] if s['session_id'] is not None else '-'}"
 
 
 def _render_sessions(data) -> list[str]:
@@ -165,15 +195,16 @@ def _render_sessions(data) -> list[str]:
     else:
         out = table(["Virtual router", "Trigger", "Target", "State", "Tunnel/Session",
                      "Interface", "Up"],
-                    [[s["vr"], s["destination"], s["target"], s["state"],
-                      f"{s['tunnel_id']}/{s['session_id']}" if s["tunnel_id"] else "-",
-                      s["ifname"] or "-", hms(s["time_in_state"])] for s in rows])
+                    [[s["vr"], s["destination"], s["target"], s["state"], _tunnel_session(s),
+                      s["ifname"] or "-",
+                      hms(s["up_time"]) if s.get("up_time") is not None else "-"]
+                     for s in rows])
         for s in rows:
             out.append("")
             out.append(f"Session {s['vr']}/{s['destination']}: {s['state']} for "
                        f"{hms(s['time_in_state'])}, next timer "
                        f"{hms(s['next_timer']) if s['next_timer'] is not None else 'none'}")
-            out.append(f"  user name {s['user_name']}")
+            out.append(f"  user name {s['user_name'] or '-'}")
             out.append(f"  tunnel {s['tunnel_endpoint'] or '-'} (ref {s['tunnel_ref'] or '-'})"
                        f", interface {s['ifname'] or '-'}, peer {s['peer_ip'] or '-'}")
             out.append("  access route(s) " + (", ".join(s["access_routes"]) or "none"))

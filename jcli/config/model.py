@@ -51,7 +51,9 @@ class RadiusServer:
 @dataclass
 class Profile:
     name: str
-    ppp_authentication: tuple[str, ...] = ()       # ordered ("chap", "pap"); () = none
+    # ordered ("chap", "pap"); () = not configured: the dial-out default
+    # (engine.dialout.model.DEFAULT_PPP_AUTHENTICATION) applies
+    ppp_authentication: tuple[str, ...] = ()
     ppp_authentication_vr: str | None = None
     ppp_keepalive: int | None = None
     ppp_mru: int | None = None

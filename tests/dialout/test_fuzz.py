@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from engine.dialout import ChassisConfig, Denial, SessionState, TunnelDef
 from engine.dialout.session import SETUP_STATES
 
-from .helpers import Harness, grant
+from .helpers import Harness, grant, vr_config
 
 DSTS = ["10.10.0.1", "10.10.0.2", "10.10.0.3", "10.10.0.4"]
 TUNNELS = [TunnelDef("192.0.2.1", 1, "a", 2), TunnelDef("192.0.2.2", 1, "b", 1),
@@ -25,6 +25,7 @@ op = st.one_of(
     st.tuples(st.just("advance"), st.sampled_from([1, 10, 29, 60, 200, 400])),
     st.tuples(st.just("clear"), st.sampled_from(DSTS + [None])),
     st.tuples(st.just("reset"), st.sampled_from(DSTS + [None])),
+    st.tuples(st.just("clear-address"), st.sampled_from(DSTS)),
 )
 
 
@@ -40,7 +41,13 @@ def _check(h: Harness) -> None:
             assert s.next_timer is None
         if s.state not in (SessionState.CONNECTING, SessionState.IN_SERVICE):
             assert s.call_id is None and s.tunnel_ref is None
-        assert s.triggers_buffered <= 10
+            assert s.tunnel_id is None and s.session_id is None and s.access_routes == ()
+        assert (s.up_time is not None) == (s.state is SessionState.IN_SERVICE)
+        assert s.user_name
+    [vr] = snap.vrs
+    assert vr.triggers_buffered == sum(s.triggers_buffered for s in snap.sessions) <= 3
+    assert (str(snap.chassis.state) == "restricted") == (snap.chassis.sessions
+                                                          >= h.chassis.max_sessions)
     members = sum(t.sessions for t in snap.tunnels)
     assert members == sum(1 for s in snap.sessions if s.tunnel_ref is not None)
     c = snap.chassis.counters
@@ -51,7 +58,8 @@ def _check(h: Harness) -> None:
 @given(st.lists(op, min_size=10, max_size=60))
 def test_random_sequences(ops):
     h = Harness(ChassisConfig(max_connecting=2, connect_timeout=30, dormant_timeout=100,
-                              failover_within_preference=True))
+                              failover_within_preference=True, max_sessions=3),
+                vrs=(vr_config(buffer=3),))
     for o in ops:
         kind = o[0]
         if kind == "step":                       # the next successful step for this session
@@ -88,6 +96,11 @@ def test_random_sequences(ops):
             h.svc.clear("home" if o[1] else None, o[1], now=h.now)
         elif kind == "reset":
             h.svc.reset("home" if o[1] else None, o[1], now=h.now)
+        elif kind == "clear-address":
+            before = {str(x.destination) for x in h.svc.snapshot(now=h.now).sessions}
+            n = h.svc.clear(None, o[1], now=h.now)
+            after = {str(x.destination) for x in h.svc.snapshot(now=h.now).sessions}
+            assert (n, after) == (int(o[1] in before), before - {o[1]})
         h.reqs()
         _check(h)
     h.svc.clear(now=h.now)

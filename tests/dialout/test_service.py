@@ -359,3 +359,61 @@ def test_deny_counted_at_every_level():
     assert snap.sessions[0].state is S.INHIBITED
     assert snap.sessions[0].failure_reason == "denied: Access-Reject"
     assert dict(snap.vrs[0].sessions_by_state)["inhibited"] == 1
+
+
+def test_trigger_buffer_limit_is_per_virtual_router():
+    """max-buffered-triggers bounds the packets held by all of a VR's sessions together; a
+    session's forwarded or dropped packets free room for the others; VRs do not share it."""
+    h = Harness(vrs=(vr_config(buffer=2), vr_config("other", buffer=2)))
+    for dst in ("10.10.1.1", "10.10.1.2"):
+        h.trigger(dst, b"a")
+        h.trigger(dst, b"b")
+    assert [h.snap(d).triggers_buffered for d in ("10.10.1.1", "10.10.1.2")] == [2, 0]
+    assert h.snap("10.10.1.2").counters.triggers_discarded == 2
+    assert h.svc.snapshot(now=h.now).vrs[0].triggers_buffered == 2
+    h.trigger("10.10.1.1", b"o", vr="other")
+    assert h.snap("10.10.1.1", vr="other").triggers_buffered == 1
+    h.reqs()
+    h.auth("10.10.1.1", grant())
+    h.call_ok("10.10.1.1")
+    h.ppp_up("10.10.1.1")                  # its two packets are forwarded: room for two more
+    h.trigger("10.10.1.2", b"c")
+    h.trigger("10.10.1.2", b"d")
+    h.trigger("10.10.1.2", b"e")
+    assert h.snap("10.10.1.2").triggers_buffered == 2
+    h.svc.clear("home", "10.10.1.2", now=h.now)   # cleared: its packets are dropped
+    h.trigger("10.10.1.3", b"f")
+    assert h.snap("10.10.1.3").triggers_buffered == 1
+    assert [v.triggers_buffered for v in h.svc.snapshot(now=h.now).vrs] == [1, 1]
+
+
+def test_snapshot_shows_only_what_the_session_holds_now():
+    h = Harness(ChassisConfig(max_connecting=1))
+    h.bring_up(DST)
+    h.now += 5
+    snap = h.snap(DST)
+    assert (snap.tunnel_id, snap.session_id, snap.tunnel_endpoint) == (7, 9, "192.0.2.1")
+    assert snap.access_routes == (ipaddress.IPv4Network(f"{DST}/32"),)
+    assert snap.up_time == snap.time_in_state == 5
+    # a pending session already has its user name
+    h.trigger("10.10.2.2")
+    h.trigger("10.10.3.3")
+    assert h.state("10.10.3.3") is S.PENDING
+    assert h.snap("10.10.3.3").user_name == f"10.10.3.3@{DOMAIN}"
+    # the call ends: dormant, with no tunnel, session, peer or access route left over
+    h.svc.on_call_down(h.key(DST), "LCP terminate", now=h.now)
+    snap = h.snap(DST)
+    assert snap.state is S.DORMANT
+    assert (snap.tunnel_id, snap.session_id, snap.tunnel_endpoint, snap.tunnel_ref,
+            snap.peer_ip, snap.access_routes, snap.up_time) == (None,) * 5 + ((), None)
+    assert snap.failure_reason == "LCP terminate"
+
+
+def test_failed_session_lists_no_route_it_never_installed():
+    h = Harness()
+    h.bring_up(DST, routes=("10.10.9.0/24",))
+    snap = h.snap(DST)
+    assert snap.state is S.FAILED
+    assert (snap.access_routes, snap.tunnel_id, snap.session_id, snap.up_time) == (
+        (), None, None, None)
+    assert "10.10.9.0/24 does not cover 10.10.1.1" in snap.failure_reason

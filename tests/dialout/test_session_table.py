@@ -128,3 +128,11 @@ def test_reset_ignored_outside_resettable_states(state):
     h = _harness(state, E.CLEAR)
     assert h.svc.reset("home", DST, now=h.now) == 0
     assert h.state(DST) is state
+
+
+def test_every_action_has_a_handler():
+    """The service's Action -> method table covers every action the transitions name."""
+    from engine.dialout import DialoutService
+    table = DialoutService()._actions
+    assert set(table) == set(Action)
+    assert all(callable(f) for f in table.values())

@@ -1,0 +1,151 @@
+"""Tunnel-selection glue: a granted session's candidate tunnels, the shared-tunnel registry
+(one L2TP tunnel per VR, server endpoint and RFC 2868 Tunnel-Assignment-Id) and tunnel results.
+
+``_place`` emits ``OpenTunnel`` only when no tunnel with the same key is open or opening, then
+``PlaceCall`` naming it; ``_detach`` releases a session's call and emits ``CloseTunnel`` when
+the last session leaves a tunnel.
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Callable
+
+from engine.dialout.core import Packet, ServiceCore
+from engine.dialout.model import CloseTunnel, OpenTunnel, PlaceCall
+from engine.dialout.records import SessionEntry, TunnelEntry
+from engine.dialout.selection import TunnelDef
+from engine.dialout.session import SessionEvent, SessionState
+from engine.dialout.targets import Counter as C
+
+S, E = SessionState, SessionEvent
+
+
+class TunnelGlue(ServiceCore):
+    """Candidate walk, tunnel sharing and the tunnel-result input."""
+
+    def _sessions_of(self, vr: str) -> Callable[[TunnelDef], int]:
+        def count(t: TunnelDef) -> int:
+            tun = self._tunnel_by_key.get((vr, t.server_endpoint, t.assignment_id))
+            return 0 if tun is None else len(tun.sessions)
+        return count
+
+    def _a_select_tunnel(self, s: SessionEntry, now: float, packet: Packet) -> None:
+        assert s.grant is not None
+        s.candidates = self.selector.candidates(s.grant.tunnels, now=now,
+                                                sessions_of=self._sessions_of(s.key.vr))
+        s.cand_index = 0
+        self._attempt(s, now, first=True)
+
+    def _a_try_next(self, s: SessionEntry, now: float, packet: Packet) -> None:
+        self._attempt(s, now, first=False)
+
+    def _attempt(self, s: SessionEntry, now: float, *, first: bool) -> None:
+        while s.cand_index < len(s.candidates):
+            tdef: TunnelDef = s.candidates[s.cand_index]
+            s.cand_index += 1
+            if not first and self.destinations.is_locked(tdef.server_endpoint, now=now):
+                continue
+            self._place(s, tdef, now)
+            return
+        if not s.failure_reason:
+            s.failure_reason = "no tunnel available"
+        self._fire(s, E.CALL_FAILED, now=now)
+
+    def _place(self, s: SessionEntry, tdef: TunnelDef, now: float) -> None:
+        vr = s.key.vr
+        tkey = (vr, tdef.server_endpoint, tdef.assignment_id)
+        tun = self._tunnel_by_key.get(tkey)
+        if tun is None:
+            self._next_tref += 1
+            tun = TunnelEntry(self._next_tref, vr, tdef)
+            self._tunnels[tun.ref] = tun
+            self._tunnel_by_key[tkey] = tun
+            self._requests.append(OpenTunnel(tun.ref, vr, tdef))
+            if self.tracing:
+                self._trace(vr, s.key.dst, f"session {s.key}: opening tunnel {tun.ref} to "
+                            f"{tdef.server_endpoint} (preference {tdef.preference})", now)
+        else:
+            if self.tracing:
+                self._trace(vr, s.key.dst, f"session {s.key}: reusing tunnel {tun.ref} to "
+                            f"{tdef.server_endpoint}", now)
+        tun.sessions.add(s.key)
+        s.tunnel = tun
+        s.tdef = tdef
+        s.tunnel_id = tun.tunnel_id
+        s.session_id = None
+        s.call_established = False
+        self._next_call += 1
+        s.call_id = self._next_call
+        self._calls[s.call_id] = s.key
+        self._count(s, C.DIALOUTS_REQUESTED)
+        assert s.grant is not None
+        self._requests.append(PlaceCall(s.call_id, s.key, tun.ref, tdef, s.grant.call))
+
+    def _forget_tunnel(self, tun: TunnelEntry) -> None:
+        self._tunnels.pop(tun.ref, None)
+        if self._tunnel_by_key.get(tun.key) is tun:
+            del self._tunnel_by_key[tun.key]
+
+    def _detach(self, s: SessionEntry, *, close_tunnel: bool) -> None:
+        """Release the session's call: tunnel membership, call id, interface name."""
+        tun = s.tunnel
+        if tun is not None:
+            tun.sessions.discard(s.key)
+            if close_tunnel and not tun.sessions and tun.ref in self._tunnels:
+                self._forget_tunnel(tun)
+                self._requests.append(CloseTunnel(tun.ref, "no sessions"))
+        s.tunnel = None
+        if s.call_id is not None:
+            self._calls.pop(s.call_id, None)
+        s.call_established_before = s.call_established
+        s.call_id = None
+        s.call_established = False
+        s.tunnel_id = s.session_id = None
+        s.peer_ip = s.local_ip = None
+        if s.ifnum is not None:
+            heapq.heappush(self._free_ifnums, s.ifnum)
+            s.ifnum = None
+        s.ifname = None
+
+    def on_tunnel_result(self, tunnel_ref: int, ok: bool, reason: str = "", *, now: float,
+                         tunnel_id: int | None = None) -> None:
+        """The tunnel ``tunnel_ref`` came up (ok) or failed / went down (not ok)."""
+        tun = self._tunnels.get(tunnel_ref)
+        if tun is None:
+            self.stale_inputs += 1
+            return
+        if ok:
+            if tun.state == "established":
+                self.stale_inputs += 1
+                return
+            tun.state = "established"
+            tun.tunnel_id = tunnel_id
+            self.destinations.success(tun.tdef.server_endpoint, now=now)
+            for key in tun.sessions:
+                s = self._sessions.get(key)
+                if s is not None:
+                    s.tunnel_id = tunnel_id
+            if self.tracing:
+                self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
+                            "established", now)
+            return
+        was_setup = tun.state == "connecting"
+        self._forget_tunnel(tun)
+        reason = reason or ("tunnel set-up failed" if was_setup else "tunnel down")
+        if self.tracing:
+            self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
+                        f"down: {reason}", now)
+        if was_setup:
+            self.destinations.lock_out(tun.tdef.server_endpoint, reason, now=now)
+        for key in list(tun.sessions):
+            s = self._sessions.get(key)
+            if s is None or s.tunnel is not tun:
+                continue
+            self._detach(s, close_tunnel=False)
+            s.failure_reason = reason
+            if s.state is S.CONNECTING:
+                self._fire(s, E.CALL_FAILED if s.call_established_before else E.SETUP_FAILED,
+                           now=now)
+            elif s.state is S.IN_SERVICE:
+                self._fire(s, E.CALL_DOWN, now=now)
+        self._drain_pending(now)
