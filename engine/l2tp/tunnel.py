@@ -99,7 +99,7 @@ _rows[(WAIT_CTL_CONN, "rx_sccrp_bad")] = (CLOSING, ("send_stopccn_fsm", "tunnel_
 _rows[(IDLE, "retries_exhausted")] = (DEAD, ("destroy",))
 
 
-def _default(state: str, event: str):
+def _default(state: str, event: str) -> tuple[str, tuple[str, ...]]:
     # Everything else is explicitly ignored: events that cannot occur in the state (timers not
     # armed, messages after the tunnel is gone) or that need no action (e.g. open twice).
     return (state, ("ignore",))

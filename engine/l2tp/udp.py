@@ -67,7 +67,13 @@ class L2tpUdpAdapter:
     @property
     def local_addr(self) -> tuple[str, int]:
         assert self.sock is not None
-        return self.sock.getsockname()
+        host, port = self.sock.getsockname()[:2]
+        return str(host), int(port)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None:
+            raise RuntimeError("L2TP adapter not started")
+        return self.loop
 
     def close(self) -> None:
         if self._timer is not None:
@@ -82,7 +88,7 @@ class L2tpUdpAdapter:
             self.sock = None
 
     def now(self) -> float:
-        return self.loop.time()
+        return self._running_loop().time()
 
     # ---------------------------------------------------------------- I/O
     def _on_readable(self) -> None:
@@ -90,7 +96,7 @@ class L2tpUdpAdapter:
         if sock is None:
             return
         ep = self.endpoint
-        now = self.loop.time()
+        now = self._running_loop().time()
         drop_in = self.drop_in
         for _ in range(READ_BATCH):
             try:
@@ -110,8 +116,9 @@ class L2tpUdpAdapter:
         if self.sock is None:
             return
         ep = self.endpoint
+        loop = self._running_loop()
         for _ in range(100):
-            now = self.loop.time()
+            now = loop.time()
             out = ep.datagrams_to_send(now=now)
             if out:
                 self._send(out)
@@ -131,6 +138,8 @@ class L2tpUdpAdapter:
 
     def _send(self, out: list[tuple[bytes, Any]]) -> None:
         sock = self.sock
+        if sock is None:
+            return
         drop_out = self.drop_out
         if self._backlog:
             self._backlog.extend(out)
@@ -144,7 +153,7 @@ class L2tpUdpAdapter:
                 self._backlog.extend(out[i:])
                 if not self._writer:
                     self._writer = True
-                    self.loop.add_writer(sock.fileno(), self._on_writable)
+                    self._running_loop().add_writer(sock.fileno(), self._on_writable)
                 return
             except OSError as e:
                 self.send_errors += 1
@@ -152,7 +161,9 @@ class L2tpUdpAdapter:
 
     def _on_writable(self) -> None:
         backlog, self._backlog = self._backlog, []
-        self.loop.remove_writer(self.sock.fileno())
+        if self.sock is None:
+            return
+        self._running_loop().remove_writer(self.sock.fileno())
         self._writer = False
         self._send(backlog)
 
@@ -166,14 +177,14 @@ class L2tpUdpAdapter:
             self._timer = None
         self._timer_at = when
         if when is not None:
-            self._timer = self.loop.call_at(when, self._on_timer)
+            self._timer = self._running_loop().call_at(when, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
         if self.sock is None:
             return
-        now = self.loop.time()
+        now = self._running_loop().time()
         t = self.endpoint.get_timer()
         if t is not None and t <= now:
             self.endpoint.handle_timer(now=now)
