@@ -24,7 +24,7 @@ class Receiver(TunnelControl):
     def _receive(self, data: bytes, addr: Any, now: float) -> None:
         h = M.decode_header(data, max_len=self.config.max_message_len)
         if not h.is_control:
-            self._receive_data(data, h)
+            self._receive_data(data, h, addr)
             return
         if h.tunnel_id == 0:
             self._receive_tunnel_zero(data, h, addr, now)
@@ -33,9 +33,21 @@ class Receiver(TunnelControl):
         if t is None or t.state == T.DEAD or (t.peer_addr[0] != addr[0]):
             self.counters["unknown_tunnel"] += 1
             raise L2tpProtocolError(f"no tunnel {h.tunnel_id} for {addr}")
-        if t.originator and t.state == T.WAIT_CTL_REPLY and addr != t.peer_addr:
-            t.peer_addr = addr          # §8.1: the recipient may answer from another port
+        if addr != t.peer_addr:
+            if t.originator and t.state == T.WAIT_CTL_REPLY and not t.peer_port_learned:
+                t.peer_addr = addr      # §8.1: the recipient may answer from another port, once
+            else:
+                self._wrong_source(t, addr)
+                return
+        t.peer_port_learned = True
         self._receive_on_tunnel(t, data, h, now)
+
+    def _wrong_source(self, t: Tunnel, addr: Any) -> None:
+        """A datagram for a known tunnel from the peer's IP address but another port: never
+        trusted (it could tear the tunnel down), counted and dropped."""
+        self.counters["wrong_source"] += 1
+        self._trace_text(f"l2tp rx tunnel {t.local_id} from {addr[0]}:{addr[1]}, peer is "
+                         f"{t.peer_addr[0]}:{t.peer_addr[1]} (dropped)")
 
     def _decode(self, t: Tunnel | None, data: bytes, h: M.Header,
                 secret: bytes | None) -> M.ControlMessage | Rejected:
@@ -124,6 +136,13 @@ class Receiver(TunnelControl):
         if h.ns is None or h.nr is None:
             raise L2tpProtocolError("control header without Ns/Nr")
         ch = t.channel
+        is_zlb = not isinstance(msg, Rejected) and msg.is_zlb
+        if not is_zlb and not ch.acceptable(h.ns):
+            # neither the next message, a duplicate nor within our window: its Nr is not
+            # trusted either (it could acknowledge messages the peer never received)
+            self.counters["out_of_window"] += 1
+            self._trace_text(f"l2tp rx out-of-window Ns={h.ns} tunnel {t.local_id} (dropped)")
+            return
         t.last_rx = now
         self.counters["rx_control"] += 1
         freed = ch.process_ack(h.nr)
@@ -148,11 +167,14 @@ class Receiver(TunnelControl):
                 break
             self._dispatch(t, m)
 
-    def _receive_data(self, data: bytes, h: M.Header) -> None:
+    def _receive_data(self, data: bytes, h: M.Header, addr: Any) -> None:
         t = self.tunnels.get(h.tunnel_id)
         if t is None or t.state != T.ESTABLISHED:
             self.counters["unknown_tunnel"] += 1
             raise L2tpProtocolError(f"data for unknown tunnel {h.tunnel_id}")
+        if addr != t.peer_addr:
+            self._wrong_source(t, addr)
+            return
         c = t.calls.get(h.session_id)
         if c is None or c.state == C.DEAD or not c.peer_id:
             self.counters["unknown_session"] += 1

@@ -103,6 +103,8 @@ class Tunnel:
     down_result: tuple[int, int, str] = (STOPCCN_GENERAL_CLEAR, ERR_NONE, "")
     stop_result: tuple[int, int, str] = (STOPCCN_GENERAL_CLEAR, ERR_NONE, "")
     sccrq_key: tuple[Any, int] | None = None
+    #: the peer's port is fixed once it has answered (RFC 2661 §8.1)
+    peer_port_learned: bool = False
 
     def response_to(self, msg_type: int, challenge: bytes | None) -> bytes:
         """Our Challenge Response for ``msg_type`` (only asked when a secret and a challenge exist)."""

@@ -141,6 +141,9 @@ class ReliableChannel:
         return True
 
     # ---------------------------------------------------------------- receiving
+    def acceptable(self, ns: int) -> bool:
+        """True for the expected message, a duplicate (re-acknowledged) or one within our window."""
+        return ns == self.nr or seq_lt(ns, self.nr) or seq_diff(ns, self.nr) < self.our_window
     def receive(self, ns: int, item: Any) -> tuple[str, list[Any]]:
         """Sequence a received (non-ZLB) message. Returns (status, items now deliverable in order)."""
         if ns == self.nr:
