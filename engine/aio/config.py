@@ -9,6 +9,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from engine.dialout.service import ChassisConfig
+from engine.l2tp.config import DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +79,9 @@ class VirtualRouterConfig:
 
 @dataclass(frozen=True, slots=True)
 class L2tpDefaults:
-    retransmissions: int = 5
-    hello_interval: int = 60
-    receive_window: int = 4
+    retransmissions: int = DEFAULT_MAX_RETRIES
+    hello_interval: int = DEFAULT_HELLO_INTERVAL
+    receive_window: int = DEFAULT_RECEIVE_WINDOW
     tunnel_idle_timeout: int = 0
     checksum: bool = False
     challenge: bool = True

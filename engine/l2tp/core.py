@@ -93,7 +93,8 @@ class EndpointCore:
             raise RuntimeError("tunnel limit reached")
         tid = self._alloc_id(self.tunnels)
         ch = ReliableChannel(our_window=cfg.receive_window, retransmit_initial=cfg.retransmit_initial,
-                             retransmit_cap=cfg.retransmit_cap, max_retries=cfg.max_retries)
+                             retransmit_cap=cfg.retransmit_cap, max_retries=cfg.max_retries,
+                             max_age=cfg.alive_peer_cycles * cfg.retransmit_cycle())
         t = Tunnel(tid, addr, originator, host_name, secret, ch, now)
         t.last_rx = now
         self.tunnels[tid] = t

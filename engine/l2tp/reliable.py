@@ -22,6 +22,8 @@ class _Pending:
     rto: float = 0.0
     deadline: float = 0.0
     retries: int = 0
+    first_sent: float = 0.0
+    last_sent: float = 0.0
 
 
 # results of ReliableChannel.receive()
@@ -33,7 +35,7 @@ OUT_OF_WINDOW = "out-of-window"
 
 class ReliableChannel:
     def __init__(self, *, our_window: int, retransmit_initial: float, retransmit_cap: float,
-                 max_retries: int, peer_window: int = 4) -> None:
+                 max_retries: int, peer_window: int = 4, max_age: float | None = None) -> None:
         self.ns_next = 0            # Ns of the next new message we queue
         self.nr = 0                 # next Ns expected from the peer
         self.our_window = our_window
@@ -43,6 +45,11 @@ class ReliableChannel:
         self.rto_initial = retransmit_initial
         self.rto_cap = retransmit_cap
         self.max_retries = max_retries
+        #: how long a message may stay unacknowledged while the peer is heard from
+        self.max_age = self.cycle() if max_age is None else max(max_age, self.cycle())
+        #: True after a timeout cut the window, until an acknowledgement arrives: one loss
+        #: burst halves the slow-start threshold once, not once per expired message
+        self._in_recovery = False
         self.unsent: deque[_Pending] = deque()
         self.inflight: deque[_Pending] = deque()
         self._due: list[_Pending] = []
@@ -50,6 +57,14 @@ class ReliableChannel:
         self.ack_pending = False
         self.retransmits = 0
         self.failed = False
+
+    def cycle(self) -> float:
+        """Seconds from the first transmission of a message to giving it up (all retries)."""
+        total, rto = 0.0, self.rto_initial
+        for _ in range(self.max_retries + 1):
+            total += rto
+            rto = min(rto * 2, self.rto_cap)
+        return total
 
     # ---------------------------------------------------------------- sending
     def set_peer_window(self, window: int) -> None:
@@ -83,6 +98,7 @@ class ReliableChannel:
             p = self.unsent.popleft()
             p.rto = self.rto_initial
             p.deadline = now + p.rto
+            p.first_sent = p.last_sent = now
             p.data[10:12] = nr
             self.inflight.append(p)
             out.append(bytes(p.data))
@@ -101,6 +117,8 @@ class ReliableChannel:
         if seq_diff(nr, self.inflight[0].ns) > seq_diff(self.ns_next, self.inflight[0].ns):
             return 0
         freed = 0
+        if seq_lt(self.inflight[0].ns, nr):
+            self._in_recovery = False
         while self.inflight and seq_lt(self.inflight[0].ns, nr):
             p = self.inflight.popleft()
             if p in self._due:
@@ -119,24 +137,35 @@ class ReliableChannel:
             return None
         return min(p.deadline for p in self.inflight)
 
-    def on_timer(self, now: float) -> bool:
-        """Retransmit expired messages. Returns False when a message ran out of retries."""
+    def on_timer(self, now: float, *, peer_heard_at: float | None = None) -> bool:
+        """Retransmit expired messages. Returns False when a message ran out of retries.
+
+        ``peer_heard_at`` is when the peer last sent us anything: a message whose retries ran
+        out is retransmitted on (at the cap) while the peer was heard after its previous
+        transmission, up to ``max_age`` after it was first sent; a silent peer fails as usual.
+        """
         expired = False
         for p in self.inflight:
             if p.deadline <= now:
                 if p.retries >= self.max_retries:
-                    self.failed = True
-                    return False
+                    alive = peer_heard_at is not None and peer_heard_at >= p.last_sent
+                    if not alive or now - p.first_sent >= self.max_age:
+                        self.failed = True
+                        return False
                 p.retries += 1
                 p.rto = min(p.rto * 2, self.rto_cap)
                 p.deadline = now + p.rto
+                p.last_sent = now
                 if p not in self._due:
                     self._due.append(p)
                 self.retransmits += 1
                 expired = True
         if expired:
             # Appendix A: on a retransmission timeout, halve the threshold and restart slow start
-            self.ssthresh = max(self.cwnd / 2, 1.0)
+            # (once per loss burst: further timeouts before any acknowledgement keep it)
+            if not self._in_recovery:
+                self.ssthresh = max(self.cwnd / 2, min(2.0, float(self.peer_window)))
+                self._in_recovery = True
             self.cwnd = 1.0
         return True
 
