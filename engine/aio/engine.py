@@ -45,6 +45,7 @@ from engine.dialout.selection import TunnelDef
 from engine.dialout.targets import TargetConfig as DsTargetConfig
 from engine.l2tp import events as le
 from engine.l2tp.config import L2tpConfig
+from engine.l2tp.avp import bearer_type_bits
 from engine.l2tp.connection import L2tpEndpoint
 from engine.l2tp.udp import L2tpUdpAdapter
 from engine.ppp import events as pe
@@ -482,9 +483,8 @@ class Engine:
             self.dialout.on_call_result(req.call_id, False, "tunnel gone", now=self.now())
             return
         c = req.call
-        kwargs = dict(called_number=c.dial_out_number, min_bps=c.min_bps, max_bps=c.max_bps)
-        if c.bearer_type:
-            kwargs["bearer_type"] = c.bearer_type
+        kwargs = dict(called_number=c.dial_out_number, min_bps=c.min_bps, max_bps=c.max_bps,
+                      bearer_type=bearer_type_bits(c.bearer_type))
         sid = self.l2tp.place_outgoing_call(tid, now=self.now(), **kwargs)
         call = _Call(req.call_id, req.session_key, req.tunnel_ref, tid, sid)
         self._calls[req.call_id] = call
