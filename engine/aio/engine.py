@@ -589,7 +589,7 @@ class Engine:
         if call.ifname is not None:
             self._remove_interface(call.key.vr, call.ifname)
         if send_cdn:
-            self.l2tp.disconnect_call(call.tunnel_id, call.session_id, message=reason[:64],
+            self.l2tp.disconnect_call(call.tunnel_id, call.session_id, message=reason,
                                       now=now)
         if report:
             if call.established:
@@ -762,9 +762,7 @@ class Engine:
         elif isinstance(ev, le.CallDown):
             call = self._by_l2tp.get((ev.tunnel_id, ev.session_id))
             if call is not None:
-                reason = call.down_reason or (
-                    f"CDN result {ev.result_code} error {ev.error_code}"
-                    + (f": {ev.message}" if ev.message else ""))
+                reason = call.down_reason or le.describe_call_down(ev)
                 self._end_call(call, reason, now=now, report=True, send_cdn=False)
         elif isinstance(ev, le.TunnelUp):
             ref = self._tunnel_refs.get(ev.tunnel_id)
@@ -872,7 +870,7 @@ class Engine:
         n = 0
         for tid in ids:
             if tid in self.l2tp.tunnels:
-                self.l2tp.close_tunnel(tid, now=now)
+                self.l2tp.close_tunnel(tid, message="cleared by operator", now=now)
                 n += 1
         self._pump()
         return n

@@ -12,7 +12,7 @@ from .avp import Avp, Q931Cause, ResultCode
 from .core import EndpointCore
 from .errors import CDN_ADMIN, CDN_GENERAL_ERROR, CDN_TEMP_NO_FACILITIES, ERR_BAD_SESSION_ID, ERR_BAD_VALUE, ERR_NONE
 from .events import CallDown, CallUp, IncomingCallRequested, OutgoingCallRequested
-from .records import DEFAULT_FRAMING, HIDE_ATTRS, MSG_EVENT, DEFAULT_MAX_BPS, Call, Msg, Tunnel
+from .records import fit_message, DEFAULT_FRAMING, HIDE_ATTRS, MSG_EVENT, DEFAULT_MAX_BPS, Call, Msg, Tunnel
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,7 @@ class CallControl(EndpointCore):
 
     def _send_cdn_raw(self, t: Tunnel, peer_sid: int, local_sid: int, result: int, error: int,
                       text: str, cause: int | None) -> None:
+        text = fit_message(text, self.config.max_result_message)
         rc = ResultCode(result, error if (error or text) else None, text or None)
         avps = [Avp.make(A.RESULT_CODE, rc), Avp.make(A.ASSIGNED_SESSION_ID, local_sid)]
         if cause is not None:
@@ -179,7 +180,8 @@ class CallControl(EndpointCore):
 
     def _call_down(self, c: Call, by_peer: bool) -> None:
         r, e, text, cause = c.cdn
-        self._events.append(CallDown(c.tunnel.local_id, c.local_id, r, e, text, by_peer, cause))
+        self._events.append(CallDown(c.tunnel.local_id, c.local_id, r, e, text, by_peer, cause,
+                                     c.down_via_tunnel))
 
     def _c_call_down_local(self, c: Call, msg: Msg) -> None:
         self._call_down(c, False)

@@ -49,6 +49,8 @@ class L2tpConfig:
     # --- codec limits
     max_message_len: int = 4096
     max_avps: int = 64
+    #: longest Result Code error message we send (longer texts are cut at a word, marked "...")
+    max_result_message: int = 64
     max_tunnels: int = 65535
     max_sessions_per_tunnel: int = 65535
     #: seconds state is kept after StopCCN; None = one full retransmission cycle

@@ -15,6 +15,16 @@ STOPCCN_BAD_VERSION = 5
 STOPCCN_SHUTTING_DOWN = 6
 STOPCCN_FSM_ERROR = 7
 
+STOPCCN_RESULT_NAMES = {
+    STOPCCN_GENERAL_CLEAR: "general request to clear control connection",
+    STOPCCN_GENERAL_ERROR: "general error",
+    STOPCCN_ALREADY_EXISTS: "control channel already exists",
+    STOPCCN_NOT_AUTHORIZED: "requester not authorized",
+    STOPCCN_BAD_VERSION: "protocol version not supported",
+    STOPCCN_SHUTTING_DOWN: "requester is being shut down",
+    STOPCCN_FSM_ERROR: "finite state machine error",
+}
+
 # CDN result codes (RFC 2661 §4.4.2)
 CDN_LOST_CARRIER = 1
 CDN_GENERAL_ERROR = 2

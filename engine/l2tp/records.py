@@ -19,6 +19,19 @@ DEFAULT_BEARER = A.BEARER_DIGITAL
 DEFAULT_FRAMING = A.FRAMING_SYNC
 
 
+def fit_message(text: str, limit: int) -> str:
+    """``text`` within ``limit`` UTF-8 bytes: cut after a whole word and marked with "..."."""
+    if len(text.encode()) <= limit:
+        return text
+    mark = "..."
+    cut = text
+    while cut and len(cut.encode()) + len(mark) > limit:
+        cut = cut[:-1]
+    if " " in cut.strip():
+        cut = cut[:cut.rstrip().rindex(" ")]
+    return cut.rstrip() + mark
+
+
 def challenge_response(msg_type: int, secret: bytes, challenge: bytes) -> bytes:
     """RFC 2661 §5.1.1: MD5(message type byte ‖ secret ‖ challenge)."""
     return hashlib.md5(bytes([msg_type]) + secret + challenge).digest()
@@ -137,6 +150,7 @@ class Call:
     rx_packets: int = 0
     tx_packets: int = 0
     down_by_peer: bool = False
+    down_via_tunnel: str = ""
 
 
 #: call message type -> call state machine event

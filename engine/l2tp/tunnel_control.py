@@ -13,7 +13,7 @@ from .call_control import CallControl
 from .errors import (CDN_GENERAL_ERROR, ERR_NONE, STOPCCN_BAD_VERSION, STOPCCN_FSM_ERROR, STOPCCN_GENERAL_ERROR,
                      STOPCCN_NOT_AUTHORIZED)
 from .events import TunnelDown, TunnelUp
-from .records import Msg, Rejected, Tunnel
+from .records import Msg, Rejected, Tunnel, fit_message
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,7 @@ class TunnelControl(CallControl):
 
     def _t_send_stopccn(self, t: Tunnel, msg: Msg) -> None:
         r, e, text = t.stop_result
+        text = fit_message(text, self.config.max_result_message)
         rc = ResultCode(r, e if (e or text) else None, text or None)
         t.down_result = (r, e, text)
         self._send(t, M.STOPCCN, [Avp.make(A.ASSIGNED_TUNNEL_ID, t.local_id), Avp.make(A.RESULT_CODE, rc)])
@@ -210,6 +211,7 @@ class TunnelControl(CallControl):
         for c in list(t.calls.values()):
             c.cdn = (r, e, text, None)
             c.down_by_peer = by_peer
+            c.down_via_tunnel = "closed" if t.up_at is not None else "refused"
             self._cfire(c, "tunnel_down")
         self._events.append(TunnelDown(t.local_id, r, e, text, by_peer))
 
