@@ -100,6 +100,8 @@ async def test_lac_refusing_tunnel_locks_out_and_uses_next_preference(tmp_path):
         d1, d2 = destination(r, lacs[0]), destination(r, lacs[1])
         assert d1.state is DestinationState.LOCKED_OUT and d1.failures == 1
         assert d1.lockout_remaining > 0 and "tunnel refused" in d1.last_failure_reason
+        # reported as the StopCCN that refused the tunnel, with its result code
+        assert "StopCCN result 4" in d1.last_failure_reason and "CDN" not in d1.last_failure_reason
         assert d2.state is DestinationState.AVAILABLE and d2.successes == 1
         c = r.chassis_counters()
         assert (c.dialouts_requested, c.dialouts_established, c.dialouts_rejected) == (2, 1, 0)
@@ -232,6 +234,7 @@ async def test_teardown_by_clear_l2tp_tunnel_all(tmp_path):
         assert r.engine.clear_tunnels() == 1                        # clear l2tp tunnel all
         await r.wait_state(DST, "dormant")
         await r.wait_state("10.10.2.1", "dormant")
+        assert r.session(DST).failure_reason == "cleared by operator"
         _assert_dormant_and_clean(r, torn_down=2)
         assert r.snap().dialout.tunnels == ()
         await _redial(r, established=3)
