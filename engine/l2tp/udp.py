@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 from typing import Any, Callable
 
 from .connection import L2tpEndpoint
@@ -16,6 +17,11 @@ from .connection import L2tpEndpoint
 log = logging.getLogger(__name__)
 
 READ_BATCH = 512
+#: the IANA port for L2TP (RFC 2661 §8.1)
+L2TP_PORT = 1701
+#: Linux socket option: send UDP datagrams with a zero checksum (asm-generic/socket.h)
+SO_NO_CHECK = getattr(socket, "SO_NO_CHECK", 11)
+NO_CHECK_SUPPORTED = sys.platform.startswith("linux")
 
 
 class L2tpUdpAdapter:
@@ -47,22 +53,78 @@ class L2tpUdpAdapter:
         self._backlog: list[tuple[bytes, Any]] = []
         self._writer = False
         self.send_errors = 0
+        #: UDP checksums on data messages (control messages always carry one)
+        self.data_checksums = True
+        self._no_check = False          # SO_NO_CHECK as currently set on the socket
+        #: why the last requested port could not be bound (None when it was)
+        self.bind_error: str | None = None
 
     # ---------------------------------------------------------------- lifecycle
-    def start(self) -> "L2tpUdpAdapter":
-        self.loop = asyncio.get_running_loop()
+    def _open(self, addr: tuple[str, int]) -> socket.socket:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.rcvbuf)
-        except OSError:
-            pass
-        s.setblocking(False)
-        s.bind(self.requested_addr)
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.rcvbuf)
+            except OSError:
+                pass
+            s.setblocking(False)
+            s.bind(addr)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    def start(self) -> "L2tpUdpAdapter":
+        self.loop = asyncio.get_running_loop()
+        s = self._open(self.requested_addr)
         self.sock = s
+        self._no_check = False
         self.loop.add_reader(s.fileno(), self._on_readable)
         self.flush()
         return self
+
+    def rebind(self, addr: tuple[str, int], *, fallback: bool = False) -> None:
+        """Move to another local address/port (tunnels on the old port are not carried over).
+
+        When ``addr`` cannot be bound: with ``fallback`` keep the current socket and record the
+        reason in ``bind_error``; without, raise the OSError.
+        """
+        loop = self._running_loop()
+        try:
+            s = self._open(addr)
+        except OSError as e:
+            self.bind_error = f"port {addr[1]}: {e.strerror or e}"
+            if not fallback:
+                raise
+            log.warning("L2TP cannot bind %s:%d (%s); staying on port %d", addr[0], addr[1],
+                        e.strerror or e, self.local_addr[1])
+            return
+        self.bind_error = None
+        old = self.sock
+        if old is not None:
+            loop.remove_reader(old.fileno())
+            if self._writer:
+                loop.remove_writer(old.fileno())
+                self._writer = False
+            old.close()
+        self.requested_addr = addr
+        self.sock = s
+        self._no_check = False
+        loop.add_reader(s.fileno(), self._on_readable)
+        self.flush()
+
+    def set_data_checksums(self, enabled: bool) -> None:
+        """UDP checksums on data messages on or off (SO_NO_CHECK around data sends; Linux only)."""
+        if not enabled and not NO_CHECK_SUPPORTED:
+            raise OSError("UDP checksums cannot be switched off on this system")
+        self.data_checksums = enabled
+
+    def _checksum_for(self, sock: socket.socket, data: bytes) -> None:
+        want_no_check = not self.data_checksums and not (data[0] & 0x80)
+        if want_no_check != self._no_check:
+            sock.setsockopt(socket.SOL_SOCKET, SO_NO_CHECK, 1 if want_no_check else 0)
+            self._no_check = want_no_check
 
     @property
     def local_addr(self) -> tuple[str, int]:
@@ -148,6 +210,8 @@ class L2tpUdpAdapter:
             if drop_out is not None and drop_out(data, addr):
                 continue
             try:
+                if not self.data_checksums or self._no_check:
+                    self._checksum_for(sock, data)
                 sock.sendto(data, addr)
             except (BlockingIOError, InterruptedError):
                 self._backlog.extend(out[i:])
