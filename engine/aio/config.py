@@ -85,6 +85,8 @@ class L2tpDefaults:
     tunnel_idle_timeout: int = 0
     checksum: bool = False
     challenge: bool = True
+    #: local L2TP UDP port; None keeps the address the engine was started with
+    udp_port: int | None = None
     host_name: str | None = None
 
 

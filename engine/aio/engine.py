@@ -38,7 +38,7 @@ from engine import icmp
 from engine.aaa import client as radius
 from engine.aaa.tunnel_attrs import DialoutGrant, parse_dialout_reply
 from engine.aaa.udp import RadiusUdpAdapter
-from engine.aio.config import EngineConfig, ProfileConfig, VirtualRouterConfig
+from engine.aio.config import EngineConfig, L2tpDefaults, ProfileConfig, VirtualRouterConfig
 from engine.dataplane.base import Route
 from engine.dialout import service as ds
 from engine.dialout.selection import TunnelDef
@@ -129,6 +129,9 @@ class EngineSnapshot:
     ppp: tuple[PppInterfaceSnapshot, ...]
     radius: tuple[tuple[str, tuple], ...]    # (vr, ServerStats...)
     routes: tuple[tuple[str, tuple[Route, ...]], ...]
+    #: the L2TP socket's local address, and why the configured port could not be bound
+    l2tp_local: tuple[str, int] | None = None
+    l2tp_bind_error: str | None = None
 
     @property
     def vr_states(self) -> tuple[tuple[str, str], ...]:
@@ -234,6 +237,19 @@ class Engine:
         return self.l2tp_adapter.local_addr
 
     # ================================================================ configuration
+    def _apply_l2tp_socket(self, l2tp: L2tpDefaults) -> None:
+        """`l2tp udp-port` (a busy port is reported and retried on the next change) and
+        `l2tp checksum` (UDP checksums on data messages)."""
+        ad = self.l2tp_adapter
+        if ad is None:
+            return
+        if l2tp.udp_port is not None and l2tp.udp_port != ad.requested_addr[1]:
+            ad.rebind((ad.requested_addr[0], l2tp.udp_port), fallback=True)
+        try:
+            ad.set_data_checksums(l2tp.checksum)
+        except OSError as e:
+            log.warning("l2tp checksum: %s", e)
+
     def apply_config(self, config: EngineConfig) -> None:
         """Reconcile everything from the configuration (idempotent)."""
         self.config = config
@@ -245,6 +261,7 @@ class Engine:
         self.l2tp.config = replace(lc, max_retries=config.l2tp.retransmissions,
                                    hello_interval=float(config.l2tp.hello_interval),
                                    receive_window=config.l2tp.receive_window)
+        self._apply_l2tp_socket(config.l2tp)
         names = {"default"} | {v.name for v in config.vrs}
         for name in sorted(names):
             self._ensure_vr(name)
@@ -893,7 +910,9 @@ class Engine:
             dialout=self.dialout.snapshot(now=now), l2tp=self.l2tp.snapshot(),
             l2tp_counters=dict(self.l2tp.counters), ppp=ppp,
             radius=tuple((vr, r.client.snapshot(now=now)) for vr, r in sorted(self._radius.items())),
-            routes=routes)
+            routes=routes,
+            l2tp_local=self.l2tp_adapter.local_addr if self.l2tp_adapter is not None else None,
+            l2tp_bind_error=self.l2tp_adapter.bind_error if self.l2tp_adapter is not None else None)
 
     @property
     def debug(self) -> frozenset[str]:

@@ -11,6 +11,8 @@ from .errors import ERR_NONE, STOPCCN_NOT_AUTHORIZED
 DEFAULT_RECEIVE_WINDOW = 64
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_HELLO_INTERVAL = 60
+#: the IANA port for L2TP (RFC 2661 §8.1), the local port by default where it can be bound
+DEFAULT_UDP_PORT = 1701
 
 
 @dataclass(frozen=True, slots=True)

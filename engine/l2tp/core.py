@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 COUNTER_NAMES = (
     "rx_datagrams", "malformed", "unknown_tunnel", "unknown_session", "rx_control", "tx_control",
     "rx_zlb", "tx_zlb", "duplicates", "out_of_window", "retransmits", "rx_data", "tx_data",
-    "tunnels_refused", "tunnels_timed_out", "calls_refused", "unknown_avp_ignored", "wrong_source")
+    "tunnels_refused", "tunnels_timed_out", "calls_refused", "unknown_avp_ignored", "wrong_source",
+    "tunnels_refused_by_peer")
 
 
 class EndpointCore:

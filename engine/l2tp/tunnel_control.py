@@ -231,6 +231,9 @@ class TunnelControl(CallControl):
     def _t_report_refused(self, t: Tunnel, msg: Msg) -> None:
         self.counters["tunnels_refused"] += 1
 
+    def _t_report_refused_by_peer(self, t: Tunnel, msg: Msg) -> None:
+        self.counters["tunnels_refused_by_peer"] += 1
+
     def _t_start_hold(self, t: Tunnel, msg: Msg) -> None:
         t.hold_until = self._now + self.config.effective_hold_time()
 
@@ -256,6 +259,7 @@ TUNNEL_ACTIONS: dict[str, Callable[[TunnelControl, Tunnel, Msg], None]] = {
     "tunnel_down_peer": TunnelControl._t_tunnel_down_peer,
     "tunnel_down_timeout": TunnelControl._t_tunnel_down_timeout,
     "report_refused": TunnelControl._t_report_refused,
+    "report_refused_by_peer": TunnelControl._t_report_refused_by_peer,
     "start_hold": TunnelControl._t_start_hold,
     "destroy": TunnelControl._t_destroy,
     "dispatch_call": TunnelControl._t_dispatch_call,

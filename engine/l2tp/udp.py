@@ -17,8 +17,6 @@ from .connection import L2tpEndpoint
 log = logging.getLogger(__name__)
 
 READ_BATCH = 512
-#: the IANA port for L2TP (RFC 2661 §8.1)
-L2TP_PORT = 1701
 #: Linux socket option: send UDP datagrams with a zero checksum (asm-generic/socket.h)
 SO_NO_CHECK = getattr(socket, "SO_NO_CHECK", 11)
 NO_CHECK_SUPPORTED = sys.platform.startswith("linux")

@@ -381,5 +381,7 @@ setting(G, "l2tp checksum", [*L, "UDP checksums on data messages"], None, None, 
         "checksum")
 setting(G, "l2tp disable challenge", [*L, "Disable a function", "Tunnel authentication challenge"],
         None, None, chassis_l2tp, "disable_challenge")
+setting(G, "l2tp udp-port", [*L, "Local UDP port (where it cannot be bound, the current one stays)"],
+        "<1-65535>", "Port", chassis_l2tp, "udp_port", m.L2TP_UDP_PORT)
 setting(G, "l2tp host-name", [*L, "Host name sent to peers"], "WORD", "Host name", chassis_l2tp,
         "host_name")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.l2tp.config import DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW
+from engine.l2tp.config import (DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW,
+                               DEFAULT_UDP_PORT)
 
 # Defaults (dialout spec section 8; L2TP values from RFC 2661 practice)
 CONNECT_TIMEOUT = 60
@@ -20,6 +21,7 @@ LOCKOUT_TIMEOUT = 300
 RETRANSMISSION = DEFAULT_MAX_RETRIES
 HELLO_INTERVAL = DEFAULT_HELLO_INTERVAL
 RECEIVE_WINDOW_SIZE = DEFAULT_RECEIVE_WINDOW
+L2TP_UDP_PORT = DEFAULT_UDP_PORT
 TUNNEL_IDLE_TIMEOUT = 60
 RADIUS_TIMEOUT = 3
 RADIUS_RETRANSMIT = 3
@@ -135,6 +137,7 @@ class L2tpSettings:
     checksum: bool = False
     disable_challenge: bool = False
     host_name: str | None = None
+    udp_port: int = L2TP_UDP_PORT
 
 
 @dataclass

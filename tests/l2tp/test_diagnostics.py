@@ -20,6 +20,7 @@ def test_refused_tunnel_reported_as_stopccn_with_its_result_code():
     text = describe_call_down(down)
     assert text.startswith("tunnel refused by peer: StopCCN result 4 (requester not authorized)")
     assert "CDN" not in text
+    assert lns.counters["tunnels_refused_by_peer"] == 1 and lac.counters["tunnels_refused"] == 1
 
 
 def test_operator_clear_reported_as_such():
