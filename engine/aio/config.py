@@ -9,7 +9,8 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from engine.dialout.service import ChassisConfig
-from engine.l2tp.config import DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW
+from engine.l2tp.config import (DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW,
+                               DEFAULT_TUNNEL_IDLE_TIMEOUT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ class L2tpDefaults:
     retransmissions: int = DEFAULT_MAX_RETRIES
     hello_interval: int = DEFAULT_HELLO_INTERVAL
     receive_window: int = DEFAULT_RECEIVE_WINDOW
-    tunnel_idle_timeout: int = 0
+    tunnel_idle_timeout: int = DEFAULT_TUNNEL_IDLE_TIMEOUT
     checksum: bool = False
     challenge: bool = True
     #: local L2TP UDP port; None keeps the address the engine was started with

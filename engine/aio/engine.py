@@ -169,6 +169,8 @@ class Engine:
         self._by_if: dict[tuple[str, str], _Call] = {}
         self._tunnel_ids: dict[int, int] = {}         # tunnel_ref -> l2tp tunnel id
         self._tunnel_refs: dict[int, int] = {}        # l2tp tunnel id -> tunnel_ref
+        self._tunnel_keys: dict[int, tuple] = {}      # l2tp tunnel id -> (LAC, secret, names)
+        self._idle_tunnels: dict[tuple, int] = {}     # tunnels without sessions, kept open
         self._static: dict[str, set[Route]] = {}      # VR -> static/connected routes installed
         self._addresses: dict[str, dict[str, Any]] = {}
         self._vrs_made: set[str] = set()
@@ -258,9 +260,11 @@ class Engine:
         now = self.now()
         self.l2tp.host_name = config.l2tp.host_name or config.hostname
         lc = self.l2tp.config
+        idle = config.l2tp.tunnel_idle_timeout
         self.l2tp.config = replace(lc, max_retries=config.l2tp.retransmissions,
                                    hello_interval=float(config.l2tp.hello_interval),
-                                   receive_window=config.l2tp.receive_window)
+                                   receive_window=config.l2tp.receive_window,
+                                   tunnel_idle_timeout=float(idle) if idle > 0 else None)
         self._apply_l2tp_socket(config.l2tp)
         names = {"default"} | {v.name for v in config.vrs}
         for name in sorted(names):
@@ -488,11 +492,26 @@ class Engine:
         host = t.client_auth_id or self.l2tp.host_name
         # `l2tp disable challenge`: no tunnel authentication (and so no hidden AVPs)
         secret = t.password if self.config.l2tp.challenge else None
+        key = (t.server_endpoint, secret, host, t.server_auth_id)
+        idle = self._idle_tunnels.pop(key, None)
+        lt = self.l2tp.tunnels.get(idle) if idle is not None else None
+        if idle is not None and lt is not None and lt.state == "established":
+            # `l2tp tunnel-idle-timeout`: a tunnel kept open without sessions is used again
+            self._tunnel_ids[req.tunnel_ref] = idle
+            self._tunnel_refs[idle] = req.tunnel_ref
+            self.loop.call_soon(self._reuse_tunnel, req.tunnel_ref, idle)
+            return
         tid = self.l2tp.open_tunnel((t.server_endpoint, L2TP_PORT), secret=secret,
                                     host_name=host, expected_peer_host=t.server_auth_id,
                                     now=self.now())
         self._tunnel_ids[req.tunnel_ref] = tid
         self._tunnel_refs[tid] = req.tunnel_ref
+        self._tunnel_keys[tid] = key
+
+    def _reuse_tunnel(self, ref: int, tid: int) -> None:
+        if self._tunnel_ids.get(ref) == tid and tid in self.l2tp.tunnels:
+            self.dialout.on_tunnel_result(ref, True, now=self.now(), tunnel_id=tid)
+            self._pump()
 
     def _do_PlaceCall(self, req: ds.PlaceCall) -> None:
         tid = self._tunnel_ids.get(req.tunnel_ref)
@@ -575,7 +594,12 @@ class Engine:
         tid = self._tunnel_ids.pop(req.tunnel_ref, None)
         if tid is not None:
             self._tunnel_refs.pop(tid, None)
-            self.l2tp.close_tunnel(tid, now=self.now())
+            key = self._tunnel_keys.get(tid)
+            if self.l2tp.config.tunnel_idle_timeout is not None and key is not None:
+                # kept open for new sessions; the endpoint closes it after the idle timeout
+                self._idle_tunnels[key] = tid
+            else:
+                self.l2tp.close_tunnel(tid, now=self.now())
 
     # ================================================================ calls and PPP
     def _remove_interface(self, vr: str, ifname: str) -> None:
@@ -786,6 +810,9 @@ class Engine:
             if ref is not None:
                 self.dialout.on_tunnel_result(ref, True, now=now, tunnel_id=ev.tunnel_id)
         elif isinstance(ev, le.TunnelDown):
+            key = self._tunnel_keys.pop(ev.tunnel_id, None)
+            if key is not None and self._idle_tunnels.get(key) == ev.tunnel_id:
+                del self._idle_tunnels[key]
             ref = self._tunnel_refs.pop(ev.tunnel_id, None)
             for call in [c for c in self._calls.values() if c.tunnel_id == ev.tunnel_id]:
                 self._end_call(call, "tunnel down", now=now, report=False, send_cdn=False)

@@ -13,6 +13,8 @@ DEFAULT_MAX_RETRIES = 5
 DEFAULT_HELLO_INTERVAL = 60
 #: the IANA port for L2TP (RFC 2661 §8.1), the local port by default where it can be bound
 DEFAULT_UDP_PORT = 1701
+#: seconds a dial-out tunnel without sessions stays open for new ones (0 = closed at once)
+DEFAULT_TUNNEL_IDLE_TIMEOUT = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,9 @@ class L2tpConfig:
     #: a message whose retries ran out while the peer kept sending is retransmitted on, for at
     #: most this many retransmission cycles since it was first sent
     alive_peer_cycles: float = 4.0
+    #: an established tunnel without calls for this long is closed (StopCCN); None = the
+    #: application closes tunnels itself
+    tunnel_idle_timeout: float | None = None
     #: idle seconds before a HELLO is sent; 0 disables
     hello_interval: float = float(DEFAULT_HELLO_INTERVAL)
     #: hide Called/Calling Number, Sub-Address and proxy AVPs when the tunnel has a secret

@@ -87,6 +87,10 @@ class L2tpEndpoint(Receiver):
             h = self._hello_deadline(t)
             if h is not None and now >= h:
                 self._fire(t, "hello_due")
+            i = self._idle_deadline(t)
+            if i is not None and now >= i:
+                t.stop_result = (STOPCCN_GENERAL_CLEAR, ERR_NONE, "tunnel idle timeout")
+                self._fire(t, "close")
         for t in [t for t in self.tunnels.values() if t.state == T.DEAD]:
             self._forget(t)
 

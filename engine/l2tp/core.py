@@ -108,12 +108,15 @@ class EndpointCore:
         c = Call(sid, t, kind, now)
         c.data_seq = self.config.data_sequencing
         t.calls[sid] = c
+        t.idle_since = None
         return c
 
     def _destroy_call(self, c: Call) -> None:
         t = c.tunnel
         if t.calls.get(c.local_id) is c:
             del t.calls[c.local_id]
+            if not t.calls:
+                t.idle_since = self._now
         if c.peer_id and t.peer_calls.get(c.peer_id) is c:
             del t.peer_calls[c.peer_id]
 
@@ -140,9 +143,15 @@ class EndpointCore:
             return None
         return t.last_rx + self.config.hello_interval
 
+    def _idle_deadline(self, t: Tunnel) -> float | None:
+        timeout = self.config.tunnel_idle_timeout
+        if timeout is None or t.state != T.ESTABLISHED or t.calls or t.idle_since is None:
+            return None
+        return t.idle_since + timeout
+
     def _tunnel_deadline(self, t: Tunnel) -> float | None:
         best = t.channel.deadline()
-        for d in (self._hello_deadline(t), t.hold_until):
+        for d in (self._hello_deadline(t), t.hold_until, self._idle_deadline(t)):
             if d is not None and (best is None or d < best):
                 best = d
         return best

@@ -201,6 +201,8 @@ class TunnelControl(CallControl):
 
     def _t_tunnel_up(self, t: Tunnel, msg: Msg) -> None:
         t.up_at = self._now
+        if not t.calls:
+            t.idle_since = self._now
         self._events.append(TunnelUp(t.local_id, t.peer_id, t.peer_addr, t.peer_host_name))
         for c in list(t.calls.values()):
             if c.state == C.WAIT_TUNNEL:

@@ -129,3 +129,45 @@ def test_peer_answering_keeps_the_message_alive_up_to_max_age():
         ch.transmit(now)
         now = ch.deadline()
     assert not ch.on_timer(now, peer_heard_at=now - 0.1)
+
+
+# ------------------------------------------------------------------ tunnel idle timeout
+def _idle_pair(timeout):
+    lns, lac, w = pair(lns_config=L2tpConfig(tunnel_idle_timeout=timeout))
+    tid = lns.open_tunnel(LAC_ADDR, secret=SECRET, now=w.now)
+    sid = lns.place_outgoing_call(tid, called_number="1", now=w.now)
+    w.run_until(lambda: of_type(w.events[LNS_ADDR], CallUp), max_time=10)
+    return lns, lac, w, tid, sid
+
+
+def test_idle_tunnel_kept_open_for_the_idle_timeout():
+    lns, lac, w, tid, sid = _idle_pair(30.0)
+    w.run_for(100)                                     # a call: never idle
+    assert lns.tunnels[tid].state == "established"
+    lns.disconnect_call(tid, sid, now=w.now)
+    left = w.now
+    w.run_for(29)
+    assert lns.tunnels[tid].state == "established"
+    # a new call within the timeout keeps the tunnel; leaving again restarts the clock
+    sid2 = lns.place_outgoing_call(tid, called_number="2", now=w.now)
+    w.run_for(10)
+    lns.disconnect_call(tid, sid2, now=w.now)
+    left = w.now
+    w.run_until(lambda: of_type(w.events[LNS_ADDR], TunnelDown), max_time=left + 60)
+    down = of_type(w.events[LNS_ADDR], TunnelDown)[0]
+    assert 30.0 <= w.now - left <= 30.1 and not down.by_peer and down.message == "tunnel idle timeout"
+
+
+def test_idle_timeout_zero_closes_at_once():
+    lns, lac, w, tid, sid = _idle_pair(0.0)
+    lns.disconnect_call(tid, sid, now=w.now)
+    left = w.now
+    w.run_until(lambda: of_type(w.events[LNS_ADDR], TunnelDown), max_time=left + 5)
+    assert of_type(w.events[LNS_ADDR], TunnelDown) and w.now - left < 0.1
+
+
+def test_no_idle_timeout_by_default():
+    lns, lac, w, tid, sid = _idle_pair(None)
+    lns.disconnect_call(tid, sid, now=w.now)
+    w.run_for(1000)
+    assert lns.tunnels[tid].state == "established"
