@@ -145,8 +145,11 @@ class Receiver(TunnelControl):
             return
         t.last_rx = now
         self.counters["rx_control"] += 1
-        freed = ch.process_ack(h.nr)
-        if freed or ch.unsent:
+        before = ch.retransmits
+        freed = ch.process_ack(h.nr, now=now)
+        if ch.retransmits != before:
+            self.counters["retransmits"] += ch.retransmits - before
+        if freed or ch.unsent or ch.has_due:
             self._dirty[t.local_id] = t
         if not isinstance(msg, Rejected) and msg.is_zlb:
             self.counters["rx_zlb"] += 1

@@ -32,6 +32,10 @@ BUFFERED = "buffered"
 DUPLICATE = "duplicate"
 OUT_OF_WINDOW = "out-of-window"
 
+#: acknowledgements that do not advance while later messages are in flight before the oldest
+#: one is sent again without waiting for its timer (the peer is answering: it lost that one)
+DUP_ACK_THRESHOLD = 3
+
 
 class ReliableChannel:
     def __init__(self, *, our_window: int, retransmit_initial: float, retransmit_cap: float,
@@ -50,6 +54,8 @@ class ReliableChannel:
         #: True after a timeout cut the window, until an acknowledgement arrives: one loss
         #: burst halves the slow-start threshold once, not once per expired message
         self._in_recovery = False
+        self._dup_acks = 0
+        self.fast_retransmits = 0
         self.unsent: deque[_Pending] = deque()
         self.inflight: deque[_Pending] = deque()
         self._due: list[_Pending] = []
@@ -109,13 +115,28 @@ class ReliableChannel:
     def next_ns_for_zlb(self) -> int:
         return self.unsent[0].ns if self.unsent else self.ns_next
 
-    def process_ack(self, nr: int) -> int:
-        """The peer acknowledged everything before nr. Returns how many messages were freed."""
+    @property
+    def has_due(self) -> bool:
+        return bool(self._due)
+
+    def process_ack(self, nr: int, *, now: float | None = None) -> int:
+        """The peer acknowledged everything before nr. Returns how many messages were freed.
+
+        With ``now``, an acknowledgement that does not advance while later messages are in
+        flight counts as a duplicate; the third one resends the oldest message at once.
+        """
         if not self.inflight:
             return 0
         # ignore acknowledgements for messages never sent
         if seq_diff(nr, self.inflight[0].ns) > seq_diff(self.ns_next, self.inflight[0].ns):
             return 0
+        if nr == self.inflight[0].ns:
+            if now is not None and len(self.inflight) > 1:
+                self._dup_acks += 1
+                if self._dup_acks == DUP_ACK_THRESHOLD:
+                    self._fast_retransmit(now)
+            return 0
+        self._dup_acks = 0
         freed = 0
         if seq_lt(self.inflight[0].ns, nr):
             self._in_recovery = False
@@ -131,6 +152,19 @@ class ReliableChannel:
             if self.cwnd > self.peer_window:
                 self.cwnd = float(self.peer_window)
         return freed
+
+    def _fast_retransmit(self, now: float) -> None:
+        p = self.inflight[0]
+        if p not in self._due:
+            self._due.append(p)
+        p.deadline = now + p.rto
+        p.last_sent = now
+        self.retransmits += 1
+        self.fast_retransmits += 1
+        if not self._in_recovery:
+            self.ssthresh = max(self.cwnd / 2, min(2.0, float(self.peer_window)))
+            self.cwnd = self.ssthresh
+            self._in_recovery = True
 
     def deadline(self) -> float | None:
         if not self.inflight:
@@ -161,12 +195,14 @@ class ReliableChannel:
                 self.retransmits += 1
                 expired = True
         if expired:
-            # Appendix A: on a retransmission timeout, halve the threshold and restart slow start
-            # (once per loss burst: further timeouts before any acknowledgement keep it)
+            # Appendix A: on a retransmission timeout the window shrinks. A lost datagram on a
+            # lossy path is not congestion: the window is halved once per loss burst (further
+            # timeouts before any acknowledgement keep it) rather than restarted from 1, so
+            # one loss does not stall every call queued behind it for a full timeout each.
             if not self._in_recovery:
                 self.ssthresh = max(self.cwnd / 2, min(2.0, float(self.peer_window)))
+                self.cwnd = self.ssthresh
                 self._in_recovery = True
-            self.cwnd = 1.0
         return True
 
     # ---------------------------------------------------------------- receiving

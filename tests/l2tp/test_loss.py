@@ -64,11 +64,28 @@ def test_window_does_not_collapse_for_good_after_losses():
         now = ch.deadline()
         ch.on_timer(now)
         ch.transmit(now)
-    assert ch.cwnd == 1.0
-    # the burst is over: a few acknowledgements restore half the window by slow start
+    # halved once for the whole burst, not once per timeout, and not restarted from 1
+    assert ch.window() == 16
     for k in range(1, 9):
         ch.process_ack(acked + k)
-    assert ch.window() >= 8
+    assert ch.window() >= 16
+
+
+def test_duplicate_acks_resend_the_lost_message_at_once():
+    ch = ReliableChannel(our_window=64, retransmit_initial=1.0, retransmit_cap=8.0, max_retries=5,
+                         peer_window=8)
+    for _ in range(8):
+        ch.enqueue(bytearray(12))
+    ch.transmit(0.0)
+    ch.process_ack(1)                        # message 0 delivered; message 1 lost
+    ch.transmit(0.0)
+    for i in range(2):
+        ch.process_ack(1, now=0.1 + i / 100)     # the peer answers, still expecting 1
+        assert ch.transmit(0.1) == []
+    ch.process_ack(1, now=0.2)
+    again = ch.transmit(0.2)
+    assert len(again) == 1 and ch.fast_retransmits == 1 and ch.retransmits == 1
+    assert ch.deadline() > 0.2
 
 
 def test_larger_receive_window_advertised_and_the_peers_honoured():
