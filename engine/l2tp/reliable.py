@@ -35,6 +35,8 @@ OUT_OF_WINDOW = "out-of-window"
 #: acknowledgements that do not advance while later messages are in flight before the oldest
 #: one is sent again without waiting for its timer (the peer is answering: it lost that one)
 DUP_ACK_THRESHOLD = 3
+#: a loss never shrinks the window below this (RFC 2661 §5.8: 4 is what every peer accepts)
+LOSS_FLOOR = 4
 
 
 class ReliableChannel:
@@ -153,6 +155,11 @@ class ReliableChannel:
                 self.cwnd = float(self.peer_window)
         return freed
 
+    def _loss_floor(self) -> float:
+        """The smallest window a loss leaves: half what the peer said it can take (its receive
+        buffer is not congestion), at least 4 (or its whole window when smaller)."""
+        return max(min(float(LOSS_FLOOR), float(self.peer_window)), self.peer_window / 2)
+
     def _fast_retransmit(self, now: float) -> None:
         p = self.inflight[0]
         if p not in self._due:
@@ -162,7 +169,7 @@ class ReliableChannel:
         self.retransmits += 1
         self.fast_retransmits += 1
         if not self._in_recovery:
-            self.ssthresh = max(self.cwnd / 2, min(2.0, float(self.peer_window)))
+            self.ssthresh = max(self.cwnd / 2, self._loss_floor())
             self.cwnd = self.ssthresh
             self._in_recovery = True
 
@@ -200,7 +207,7 @@ class ReliableChannel:
             # timeouts before any acknowledgement keep it) rather than restarted from 1, so
             # one loss does not stall every call queued behind it for a full timeout each.
             if not self._in_recovery:
-                self.ssthresh = max(self.cwnd / 2, min(2.0, float(self.peer_window)))
+                self.ssthresh = max(self.cwnd / 2, self._loss_floor())
                 self.cwnd = self.ssthresh
                 self._in_recovery = True
         return True

@@ -2,10 +2,12 @@
 back-off is capped at 8 s, the window recovers after losses, and a tunnel whose peer keeps
 answering is never torn down."""
 import random
+import struct
 
 import pytest
 
 from engine.l2tp import CallUp, L2tpConfig, TunnelDown
+from engine.l2tp import message as M
 from engine.l2tp.reliable import ReliableChannel
 
 from .test_endpoints import SECRET
@@ -74,8 +76,8 @@ def test_window_does_not_collapse_for_good_after_losses():
 def test_duplicate_acks_resend_the_lost_message_at_once():
     ch = ReliableChannel(our_window=64, retransmit_initial=1.0, retransmit_cap=8.0, max_retries=5,
                          peer_window=8)
-    for _ in range(8):
-        ch.enqueue(bytearray(12))
+    for ns in range(8):
+        ch.enqueue(M.encode_control(M.HELLO, 1, 0, ns, 0))
     ch.transmit(0.0)
     ch.process_ack(1)                        # message 0 delivered; message 1 lost
     ch.transmit(0.0)
@@ -84,7 +86,8 @@ def test_duplicate_acks_resend_the_lost_message_at_once():
         assert ch.transmit(0.1) == []
     ch.process_ack(1, now=0.2)
     again = ch.transmit(0.2)
-    assert len(again) == 1 and ch.fast_retransmits == 1 and ch.retransmits == 1
+    assert struct.unpack_from("!H", again[0], 8)[0] == 1          # Ns 1 first, at once
+    assert ch.fast_retransmits == 1 and ch.retransmits == 1
     assert ch.deadline() > 0.2
 
 
