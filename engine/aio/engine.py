@@ -44,8 +44,8 @@ from engine.dialout import service as ds
 from engine.dialout.selection import TunnelDef
 from engine.dialout.targets import TargetConfig as DsTargetConfig
 from engine.l2tp import events as le
-from engine.l2tp.config import L2tpConfig
 from engine.l2tp.avp import bearer_type_bits
+from engine.l2tp.config import L2tpConfig
 from engine.l2tp.connection import L2tpEndpoint
 from engine.l2tp.udp import L2tpUdpAdapter
 from engine.ppp import events as pe
