@@ -499,7 +499,7 @@ class Engine:
             # `l2tp tunnel-idle-timeout`: a tunnel kept open without sessions is used again
             self._tunnel_ids[req.tunnel_ref] = idle
             self._tunnel_refs[idle] = req.tunnel_ref
-            self.loop.call_soon(self._reuse_tunnel, req.tunnel_ref, idle)
+            asyncio.get_running_loop().call_soon(self._reuse_tunnel, req.tunnel_ref, idle)
             return
         tid = self.l2tp.open_tunnel((t.server_endpoint, L2TP_PORT), secret=secret,
                                     host_name=host, expected_peer_host=t.server_auth_id,
@@ -519,9 +519,9 @@ class Engine:
             self.dialout.on_call_result(req.call_id, False, "tunnel gone", now=self.now())
             return
         c = req.call
-        kwargs = dict(called_number=c.dial_out_number, min_bps=c.min_bps, max_bps=c.max_bps,
-                      bearer_type=bearer_type_bits(c.bearer_type))
-        sid = self.l2tp.place_outgoing_call(tid, now=self.now(), **kwargs)
+        sid = self.l2tp.place_outgoing_call(tid, called_number=c.dial_out_number, min_bps=c.min_bps,
+                                            max_bps=c.max_bps, bearer_type=bearer_type_bits(c.bearer_type),
+                                            now=self.now())
         call = _Call(req.call_id, req.session_key, req.tunnel_ref, tid, sid)
         self._calls[req.call_id] = call
         self._by_l2tp[(tid, sid)] = call
