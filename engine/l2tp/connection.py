@@ -75,7 +75,7 @@ class L2tpEndpoint(Receiver):
             d = t.channel.deadline()
             if d is not None and now >= d:
                 before = t.channel.retransmits
-                if not t.channel.on_timer(now, peer_heard_at=t.last_rx):
+                if not t.channel.on_timer(now, peer_heard_at=t.heard_at):
                     self._fire(t, "retries_exhausted")
                     continue
                 n = t.channel.retransmits - before

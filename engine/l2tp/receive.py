@@ -144,6 +144,7 @@ class Receiver(TunnelControl):
             self._trace_text(f"l2tp rx out-of-window Ns={h.ns} tunnel {t.local_id} (dropped)")
             return
         t.last_rx = now
+        t.heard_at = now
         self.counters["rx_control"] += 1
         before = ch.retransmits
         freed = ch.process_ack(h.nr, now=now)

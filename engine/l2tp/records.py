@@ -116,6 +116,8 @@ class Tunnel:
     down_result: tuple[int, int, str] = (STOPCCN_GENERAL_CLEAR, ERR_NONE, "")
     stop_result: tuple[int, int, str] = (STOPCCN_GENERAL_CLEAR, ERR_NONE, "")
     sccrq_key: tuple[Any, int] | None = None
+    #: when the peer last sent us a control message we accepted (None: never)
+    heard_at: float | None = None
     #: since when the established tunnel has carried no call (None while it has calls)
     idle_since: float | None = None
     #: the peer's port is fixed once it has answered (RFC 2661 §8.1)

@@ -194,7 +194,11 @@ class ReliableChannel:
                         self.failed = True
                         return False
                 p.retries += 1
-                p.rto = min(p.rto * 2, self.rto_cap)
+                # after the first back-off, back off further only from a silent peer: one
+                # that answered since this message was last sent is there, the message (or
+                # its acknowledgement) was lost on the way
+                if p.retries == 1 or peer_heard_at is None or peer_heard_at < p.last_sent:
+                    p.rto = min(p.rto * 2, self.rto_cap)
                 p.deadline = now + p.rto
                 p.last_sent = now
                 if p not in self._due:

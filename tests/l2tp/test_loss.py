@@ -191,3 +191,21 @@ def test_no_idle_timeout_by_default():
     lns.disconnect_call(tid, sid, now=w.now)
     w.run_for(1000)
     assert lns.tunnels[tid].state == "established"
+
+
+def test_no_further_back_off_while_the_peer_answers():
+    def gaps(heard):
+        ch = ReliableChannel(our_window=64, retransmit_initial=1.0, retransmit_cap=8.0, max_retries=7)
+        ch.enqueue(M.encode_control(M.HELLO, 1, 0, 0, 0))
+        ch.transmit(0.0)
+        out, now = [], 0.0
+        for _ in range(4):
+            d = ch.deadline()
+            out.append(d - now)
+            now = d
+            assert ch.on_timer(now, peer_heard_at=(now + 0.0) if heard else None)
+            ch.transmit(now)
+        return out
+    assert gaps(heard=False) == [1.0, 2.0, 4.0, 8.0]
+    # the peer keeps talking (e.g. its own messages, or acknowledgements of others)
+    assert gaps(heard=True) == [1.0, 2.0, 2.0, 2.0]
