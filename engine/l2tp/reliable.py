@@ -4,6 +4,13 @@ One ReliableChannel per tunnel: Ns/Nr bookkeeping, the peer's receive window wit
 and congestion avoidance, per-message retransmission with exponential back-off to a cap, a
 bounded reorder buffer for messages that arrive early within our advertised window, and the
 "acknowledgement pending" flag the endpoint turns into a piggy-backed Nr or a ZLB.
+
+Loss is not taken for congestion while the peer answers: a timeout halves the window once per
+loss burst and never below half the peer's advertised window (at least 4); three
+acknowledgements that do not advance resend the oldest message at once; after the first
+back-off the timeout doubles only while the peer is silent; a message whose retries ran out
+is given up only when the peer was not heard since its last transmission (or after
+``max_age``). A silent peer sees the plain RFC schedule (1, 2, 4, 8, 8 ... s).
 """
 from __future__ import annotations
 
