@@ -1,5 +1,7 @@
 """L2TP benchmarks (JSON lines): outgoing calls established per second against a lab LAC running
-in a second process over loopback, and control messages decoded per second on one core."""
+in a second process over loopback, control messages decoded per second on one core, and the
+control-plane loss curve (share of calls up within the connect timeout at 0..50 % loss in both
+directions, two sans-IO endpoints with scripted time: deterministic, no sockets)."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +18,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from engine.l2tp import CallUp, L2tpEndpoint, TunnelDown  # noqa: E402
+import heapq  # noqa: E402
+
+from engine.l2tp import CallUp, L2tpConfig, L2tpEndpoint, OutgoingCallRequested, TunnelDown  # noqa: E402
 from engine.l2tp import avp as A  # noqa: E402
 from engine.l2tp import message as M  # noqa: E402
 from engine.l2tp.avp import Avp  # noqa: E402
@@ -114,14 +118,80 @@ def decode_rate(seconds: float) -> None:
     emit("control_messages_decoded_per_s", n / (time.perf_counter() - t0), "msgs/s")
 
 
+def loss_run(rate: float, calls: int, tunnels: int, timeout: float, seed: int,
+             config: L2tpConfig | None = None) -> tuple[float, int]:
+    """Share of `calls` up within `timeout` s, and tunnels lost, at `rate` loss each way."""
+    rng = random.Random(seed)
+    lns_addr, lac_addr = ("10.0.0.1", 40000), ("10.0.0.2", 1701)
+    lns = L2tpEndpoint(rng=random.Random(seed + 1), host_name="lns", config=config or L2tpConfig())
+    lac_cfg = config or L2tpConfig()
+    lac = L2tpEndpoint(rng=random.Random(seed + 2), host_name="lac",
+                       config=L2tpConfig(receive_window=lac_cfg.receive_window,
+                                         retransmit_cap=lac_cfg.retransmit_cap,
+                                         max_retries=lac_cfg.max_retries))
+    eps = {lns_addr: lns, lac_addr: lac}
+    wire: list[tuple[float, int, bytes, tuple, tuple]] = []
+    seq = 0
+    now = 0.0
+    up = down = 0
+    tids = [lns.open_tunnel(lac_addr, secret=None, now=now) for _ in range(tunnels)]
+    for i in range(calls):
+        lns.place_outgoing_call(tids[i % tunnels], called_number=str(i), now=now)
+    while now <= timeout:
+        for addr, ep in eps.items():
+            for data, dst in ep.datagrams_to_send(now=now):
+                if rng.random() >= rate:
+                    seq += 1
+                    heapq.heappush(wire, (now + 0.005, seq, data, addr, dst))
+            while (ev := ep.next_event()) is not None:
+                if isinstance(ev, OutgoingCallRequested):
+                    ep.answer_outgoing_call(ev.tunnel_id, ev.session_id, connect_speed=64000, now=now)
+                elif isinstance(ev, CallUp) and ep is lns:
+                    up += 1
+                elif isinstance(ev, TunnelDown) and ep is lns:
+                    down += 1
+        if any(ep._dirty or ep._data_out for ep in eps.values()):
+            continue
+        nxt = [t for t in (lns.get_timer(), lac.get_timer()) if t is not None]
+        if wire:
+            nxt.append(wire[0][0])
+        if not nxt:
+            break
+        now = max(now, min(nxt))
+        while wire and wire[0][0] <= now:
+            _, _, data, src, dst = heapq.heappop(wire)
+            eps[dst].receive_datagram(data, src, now=now)
+        for ep in eps.values():
+            t = ep.get_timer()
+            if t is not None and t <= now:
+                ep.handle_timer(now=now)
+    return up / calls, down
+
+
+def loss_curve(calls: int, tunnels: int, timeout: float) -> None:
+    for rate in (0.0, 0.1, 0.2, 0.3, 0.5):
+        shares, lost = [], 0
+        for seed in range(3):
+            share, down = loss_run(rate, calls, tunnels, timeout, seed)
+            shares.append(share)
+            lost += down
+        emit(f"calls_up_within_{int(timeout)}s_at_{int(rate * 100)}pct_loss",
+             100 * sum(shares) / len(shares), "%")
+        emit(f"tunnels_lost_at_{int(rate * 100)}pct_loss", lost, "tunnels (3 runs)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=5000)
     ap.add_argument("--tunnels", type=int, default=50)
     ap.add_argument("--decode-seconds", type=float, default=2.0)
+    ap.add_argument("--loss-calls", type=int, default=500)
+    ap.add_argument("--loss-tunnels", type=int, default=2)
+    ap.add_argument("--connect-timeout", type=float, default=60.0)
     a = ap.parse_args()
     asyncio.run(calls_per_second(a.calls, a.tunnels))
     decode_rate(a.decode_seconds)
+    loss_curve(a.loss_calls, a.loss_tunnels, a.connect_timeout)
 
 
 if __name__ == "__main__":

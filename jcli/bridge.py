@@ -67,7 +67,7 @@ def engine_config(model: RouterConfig) -> EngineConfig:
     l2tp = L2tpDefaults(retransmissions=l.retransmission, hello_interval=l.hello_interval,
                         receive_window=l.receive_window_size,
                         tunnel_idle_timeout=l.tunnel_idle_timeout, checksum=l.checksum,
-                        challenge=not l.disable_challenge, host_name=l.host_name)
+                        challenge=not l.disable_challenge, host_name=l.host_name, udp_port=l.udp_port)
     return EngineConfig(hostname=model.hostname, chassis=chassis, l2tp=l2tp,
                         vrs=tuple(_vr_config(vr) for vr in model.virtual_routers.values()))
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from engine.aaa import server as radius_defaults
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
+from engine.l2tp.config import (DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW,
+                               DEFAULT_TUNNEL_IDLE_TIMEOUT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +83,14 @@ class VirtualRouterConfig:
 
 @dataclass(frozen=True, slots=True)
 class L2tpDefaults:
-    retransmissions: int = 5
-    hello_interval: int = 60
-    receive_window: int = 4
-    tunnel_idle_timeout: int = 0
+    retransmissions: int = DEFAULT_MAX_RETRIES
+    hello_interval: int = DEFAULT_HELLO_INTERVAL
+    receive_window: int = DEFAULT_RECEIVE_WINDOW
+    tunnel_idle_timeout: int = DEFAULT_TUNNEL_IDLE_TIMEOUT
     checksum: bool = False
     challenge: bool = True
+    #: local L2TP UDP port; None keeps the address the engine was started with
+    udp_port: int | None = None
     host_name: str | None = None
 
 

@@ -50,7 +50,7 @@ from engine.aio.aaa_glue import (
     RadiusClients,
 )
 from engine.aio.calls import Call, CallTable
-from engine.aio.config import EngineConfig, VirtualRouterConfig
+from engine.aio.config import EngineConfig, L2tpDefaults, VirtualRouterConfig
 from engine.aio.dataplane_glue import DataplaneGlue
 from engine.aio.driver import CoreTimer
 from engine.aio.l2tp_glue import L2TP_PORT, L2tpGlue
@@ -163,6 +163,19 @@ class Engine:
         return self.l2tp_adapter.local_addr
 
     # ================================================================ configuration
+    def _apply_l2tp_socket(self, l2tp: L2tpDefaults) -> None:
+        """`l2tp udp-port` (a busy port is reported and retried on the next change) and
+        `l2tp checksum` (UDP checksums on data messages)."""
+        ad = self.l2tp_adapter
+        if ad is None:
+            return
+        if l2tp.udp_port is not None and l2tp.udp_port != ad.requested_addr[1]:
+            ad.rebind((ad.requested_addr[0], l2tp.udp_port), fallback=True)
+        try:
+            ad.set_data_checksums(l2tp.checksum)
+        except OSError as e:
+            log.warning("l2tp checksum: %s", e)
+
     def apply_config(self, config: EngineConfig) -> None:
         """Reconcile everything from the configuration (idempotent)."""
         self.config = config
@@ -171,9 +184,12 @@ class Engine:
         now = self.now()
         self.l2tp.host_name = config.l2tp.host_name or config.hostname
         lc = self.l2tp.config
+        idle = config.l2tp.tunnel_idle_timeout
         self.l2tp.config = replace(lc, max_retries=config.l2tp.retransmissions,
                                    hello_interval=float(config.l2tp.hello_interval),
-                                   receive_window=config.l2tp.receive_window)
+                                   receive_window=config.l2tp.receive_window,
+                                   tunnel_idle_timeout=float(idle) if idle > 0 else None)
+        self._apply_l2tp_socket(config.l2tp)
         names = {"default"} | {v.name for v in config.vrs}
         for name in sorted(names):
             self.dataplane.ensure_vr(name)
@@ -288,7 +304,7 @@ class Engine:
         if call.ifname is not None:
             self.dataplane.remove_interface(call.key.vr, call.ifname)
         if send_cdn:
-            self.l2tp.disconnect_call(call.tunnel_id, call.session_id, message=reason[:64],
+            self.l2tp.disconnect_call(call.tunnel_id, call.session_id, message=reason,
                                       now=now)
         if report:
             if call.established:
@@ -384,7 +400,7 @@ class Engine:
         n = 0
         for tid in ids:
             if tid in self.l2tp.tunnels:
-                self.l2tp.close_tunnel(tid, now=now)
+                self.l2tp.close_tunnel(tid, message="cleared by operator", now=now)
                 n += 1
         self._pump()
         return n
@@ -405,7 +421,9 @@ class Engine:
             l2tp_counters=dict(self.l2tp.counters), ppp=ppp,
             radius=self.radius.snapshot(now=now), routes=self.dataplane.routes(),
             radius_unknown_sources=tuple((vr, r.client.counters["unknown_source"])
-                                         for vr, r in sorted(self.radius.by_vr.items())))
+                                         for vr, r in sorted(self.radius.by_vr.items())),
+            l2tp_local=self.l2tp_adapter.local_addr if self.l2tp_adapter is not None else None,
+            l2tp_bind_error=self.l2tp_adapter.bind_error if self.l2tp_adapter is not None else None)
 
     @property
     def debug(self) -> frozenset[str]:

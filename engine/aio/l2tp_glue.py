@@ -9,6 +9,7 @@ from engine.aio.calls import Call
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.l2tp import events as le
+from engine.l2tp.avp import bearer_type_bits
 
 if TYPE_CHECKING:
     from engine.aio.engine import Engine
@@ -23,6 +24,8 @@ class L2tpGlue:
         self.e = engine
         self.tunnel_ids: dict[int, int] = {}         # tunnel_ref -> l2tp tunnel id
         self.tunnel_refs: dict[int, int] = {}        # l2tp tunnel id -> tunnel_ref
+        self.tunnel_keys: dict[int, tuple[Any, ...]] = {}   # l2tp tunnel id -> (LAC, secret, names)
+        self.idle_tunnels: dict[tuple[Any, ...], int] = {}  # tunnels without sessions, kept open
         self._in_event = 0                           # >0 while the adapter delivers an event
         self._flush_scheduled = False
 
@@ -52,11 +55,28 @@ class L2tpGlue:
         host = t.client_auth_id or e.l2tp.host_name
         # `l2tp disable challenge`: no tunnel authentication (and so no hidden AVPs)
         secret = t.password if e.config.l2tp.challenge else None
+        key = (t.server_endpoint, secret, host, t.server_auth_id)
+        idle = self.idle_tunnels.pop(key, None)
+        lt = e.l2tp.tunnels.get(idle) if idle is not None else None
+        if idle is not None and lt is not None and lt.state == "established":
+            # `l2tp tunnel-idle-timeout`: a tunnel kept open without sessions is used again
+            self.tunnel_ids[req.tunnel_ref] = idle
+            self.tunnel_refs[idle] = req.tunnel_ref
+            assert e.loop is not None
+            e.loop.call_soon(self._reuse_tunnel, req.tunnel_ref, idle)
+            return
         tid = e.l2tp.open_tunnel((t.server_endpoint, L2TP_PORT), secret=secret,
                                  host_name=host, expected_peer_host=t.server_auth_id,
                                  now=e.now())
         self.tunnel_ids[req.tunnel_ref] = tid
         self.tunnel_refs[tid] = req.tunnel_ref
+        self.tunnel_keys[tid] = key
+
+    def _reuse_tunnel(self, ref: int, tid: int) -> None:
+        e = self.e
+        if self.tunnel_ids.get(ref) == tid and tid in e.l2tp.tunnels:
+            e.dialout.on_tunnel_result(ref, True, now=e.now(), tunnel_id=tid)
+            e._pump()
 
     def place_call(self, req: ds.PlaceCall) -> None:
         e = self.e
@@ -65,18 +85,22 @@ class L2tpGlue:
             e.dialout.on_call_result(req.call_id, False, "tunnel gone", now=e.now())
             return
         c = req.call
-        kwargs: dict[str, Any] = {"called_number": c.dial_out_number, "min_bps": c.min_bps,
-                                  "max_bps": c.max_bps}
-        if c.bearer_type:
-            kwargs["bearer_type"] = c.bearer_type
-        sid = e.l2tp.place_outgoing_call(tid, now=e.now(), **kwargs)
+        sid = e.l2tp.place_outgoing_call(tid, called_number=c.dial_out_number, min_bps=c.min_bps,
+                                         max_bps=c.max_bps,
+                                         bearer_type=bearer_type_bits(c.bearer_type),
+                                         now=e.now())
         e._calls.add(Call(req.call_id, req.session_key, req.tunnel_ref, tid, sid))
 
     def close_tunnel(self, req: ds.CloseTunnel) -> None:
         tid = self.tunnel_ids.pop(req.tunnel_ref, None)
         if tid is not None:
             self.tunnel_refs.pop(tid, None)
-            self.e.l2tp.close_tunnel(tid, now=self.e.now())
+            key = self.tunnel_keys.get(tid)
+            if self.e.l2tp.config.tunnel_idle_timeout is not None and key is not None:
+                # kept open for new sessions; the endpoint closes it after the idle timeout
+                self.idle_tunnels[key] = tid
+            else:
+                self.e.l2tp.close_tunnel(tid, now=self.e.now())
 
     # ---------------------------------------------------------------- endpoint events
     def on_event(self, ev: Any) -> None:
@@ -104,9 +128,7 @@ class L2tpGlue:
         elif isinstance(ev, le.CallDown):
             call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
             if call is not None:
-                reason = call.down_reason or (
-                    f"CDN result {ev.result_code} error {ev.error_code}"
-                    + (f": {ev.message}" if ev.message else ""))
+                reason = call.down_reason or le.describe_call_down(ev)
                 e.end_call(call, reason, call.down_cause or TerminateCause.LOST_CARRIER,
                            now=now, report=True, send_cdn=False)
         elif isinstance(ev, le.TunnelUp):
@@ -114,6 +136,9 @@ class L2tpGlue:
             if ref is not None:
                 e.dialout.on_tunnel_result(ref, True, now=now, tunnel_id=ev.tunnel_id)
         elif isinstance(ev, le.TunnelDown):
+            key = self.tunnel_keys.pop(ev.tunnel_id, None)
+            if key is not None and self.idle_tunnels.get(key) == ev.tunnel_id:
+                del self.idle_tunnels[key]
             ref = self.tunnel_refs.pop(ev.tunnel_id, None)
             for call in [c for c in calls.values() if c.tunnel_id == ev.tunnel_id]:
                 e.end_call(call, "tunnel down", TerminateCause.LOST_SERVICE, now=now,

@@ -48,6 +48,9 @@ class EngineSnapshot:
     routes: tuple[tuple[str, tuple[Route, ...]], ...]
     # (vr, RADIUS datagrams from an address that is no server of the VR)
     radius_unknown_sources: tuple[tuple[str, int], ...] = ()
+    # the L2TP socket's local address, and why the configured port could not be bound
+    l2tp_local: tuple[str, int] | None = None
+    l2tp_bind_error: str | None = None
 
     @property
     def vr_states(self) -> tuple[tuple[str, str], ...]:

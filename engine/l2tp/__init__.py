@@ -3,8 +3,8 @@ from .config import L2tpConfig
 from .connection import CallInfo, L2tpEndpoint, L2tpSnapshot, TunnelInfo, challenge_response
 from .errors import L2tpProtocolError
 from .events import (CallDown, CallUp, IncomingCallRequested, OutgoingCallRequested, PppFrame,
-                     TunnelDown, TunnelUp)
+                     TunnelDown, TunnelUp, describe_call_down)
 
 __all__ = ["L2tpConfig", "L2tpEndpoint", "L2tpSnapshot", "TunnelInfo", "CallInfo", "challenge_response",
            "L2tpProtocolError", "TunnelUp", "TunnelDown", "CallUp", "CallDown", "OutgoingCallRequested",
-           "IncomingCallRequested", "PppFrame"]
+           "IncomingCallRequested", "PppFrame", "describe_call_down"]

@@ -52,8 +52,16 @@ SEQUENCING_REQUIRED = 39
 # Framing / bearer bits
 FRAMING_SYNC = 1
 FRAMING_ASYNC = 2
-BEARER_DIGITAL = 1
-BEARER_ANALOG = 2
+BEARER_DIGITAL = 1      # RFC 2661 §4.4.5 Bearer Type: D bit (least significant)
+BEARER_ANALOG = 2       # A bit
+
+#: ERX-Bearer-Type (RADIUS, 0 none, 1 analog, 2 digital) -> RFC 2661 Bearer Type bits
+ERX_BEARER_BITS = {0: 0, 1: BEARER_ANALOG, 2: BEARER_DIGITAL}
+
+
+def bearer_type_bits(erx_bearer_type: int | None) -> int:
+    """The OCRQ Bearer Type for an ERX-Bearer-Type value; absent or unknown values set no bit."""
+    return ERX_BEARER_BITS.get(erx_bearer_type or 0, 0)
 
 MAX_AVP_LEN = 1023  # 10-bit length field
 HEADER_LEN = 6

@@ -4,7 +4,7 @@ Actions are names of L2tpEndpoint methods ``_c_<action>(call, msg)``.
 """
 from __future__ import annotations
 
-from .fsm import complete_table
+from .fsm import Row, Table, complete_table
 
 IDLE = "idle"
 WAIT_TUNNEL = "wait-tunnel"
@@ -77,7 +77,7 @@ _lns_in = {
 }
 
 
-def _common(states, rows):
+def _common(states: tuple[str, ...], rows: Table) -> Table:
     rows = dict(rows)
     for s in states:
         if s in (IDLE, DEAD):
@@ -91,7 +91,7 @@ def _common(states, rows):
     return rows
 
 
-def _default(state: str, event: str):
+def _default(state: str, event: str) -> Row:
     if state == DEAD:
         return (DEAD, ("ignore",))
     if event in RX_EVENTS and state != IDLE:

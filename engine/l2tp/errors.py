@@ -1,6 +1,11 @@
 """Errors raised by the L2TP codec and state machines (RFC 2661 §4.4.2)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .message import Header
+
 # StopCCN result codes (RFC 2661 §4.4.2)
 STOPCCN_GENERAL_CLEAR = 1
 STOPCCN_GENERAL_ERROR = 2
@@ -9,6 +14,16 @@ STOPCCN_NOT_AUTHORIZED = 4
 STOPCCN_BAD_VERSION = 5
 STOPCCN_SHUTTING_DOWN = 6
 STOPCCN_FSM_ERROR = 7
+
+STOPCCN_RESULT_NAMES = {
+    STOPCCN_GENERAL_CLEAR: "general request to clear control connection",
+    STOPCCN_GENERAL_ERROR: "general error",
+    STOPCCN_ALREADY_EXISTS: "control channel already exists",
+    STOPCCN_NOT_AUTHORIZED: "requester not authorized",
+    STOPCCN_BAD_VERSION: "protocol version not supported",
+    STOPCCN_SHUTTING_DOWN: "requester is being shut down",
+    STOPCCN_FSM_ERROR: "finite state machine error",
+}
 
 # CDN result codes (RFC 2661 §4.4.2)
 CDN_LOST_CARRIER = 1
@@ -52,7 +67,7 @@ class L2tpProtocolError(Exception):
         #: True when the whole message must be rejected with StopCCN/CDN (e.g. an unknown
         #: mandatory AVP); False for plain malformed input that is counted and dropped.
         self.fatal = fatal
-        self.header = None
+        self.header: Header | None = None
         self.msg_type: int | None = None
         #: AVPs decoded before a missing-mandatory-AVP check failed (to address the CDN)
-        self.avps: tuple = ()
+        self.avps: tuple[Any, ...] = ()

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import STOPCCN_RESULT_NAMES
+
 
 @dataclass(frozen=True, slots=True)
 class TunnelUp:
@@ -41,6 +43,24 @@ class CallDown:
     message: str
     by_peer: bool
     cause: int | None = None   # Q.931 cause code when the peer sent one
+    #: "" for a CDN; "refused" / "closed" when the call ended with its tunnel (the codes are
+    #: then the StopCCN's): refused = the tunnel never came up
+    via_tunnel: str = ""
+
+
+def describe_call_down(ev: CallDown) -> str:
+    """The operator's text for a call's end: the CDN, or the StopCCN that ended its tunnel."""
+    if not ev.via_tunnel:
+        return f"CDN result {ev.result_code} error {ev.error_code}" + (f": {ev.message}" if ev.message else "")
+    if not ev.by_peer:
+        return ev.message or f"tunnel {ev.via_tunnel}"
+    name = STOPCCN_RESULT_NAMES.get(ev.result_code)
+    text = f"tunnel {ev.via_tunnel} by peer: StopCCN result {ev.result_code}"
+    if name:
+        text += f" ({name})"
+    if ev.error_code:
+        text += f" error {ev.error_code}"
+    return text + (f": {ev.message}" if ev.message else "")
 
 
 @dataclass(frozen=True, slots=True)

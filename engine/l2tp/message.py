@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 from dataclasses import dataclass
 
 from . import avp as A
@@ -93,7 +94,7 @@ class ControlMessage:
     def name(self) -> str:
         return "ZLB" if self.msg_type == 0 else MESSAGE_NAMES.get(self.msg_type, f"type-{self.msg_type}")
 
-    def get(self, attr: int, default=None):
+    def get(self, attr: int, default: Any = None) -> Any:
         for a in self.avps:
             if a.attr == attr and a.vendor == 0:
                 return a.value
@@ -134,7 +135,7 @@ def decode_header(data: bytes, *, max_len: int = DEFAULT_MAX_MESSAGE_LEN) -> Hea
     if is_control:
         if (flags & (F_L | F_S)) != (F_L | F_S) or flags & (F_O | F_P):
             raise L2tpProtocolError("control message without L/S bits or with O/P bits", error=ERR_BAD_VALUE)
-        if length < CONTROL_HEADER_LEN:
+        if length is None or length < CONTROL_HEADER_LEN:
             raise L2tpProtocolError("control message too short", error=ERR_BAD_LENGTH)
         if length > max_len:
             raise L2tpProtocolError(f"control message of {length} bytes over limit", error=ERR_BAD_LENGTH)
@@ -164,10 +165,12 @@ def decode_header(data: bytes, *, max_len: int = DEFAULT_MAX_MESSAGE_LEN) -> Hea
 def decode_control_body(data: bytes, h: Header, *, secret: bytes | None = None,
                         max_avps: int = DEFAULT_MAX_AVPS) -> ControlMessage:
     """Decode the AVPs of a control message whose header was decoded by decode_header."""
+    if h.ns is None or h.nr is None:
+        raise L2tpProtocolError("control header without Ns/Nr", error=ERR_BAD_VALUE)
     if h.end == CONTROL_HEADER_LEN:
         return ControlMessage(0, h.tunnel_id, h.session_id, h.ns, h.nr)
     msg_type = None
-    partial: list = []
+    partial: list[Avp] = []
     try:
         if h.end - CONTROL_HEADER_LEN < 8:
             raise L2tpProtocolError("first AVP is not a Message Type", error=ERR_BAD_LENGTH)

@@ -97,9 +97,11 @@ _rows[(WAIT_CTL_REPLY, "rx_scccn_bad")] = (CLOSING, ("send_stopccn_fsm", "tunnel
 _rows[(WAIT_CTL_CONN, "rx_sccrp_ok")] = (CLOSING, ("send_stopccn_fsm", "tunnel_down_local", "start_hold"))
 _rows[(WAIT_CTL_CONN, "rx_sccrp_bad")] = (CLOSING, ("send_stopccn_fsm", "tunnel_down_local", "start_hold"))
 _rows[(IDLE, "retries_exhausted")] = (DEAD, ("destroy",))
+# §7.2.1 wait-ctl-reply: StopCCN received = the peer refused our SCCRQ (counted as such)
+_rows[(WAIT_CTL_REPLY, "rx_stopccn")] = (CLOSING, ("report_refused_by_peer", "tunnel_down_peer", "start_hold"))
 
 
-def _default(state: str, event: str):
+def _default(state: str, event: str) -> tuple[str, tuple[str, ...]]:
     # Everything else is explicitly ignored: events that cannot occur in the state (timers not
     # armed, messages after the tunnel is gone) or that need no action (e.g. open twice).
     return (state, ("ignore",))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 from typing import Any, Callable
 
 from engine.aio.driver import CoreTimer
@@ -18,6 +19,9 @@ from .connection import L2tpEndpoint
 log = logging.getLogger(__name__)
 
 READ_BATCH = 512
+#: Linux socket option: send UDP datagrams with a zero checksum (asm-generic/socket.h)
+SO_NO_CHECK = getattr(socket, "SO_NO_CHECK", 11)
+NO_CHECK_SUPPORTED = sys.platform.startswith("linux")
 
 
 class L2tpUdpAdapter:
@@ -48,28 +52,90 @@ class L2tpUdpAdapter:
         self._backlog: list[tuple[bytes, Any]] = []
         self._writer = False
         self.send_errors = 0
+        #: UDP checksums on data messages (control messages always carry one)
+        self.data_checksums = True
+        self._no_check = False          # SO_NO_CHECK as currently set on the socket
+        #: why the last requested port could not be bound (None when it was)
+        self.bind_error: str | None = None
 
     # ---------------------------------------------------------------- lifecycle
-    def start(self) -> "L2tpUdpAdapter":
-        self.loop = asyncio.get_running_loop()
+    def _open(self, addr: tuple[str, int]) -> socket.socket:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.rcvbuf)
-        except OSError:
-            pass
-        s.setblocking(False)
-        s.bind(self.requested_addr)
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.rcvbuf)
+            except OSError:
+                pass
+            s.setblocking(False)
+            s.bind(addr)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    def start(self) -> "L2tpUdpAdapter":
+        self.loop = asyncio.get_running_loop()
+        s = self._open(self.requested_addr)
         self.sock = s
+        self._no_check = False
         self.loop.add_reader(s.fileno(), self._on_readable)
         self._timer = CoreTimer(self.loop, self.endpoint, self.flush)
         self.flush()
         return self
 
+    def rebind(self, addr: tuple[str, int], *, fallback: bool = False) -> None:
+        """Move to another local address/port (tunnels on the old port are not carried over).
+
+        When ``addr`` cannot be bound: with ``fallback`` keep the current socket and record the
+        reason in ``bind_error``; without, raise the OSError.
+        """
+        loop = self._running_loop()
+        try:
+            s = self._open(addr)
+        except OSError as e:
+            self.bind_error = f"port {addr[1]}: {e.strerror or e}"
+            if not fallback:
+                raise
+            log.warning("L2TP cannot bind %s:%d (%s); staying on port %d", addr[0], addr[1],
+                        e.strerror or e, self.local_addr[1])
+            return
+        self.bind_error = None
+        old = self.sock
+        if old is not None:
+            loop.remove_reader(old.fileno())
+            if self._writer:
+                loop.remove_writer(old.fileno())
+                self._writer = False
+            old.close()
+        self.requested_addr = addr
+        self.sock = s
+        self._no_check = False
+        loop.add_reader(s.fileno(), self._on_readable)
+        self.flush()
+
+    def set_data_checksums(self, enabled: bool) -> None:
+        """UDP checksums on data messages on or off (SO_NO_CHECK around data sends; Linux only)."""
+        if not enabled and not NO_CHECK_SUPPORTED:
+            raise OSError("UDP checksums cannot be switched off on this system")
+        self.data_checksums = enabled
+
+    def _checksum_for(self, sock: socket.socket, data: bytes) -> None:
+        want_no_check = not self.data_checksums and not (data[0] & 0x80)
+        if want_no_check != self._no_check:
+            sock.setsockopt(socket.SOL_SOCKET, SO_NO_CHECK, 1 if want_no_check else 0)
+            self._no_check = want_no_check
+
     @property
     def local_addr(self) -> tuple[str, int]:
         assert self.sock is not None
-        return self.sock.getsockname()
+        host, port = self.sock.getsockname()[:2]
+        return str(host), int(port)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None:
+            raise RuntimeError("L2TP adapter not started")
+        return self.loop
 
     def close(self) -> None:
         if self._timer is not None:
@@ -83,7 +149,7 @@ class L2tpUdpAdapter:
             self.sock = None
 
     def now(self) -> float:
-        return self.loop.time()
+        return self._running_loop().time()
 
     # ---------------------------------------------------------------- I/O
     def _on_readable(self) -> None:
@@ -91,7 +157,7 @@ class L2tpUdpAdapter:
         if sock is None:
             return
         ep = self.endpoint
-        now = self.loop.time()
+        now = self._running_loop().time()
         drop_in = self.drop_in
         for _ in range(READ_BATCH):
             try:
@@ -111,8 +177,9 @@ class L2tpUdpAdapter:
         if self.sock is None:
             return
         ep = self.endpoint
+        loop = self._running_loop()
         for _ in range(100):
-            now = self.loop.time()
+            now = loop.time()
             out = ep.datagrams_to_send(now=now)
             if out:
                 self._send(out)
@@ -133,6 +200,8 @@ class L2tpUdpAdapter:
 
     def _send(self, out: list[tuple[bytes, Any]]) -> None:
         sock = self.sock
+        if sock is None:
+            return
         drop_out = self.drop_out
         if self._backlog:
             self._backlog.extend(out)
@@ -141,12 +210,14 @@ class L2tpUdpAdapter:
             if drop_out is not None and drop_out(data, addr):
                 continue
             try:
+                if not self.data_checksums or self._no_check:
+                    self._checksum_for(sock, data)
                 sock.sendto(data, addr)
             except (BlockingIOError, InterruptedError):
                 self._backlog.extend(out[i:])
                 if not self._writer:
                     self._writer = True
-                    self.loop.add_writer(sock.fileno(), self._on_writable)
+                    self._running_loop().add_writer(sock.fileno(), self._on_writable)
                 return
             except OSError as e:
                 self.send_errors += 1
@@ -154,6 +225,8 @@ class L2tpUdpAdapter:
 
     def _on_writable(self) -> None:
         backlog, self._backlog = self._backlog, []
-        self.loop.remove_writer(self.sock.fileno())
+        if self.sock is None:
+            return
+        self._running_loop().remove_writer(self.sock.fileno())
         self._writer = False
         self._send(backlog)

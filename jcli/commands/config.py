@@ -420,10 +420,12 @@ setting(G, "l2tp hello-interval", [*L, "Hello interval"], "<0-3600>", "Seconds (
 setting(G, "l2tp receive-window-size", [*L, "Receive window size"], "<1-65535>", "Messages",
         chassis_l2tp, "receive_window_size", m.RECEIVE_WINDOW_SIZE)
 setting(G, "l2tp tunnel-idle-timeout", [*L, "Close idle tunnels after"], "<0-86400>",
-        "Seconds (0 = never)", chassis_l2tp, "tunnel_idle_timeout", m.TUNNEL_IDLE_TIMEOUT)
+        "Seconds (0 = close at once)", chassis_l2tp, "tunnel_idle_timeout", m.TUNNEL_IDLE_TIMEOUT)
 setting(G, "l2tp checksum", [*L, "UDP checksums on data messages"], None, None, chassis_l2tp,
         "checksum")
 setting(G, "l2tp disable challenge", [*L, "Disable a function", "Tunnel authentication challenge"],
         None, None, chassis_l2tp, "disable_challenge")
+setting(G, "l2tp udp-port", [*L, "Local UDP port"],
+        "<1-65535>", "Port", chassis_l2tp, "udp_port", m.L2TP_UDP_PORT)
 setting(G, "l2tp host-name", [*L, "Host name sent to peers"], "WORD", "Host name", chassis_l2tp,
         "host_name")

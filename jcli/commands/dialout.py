@@ -278,6 +278,56 @@ def show_tunnel(ctx, brief):
     return ShowResult({"tunnels": _tunnel_rows(snap), "brief": bool(brief)}, _render_tunnels)
 
 
+#: `show l2tp statistics` error counters: (label, endpoint counter)
+L2TP_ERROR_COUNTERS = (
+    ("Malformed packets", "malformed"),
+    ("Unknown tunnel", "unknown_tunnel"),
+    ("Unknown session", "unknown_session"),
+    ("Wrong source address/port", "wrong_source"),
+    ("Duplicate messages", "duplicates"),
+    ("Out of window", "out_of_window"),
+    ("Retransmissions", "retransmits"),
+    ("Tunnels refused", "tunnels_refused"),
+    ("Tunnels refused by peer", "tunnels_refused_by_peer"),
+    ("Tunnels timed out", "tunnels_timed_out"),
+    ("Calls refused", "calls_refused"),
+    ("Unknown AVPs ignored", "unknown_avp_ignored"),
+)
+
+
+def _render_l2tp_statistics(d) -> list[str]:
+    c = d["counters"]
+    local = d["local_address"] or "-"
+    out = ["L2TP statistics:",
+           f"  Local UDP address: {local}"]
+    if d["bind_error"]:
+        out.append(f"    configured port not bound ({d['bind_error']})")
+    out += [f"  Tunnels: {d['tunnels']} total, {d['tunnels_established']} established",
+            f"  Sessions: {d['sessions']} total, {d['sessions_established']} established",
+            f"  Control messages: {c.get('rx_control', 0)} received, {c.get('tx_control', 0)} sent",
+            f"  Zero-length bodies: {c.get('rx_zlb', 0)} received, {c.get('tx_zlb', 0)} sent",
+            f"  Data messages: {c.get('rx_data', 0)} received, {c.get('tx_data', 0)} sent",
+            "  Errors:"]
+    width = max(len(label) for label, _ in L2TP_ERROR_COUNTERS)
+    out += [f"    {label:<{width}}  {c.get(key, 0)}" for label, key in L2TP_ERROR_COUNTERS]
+    return out
+
+
+@command("*", "show l2tp statistics", [SHOW, "L2TP", "Message and error counters, local port"])
+def show_l2tp_statistics(ctx):
+    snap = _engine(ctx).snapshot()
+    l2 = snap.l2tp
+    local = getattr(snap, "l2tp_local", None)
+    return ShowResult({
+        "local_address": f"{local[0]}:{local[1]}" if local else None,
+        "bind_error": getattr(snap, "l2tp_bind_error", None),
+        "tunnels": len(l2.tunnels),
+        "tunnels_established": sum(1 for t in l2.tunnels if t.state == "established"),
+        "sessions": len(l2.calls),
+        "sessions_established": sum(1 for c in l2.calls if c.state == "established"),
+        "counters": dict(l2.counters)}, _render_l2tp_statistics)
+
+
 def _render_l2tp_sessions(data) -> list[str]:
     rows = data["sessions"]
     if data["brief"]:

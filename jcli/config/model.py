@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.aaa import server as _radius_defaults
+from engine.l2tp.config import (DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW,
+                               DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_UDP_PORT)
 
 # Defaults (dialout spec section 8; L2TP values from RFC 2661 practice)
 CONNECT_TIMEOUT = 60
@@ -17,10 +19,11 @@ MAX_BUFFERED_TRIGGERS = 10
 MAX_SESSIONS = 64000
 MAX_CONNECTING = 1000
 LOCKOUT_TIMEOUT = 300
-RETRANSMISSION = 5
-HELLO_INTERVAL = 60
-RECEIVE_WINDOW_SIZE = 4
-TUNNEL_IDLE_TIMEOUT = 60
+RETRANSMISSION = DEFAULT_MAX_RETRIES
+HELLO_INTERVAL = DEFAULT_HELLO_INTERVAL
+RECEIVE_WINDOW_SIZE = DEFAULT_RECEIVE_WINDOW
+L2TP_UDP_PORT = DEFAULT_UDP_PORT
+TUNNEL_IDLE_TIMEOUT = DEFAULT_TUNNEL_IDLE_TIMEOUT
 RADIUS_TIMEOUT = _radius_defaults.DEFAULT_TIMEOUT_S
 RADIUS_RETRANSMIT = _radius_defaults.DEFAULT_RETRANSMIT
 RADIUS_DEADTIME = _radius_defaults.DEFAULT_DEADTIME_MIN
@@ -139,6 +142,7 @@ class L2tpSettings:
     checksum: bool = False
     disable_challenge: bool = False
     host_name: str | None = None
+    udp_port: int = L2TP_UDP_PORT
 
 
 @dataclass

@@ -47,6 +47,8 @@ def render_chassis(cfg: RouterConfig) -> list[str]:
         out.append("l2tp disable challenge")
     if l.host_name is not None:
         out.append(f"l2tp host-name {l.host_name}")
+    if l.udp_port != m.L2TP_UDP_PORT:
+        out.append(f"l2tp udp-port {l.udp_port}")
     return out
 
 

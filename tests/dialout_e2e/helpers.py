@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine import icmp
-from engine.aio.config import (EngineConfig, ProfileConfig, RadiusServerConfig, TargetConfig,
-                               VirtualRouterConfig)
+from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
+                               TargetConfig, VirtualRouterConfig)
 from engine.aio.engine import Engine
 from engine.dialout.service import ChassisConfig
 from engine.lab.labfile import load_labfile
@@ -171,11 +171,12 @@ def engine_config(home: tuple[str, int], lns: tuple[str, int], *, radius_timeout
                   radius_retransmit: int = 3, inactivity: int = 0,
                   chassis: ChassisConfig | None = None, home_secret: str = HOME_SECRET,
                   lns_secret: str = LNS_SECRET,
-                  lns_acct: tuple[str, int] | None = None) -> EngineConfig:
+                  lns_acct: tuple[str, int] | None = None,
+                  l2tp: L2tpDefaults | None = None) -> EngineConfig:
     N = ipaddress.IPv4Network
     acct = () if lns_acct is None else (RadiusServerConfig(lns_acct[0], lns_acct[1],
                                                            lns_secret),)
-    return EngineConfig(chassis=chassis or ChassisConfig(), vrs=(
+    return EngineConfig(chassis=chassis or ChassisConfig(), l2tp=l2tp or L2tpDefaults(), vrs=(
         VirtualRouterConfig(
             "home", loopbacks=((0, ipaddress.IPv4Interface(f"{LOOPBACK}/32")),),
             radius_auth=(RadiusServerConfig(home[0], home[1], home_secret,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.aio.config import L2tpDefaults
 from engine.dialout.selection import DestinationState
 
 from .helpers import (DOMAIN, cpe, dialout_reply, framed_route, lac_addresses, running_lab,
@@ -114,6 +115,8 @@ async def test_lac_refusing_tunnel_locks_out_and_uses_next_preference(tmp_path):
         d1, d2 = destination(r, lacs[0]), destination(r, lacs[1])
         assert d1.state is DestinationState.LOCKED_OUT and d1.failures == 1
         assert d1.lockout_remaining > 0 and "tunnel refused" in d1.last_failure_reason
+        # reported as the StopCCN that refused the tunnel, with its result code
+        assert "StopCCN result 4" in d1.last_failure_reason and "CDN" not in d1.last_failure_reason
         assert d2.state is DestinationState.AVAILABLE and d2.successes == 1
         c = r.chassis_counters()
         assert (c.dialouts_requested, c.dialouts_established, c.dialouts_rejected) == (2, 1, 0)
@@ -231,7 +234,8 @@ async def _redial(r, established: int) -> None:
 
 async def test_teardown_by_lac_cdn(tmp_path):
     spec = standard_lab(lac_addresses(2))
-    async with running_lab(tmp_path, spec) as r:
+    # l2tp tunnel-idle-timeout 0: the tunnel closes as soon as its last session leaves
+    async with running_lab(tmp_path, spec, l2tp=L2tpDefaults(tunnel_idle_timeout=0)) as r:
         await dial_and_wait(r, "inService")
         assert r.access_routes() == ["10.10.1.0/24"]
         lac = r.lacs[0]
@@ -250,6 +254,29 @@ async def test_teardown_by_lac_cdn(tmp_path):
         await _redial(r, established=2)
 
 
+async def test_idle_tunnel_kept_open_and_used_again(tmp_path):
+    spec = standard_lab(lac_addresses(2))
+    async with running_lab(tmp_path, spec, l2tp=L2tpDefaults(tunnel_idle_timeout=30)) as r:
+        await dial_and_wait(r, "inService")
+        [tunnel] = r.snap().l2tp.tunnels
+        lac = r.lacs[0]
+        (tid, sid), party = next(iter(lac.parties.items()))
+        del lac.parties[(tid, sid)]
+        party.hangup(now=lac.adapter.now())
+        lac.endpoint.disconnect_call(tid, sid, result=2, message="line dropped",
+                                     now=lac.adapter.now())
+        lac.adapter.flush()
+        await r.wait_state(DST, "dormant")
+        # no session left: the tunnel stays open for the idle timeout ...
+        [idle] = r.snap().l2tp.tunnels
+        assert idle.tunnel_id == tunnel.tunnel_id and str(idle.state) == "established"
+        assert idle.sessions == 0
+        # ... and the next dial-out to that LAC uses it (no new tunnel)
+        await _redial(r, established=2)
+        [again] = r.snap().l2tp.tunnels
+        assert again.tunnel_id == tunnel.tunnel_id and again.sessions == 1
+
+
 async def test_teardown_by_clear_l2tp_tunnel_all(tmp_path):
     spec = standard_lab(lac_addresses(2))
     async with running_lab(tmp_path, spec) as r:
@@ -259,6 +286,7 @@ async def test_teardown_by_clear_l2tp_tunnel_all(tmp_path):
         assert r.engine.clear_tunnels() == 1                        # clear l2tp tunnel all
         await r.wait_state(DST, "dormant")
         await r.wait_state("10.10.2.1", "dormant")
+        assert r.session(DST).failure_reason == "cleared by operator"
         _assert_dormant_and_clean(r, torn_down=2)
         assert r.snap().dialout.tunnels == ()
         await _redial(r, established=3)

@@ -57,7 +57,7 @@ def test_tunnel_with_mutual_authentication():
     for m in (sccrq, sccrp):
         assert m.get(A.PROTOCOL_VERSION) == (1, 0) and m.has(A.FRAMING_CAPABILITIES)
         assert m.has(A.BEARER_CAPABILITIES) and m.has(A.FIRMWARE_REVISION) and m.has(A.VENDOR_NAME)
-        assert m.get(A.RECEIVE_WINDOW_SIZE) == 16
+        assert m.get(A.RECEIVE_WINDOW_SIZE) == 64
 
 
 @pytest.mark.parametrize("lns_secret,lac_secret", [(b"wrong", SECRET), (None, SECRET), (SECRET, None)])

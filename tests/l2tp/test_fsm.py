@@ -5,8 +5,10 @@ import pytest
 
 from engine.l2tp import call as C
 from engine.l2tp import tunnel as T
+from engine.l2tp.call_control import CALL_ACTIONS
 from engine.l2tp.connection import L2tpEndpoint
 from engine.l2tp.fsm import action_names
+from engine.l2tp.tunnel_control import TUNNEL_ACTIONS
 
 
 def test_tunnel_table_complete():
@@ -14,7 +16,7 @@ def test_tunnel_table_complete():
         nxt, actions = T.TABLE[(s, e)]
         assert nxt in T.STATES, (s, e)
         for a in actions:
-            assert callable(getattr(L2tpEndpoint, "_t_" + a, None)), a
+            assert callable(TUNNEL_ACTIONS.get(a)), a
     assert len(T.TABLE) == len(T.STATES) * len(T.EVENTS)
 
 
@@ -25,7 +27,7 @@ def test_call_tables_complete(kind):
         nxt, actions = table[(s, e)]
         assert nxt in states, (kind, s, e)
         for a in actions:
-            assert callable(getattr(L2tpEndpoint, "_c_" + a, None)), a
+            assert callable(CALL_ACTIONS.get(a)), a
     assert len(table) == len(states) * len(C.EVENTS)
 
 
@@ -58,10 +60,13 @@ def test_documented_paths():
 
 def test_all_actions_implemented():
     for a in action_names(T.TABLE):
-        assert hasattr(L2tpEndpoint, "_t_" + a)
+        assert a in TUNNEL_ACTIONS
     for _, table in C.TABLES.values():
         for a in action_names(table):
-            assert hasattr(L2tpEndpoint, "_c_" + a)
+            assert a in CALL_ACTIONS
+    # every handler in the tables is used by some row (no dead handlers)
+    assert set(TUNNEL_ACTIONS) == action_names(T.TABLE)
+    assert set(CALL_ACTIONS) == set().union(*(action_names(t) for _, t in C.TABLES.values()))
 
 
 def _msg(mt, **avps):

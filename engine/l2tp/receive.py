@@ -1,0 +1,189 @@
+"""Receive path: datagram demultiplexing, tunnel-id 0 (SCCRQ), sequencing, data messages."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from . import avp as A
+from . import call as C
+from . import message as M
+from . import tunnel as T
+from .errors import ERR_NONE, L2tpProtocolError
+from .events import PppFrame
+from .records import Rejected, Tunnel
+from .reliable import DUPLICATE, OUT_OF_WINDOW
+from .tunnel_control import TunnelControl
+
+log = logging.getLogger(__name__)
+
+
+class Receiver(TunnelControl):
+    """Datagrams in: find the tunnel, sequence control messages, hand them to the state machines."""
+
+    # ================================================================ receive path
+    def _receive(self, data: bytes, addr: Any, now: float) -> None:
+        h = M.decode_header(data, max_len=self.config.max_message_len)
+        if not h.is_control:
+            self._receive_data(data, h, addr)
+            return
+        if h.tunnel_id == 0:
+            self._receive_tunnel_zero(data, h, addr, now)
+            return
+        t = self.tunnels.get(h.tunnel_id)
+        if t is None or t.state == T.DEAD or (t.peer_addr[0] != addr[0]):
+            self.counters["unknown_tunnel"] += 1
+            raise L2tpProtocolError(f"no tunnel {h.tunnel_id} for {addr}")
+        if addr != t.peer_addr:
+            if t.originator and t.state == T.WAIT_CTL_REPLY and not t.peer_port_learned:
+                t.peer_addr = addr      # §8.1: the recipient may answer from another port, once
+            else:
+                self._wrong_source(t, addr)
+                return
+        t.peer_port_learned = True
+        self._receive_on_tunnel(t, data, h, now)
+
+    def _wrong_source(self, t: Tunnel, addr: Any) -> None:
+        """A datagram for a known tunnel from the peer's IP address but another port: never
+        trusted (it could tear the tunnel down), counted and dropped."""
+        self.counters["wrong_source"] += 1
+        self._trace_text(f"l2tp rx tunnel {t.local_id} from {addr[0]}:{addr[1]}, peer is "
+                         f"{t.peer_addr[0]}:{t.peer_addr[1]} (dropped)")
+
+    def _decode(self, t: Tunnel | None, data: bytes, h: M.Header,
+                secret: bytes | None) -> M.ControlMessage | Rejected:
+        try:
+            return M.decode_control_body(data, h, secret=secret, max_avps=self.config.max_avps)
+        except L2tpProtocolError as e:
+            if e.fatal and e.msg_type is not None:
+                return Rejected(h, e.msg_type, e)
+            raise
+
+    def _receive_tunnel_zero(self, data: bytes, h: M.Header, addr: Any, now: float) -> None:
+        msg = self._decode(None, data, h, self.config.accept_secret)
+        if not isinstance(msg, Rejected) and msg.msg_type == M.STOPCCN:
+            # some peers refuse an SCCRQ with a StopCCN addressed to tunnel 0: match it to our
+            # single outstanding SCCRQ to that address
+            waiting = [t for t in self.tunnels.values()
+                       if t.originator and t.state == T.WAIT_CTL_REPLY and t.peer_addr == addr]
+            if len(waiting) == 1 and msg.ns == 0:
+                t = waiting[0]
+                t.peer_id = msg.get(A.ASSIGNED_TUNNEL_ID)
+                self._receive_on_tunnel(t, data, h, now, msg)
+                return
+        if isinstance(msg, Rejected):
+            # §4.1: an SCCRQ with an unknown mandatory AVP is answered with StopCCN (result 2,
+            # error 8) when it names the peer's tunnel; the tunnel exists only to say so
+            peer_tid = next((a.value for a in msg.error.avps
+                             if a.attr == A.ASSIGNED_TUNNEL_ID and a.vendor == 0), 0)
+            if msg.msg_type != M.SCCRQ or not peer_tid or h.ns != 0:
+                self.counters["unknown_tunnel"] += 1
+                raise L2tpProtocolError("tunnel-id 0 message that is not a valid SCCRQ")
+            key = (addr, peer_tid)
+            known = self.tunnels.get(self._sccrq_index.get(key, 0))
+            if known is not None:
+                t = known
+            else:
+                t = self._new_tunnel(addr, originator=False, secret=self.config.accept_secret,
+                                     host_name=self.host_name, now=now)
+                t.peer_id = peer_tid
+                t.sccrq_key = key
+                self._sccrq_index[key] = t.local_id
+            self._receive_on_tunnel(t, data, h, now, msg)
+            return
+        if msg.msg_type != M.SCCRQ:
+            # a StopCCN/ZLB/other for no tunnel: nothing to answer
+            self.counters["unknown_tunnel"] += 1
+            raise L2tpProtocolError("tunnel-id 0 message that is not a valid SCCRQ")
+        peer_tid = msg.get(A.ASSIGNED_TUNNEL_ID)
+        if peer_tid == 0:
+            raise L2tpProtocolError("SCCRQ with Assigned Tunnel ID 0")
+        key = (addr, peer_tid)
+        local = self._sccrq_index.get(key)
+        if local is not None and local in self.tunnels:
+            self._receive_on_tunnel(self.tunnels[local], data, h, now, msg)
+            return
+        if msg.ns != 0:
+            raise L2tpProtocolError("SCCRQ with Ns != 0 for a new tunnel")
+        # tie-breaker (§4.4.3): an SCCRQ of ours to the same peer is outstanding
+        theirs = msg.get(A.TIE_BREAKER)
+        if theirs is not None:
+            for o in list(self.tunnels.values()):
+                if o.originator and o.state == T.WAIT_CTL_REPLY and o.peer_addr[0] == addr[0] \
+                        and o.tie_breaker is not None:
+                    if o.tie_breaker < theirs:
+                        self._trace_text(f"tie-breaker: ours wins over SCCRQ from {addr}")
+                        return
+                    self._trace_text(f"tie-breaker: theirs wins, dropping tunnel {o.local_id}")
+                    o.down_result = (3, ERR_NONE, "tie-breaker lost")
+                    self._emit_tunnel_down(o, by_peer=True)
+                    o.state = T.DEAD
+                    self._forget(o)
+                    if o.tie_breaker == theirs:
+                        return
+        if len(self.tunnels) >= self.config.max_tunnels:
+            raise L2tpProtocolError("tunnel limit reached")
+        t = self._new_tunnel(addr, originator=False, secret=self.config.accept_secret,
+                             host_name=self.host_name, now=now)
+        t.peer_id = peer_tid
+        t.sccrq_key = key
+        self._sccrq_index[key] = t.local_id
+        self._receive_on_tunnel(t, data, h, now, msg)
+
+    def _receive_on_tunnel(self, t: Tunnel, data: bytes, h: M.Header, now: float,
+                           msg: M.ControlMessage | Rejected | None = None) -> None:
+        if msg is None:
+            msg = self._decode(t, data, h, t.secret)
+        if h.ns is None or h.nr is None:
+            raise L2tpProtocolError("control header without Ns/Nr")
+        ch = t.channel
+        is_zlb = not isinstance(msg, Rejected) and msg.is_zlb
+        if not is_zlb and not ch.acceptable(h.ns):
+            # neither the next message, a duplicate nor within our window: its Nr is not
+            # trusted either (it could acknowledge messages the peer never received)
+            self.counters["out_of_window"] += 1
+            self._trace_text(f"l2tp rx out-of-window Ns={h.ns} tunnel {t.local_id} (dropped)")
+            return
+        t.last_rx = now
+        t.heard_at = now
+        self.counters["rx_control"] += 1
+        before = ch.retransmits
+        freed = ch.process_ack(h.nr, now=now)
+        if ch.retransmits != before:
+            self.counters["retransmits"] += ch.retransmits - before
+        if freed or ch.unsent or ch.has_due:
+            self._dirty[t.local_id] = t
+        if not isinstance(msg, Rejected) and msg.is_zlb:
+            self.counters["rx_zlb"] += 1
+            self._trace_msg("rx", t, msg)
+            return
+        status, ready = ch.receive(h.ns, msg)
+        self._dirty[t.local_id] = t
+        if status == DUPLICATE:
+            self.counters["duplicates"] += 1
+            self._trace_text(f"l2tp rx duplicate Ns={h.ns} tunnel {t.local_id} (re-acknowledged)")
+            return
+        if status == OUT_OF_WINDOW:
+            self.counters["out_of_window"] += 1
+            self._trace_text(f"l2tp rx out-of-window Ns={h.ns} tunnel {t.local_id} (dropped)")
+            return
+        for m in ready:
+            if t.state == T.DEAD:
+                break
+            self._dispatch(t, m)
+
+    def _receive_data(self, data: bytes, h: M.Header, addr: Any) -> None:
+        t = self.tunnels.get(h.tunnel_id)
+        if t is None or t.state != T.ESTABLISHED:
+            self.counters["unknown_tunnel"] += 1
+            raise L2tpProtocolError(f"data for unknown tunnel {h.tunnel_id}")
+        if addr != t.peer_addr:
+            self._wrong_source(t, addr)
+            return
+        c = t.calls.get(h.session_id)
+        if c is None or c.state == C.DEAD or not c.peer_id:
+            self.counters["unknown_session"] += 1
+            raise L2tpProtocolError(f"data for unknown session {h.session_id}")
+        c.rx_packets += 1
+        self.counters["rx_data"] += 1
+        self._events.append(PppFrame(t.local_id, c.local_id, bytes(data[h.payload_offset:h.end])))
+
