@@ -15,28 +15,12 @@ them real and moves packets.  Packets reach the engine through three callbacks:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
-# Administrative distances: the lower wins for the same prefix.  An access route supersedes the
-# dial-out route for the destinations it covers, including an identical prefix.
-DISTANCE = {"connected": 0, "access": 1, "static": 1, "dial-out": 250}
+from engine.types import DISTANCE, DataplaneConfigError, DataplaneError, Route
 
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    prefix: ipaddress.IPv4Network
-    protocol: str                      # "connected" | "static" | "access" | "dial-out"
-    ifname: str | None = None          # outgoing interface (session interface, loopbackN, null0)
-    nexthop: ipaddress.IPv4Address | None = None
-    distance: int | None = None        # None: DISTANCE[protocol]
-    metric: int = 0
-    tag: int = 0
-
-    @property
-    def admin_distance(self) -> int:
-        return DISTANCE[self.protocol] if self.distance is None else self.distance
-
+__all__ = ["DISTANCE", "DataplaneConfigError", "DataplaneError", "Route", "Dataplane", "TriggerCallback",
+           "SessionPacketCallback", "LocalPacketCallback"]
 
 TriggerCallback = Callable[[str, bytes], None]
 SessionPacketCallback = Callable[[str, str, bytes], None]

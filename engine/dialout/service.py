@@ -50,7 +50,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Union
 
-from engine.dataplane.base import Route
+from engine.types import Route
 from engine.dialout.selection import (DestinationSnapshot, DestinationTable, TunnelDef,
                                       TunnelSelector)
 from engine.dialout.session import (RESETTABLE_STATES, SETUP_STATES, Action, SessionEvent,

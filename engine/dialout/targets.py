@@ -15,7 +15,7 @@ import enum
 import ipaddress
 from dataclasses import dataclass, field, fields, make_dataclass
 
-from engine.dataplane.base import Route
+from engine.types import Route
 
 
 class TargetState(str, enum.Enum):
