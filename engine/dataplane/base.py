@@ -15,7 +15,7 @@ them real and moves packets.  Packets reach the engine through three callbacks:
 from __future__ import annotations
 
 import ipaddress
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Protocol
 
 from engine.types import DISTANCE, DataplaneConfigError, DataplaneError, Route
 
@@ -40,6 +40,8 @@ class Dataplane(Protocol):
     def add_routes(self, vr: str, routes: list[Route]) -> None: ...
     def remove_route(self, vr: str, route: Route) -> None: ...
     def routes(self, vr: str) -> list[Route]: ...
+    def set_mtu(self, vr: str, ifname: str, mtu: int) -> None:
+        """Set a session interface's MTU."""
     def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None: ...
     def add_session_interface(self, vr: str, ifname: str, local: ipaddress.IPv4Address,
                               peer: ipaddress.IPv4Address) -> None: ...

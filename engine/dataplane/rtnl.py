@@ -41,6 +41,7 @@ RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 
 IFLA_IFNAME = 3
+IFLA_MTU = 4
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 
@@ -256,6 +257,19 @@ class Rtnl:
     def link_up(self, index: int) -> None:
         payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, IFF_UP, IFF_UP)
         self.request(RTM_NEWLINK, 0, payload)
+
+    def link_set_mtu(self, index: int, mtu: int) -> None:
+        payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0) + _attr_u32(IFLA_MTU, mtu)
+        self.request(RTM_NEWLINK, 0, payload)
+
+    def link_mtu(self, index: int) -> int:
+        payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0)
+        for mtype, body in self.request(RTM_GETLINK, 0, payload):
+            if mtype == RTM_NEWLINK:
+                raw = parse_attrs(body, _IFINFOMSG.size).get(IFLA_MTU)
+                if raw is not None and len(raw) >= 4:
+                    return int(_U32.unpack_from(raw)[0])
+        raise NetlinkError(_errno.ENODEV, f"no such device index: {index}")
 
     # -- addresses -----------------------------------------------------------------------
     def addr(self, add: bool, index: int, local: ipaddress.IPv4Address, prefixlen: int,

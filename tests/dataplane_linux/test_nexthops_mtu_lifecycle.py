@@ -1,0 +1,95 @@
+"""Linux dataplane: next-hop routes follow connected networks, session MTU, lock files."""
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import os
+import subprocess
+
+import pytest
+
+from engine.dataplane.linux_support import LOCK_DIR, lock_path
+from engine.types import DataplaneConfigError, DataplaneError, Route
+
+from .conftest import needs_root
+
+N = ipaddress.IPv4Network
+A = ipaddress.IPv4Address
+I = ipaddress.IPv4Interface
+
+
+def ip(*args: str) -> str:
+    return subprocess.run(["ip", *args], check=True, capture_output=True, text=True).stdout
+
+
+@needs_root
+def test_next_hop_route_waits_for_its_connected_network(dp, ns_prefix):
+    ns = f"{ns_prefix}nh"
+    dp.add_vr("nh")
+    via_session = Route(N("10.90.0.0/16"), "static", nexthop=A("10.66.0.2"))
+    via_loop = Route(N("10.91.0.0/16"), "static", nexthop=A("10.1.1.2"))
+    dp.add_routes("nh", [via_session, via_loop])          # nothing connected yet: no error
+    shown = {r.prefix: r for r in dp.routes("nh")}
+    assert not shown[via_session.prefix].active and not shown[via_loop.prefix].active
+    assert "10.90.0.0" not in ip("-n", ns, "route")
+    dp.add_session_interface("nh", "ppp1", A("10.255.0.1"), A("10.66.0.2"))
+    assert "10.90.0.0/16 via 10.66.0.2 dev ppp1" in ip("-n", ns, "route")
+    assert Route(N("10.90.0.0/16"), "static", ifname="ppp1", nexthop=A("10.66.0.2")) \
+        in dp.routes("nh")
+    dp.set_address("nh", "loopback0", I("10.1.1.1/24"))
+    assert "10.91.0.0/16 via 10.1.1.2" in ip("-n", ns, "route")
+    # the connected networks go: the routes are withdrawn and shown inactive again
+    dp.remove_session_interface("nh", "ppp1")
+    dp.set_address("nh", "loopback0", None)
+    text = ip("-n", ns, "route")
+    assert "10.90.0.0" not in text and "10.91.0.0" not in text
+    assert sorted((str(r.prefix), r.active) for r in dp.routes("nh")) == [
+        ("10.90.0.0/16", False), ("10.91.0.0/16", False)]
+    # and come back with them
+    dp.add_session_interface("nh", "ppp1", A("10.255.0.1"), A("10.66.0.2"))
+    assert "10.90.0.0/16 via 10.66.0.2 dev ppp1" in ip("-n", ns, "route")
+    dp.remove_routes("nh", [via_session, via_loop])
+    assert not [r for r in dp.routes("nh") if r.protocol == "static"]
+    assert "10.90.0.0" not in ip("-n", ns, "route")
+
+
+@needs_root
+def test_session_mtu_is_the_tun_devices(dp, ns_prefix):
+    ns = f"{ns_prefix}mt"
+    dp.add_vr("mt")
+    dp.add_session_interface("mt", "ppp1", A("10.255.0.1"), A("10.66.0.2"))
+    assert dp.mtu("mt", "ppp1") == 1500
+    dp.set_mtu("mt", "ppp1", 1400)
+    assert " mtu 1400 " in ip("-n", ns, "link", "show", "ppp1")
+    assert dp.mtu("mt", "ppp1") == 1400
+    with pytest.raises(DataplaneConfigError) as info:
+        dp.set_mtu("mt", "ppp1", 40)
+    assert str(info.value) == "virtual-router mt: ppp1: MTU 40 out of range 68-65535"
+    with pytest.raises(DataplaneError) as info2:
+        dp.set_mtu("mt", "ppp7", 1400)
+    assert str(info2.value) == "virtual-router mt: ppp7: no such session interface"
+
+
+@needs_root
+def test_lock_file_removed_on_close_and_stale_ones_reconciled(ns_prefix):
+    from engine.dataplane.linux import LinuxDataplane
+    stale = os.path.join(LOCK_DIR, f"{ns_prefix}old-lock")
+    held = os.path.join(LOCK_DIR, f"{ns_prefix}held-lock")
+    os.makedirs(LOCK_DIR, exist_ok=True)
+    open(stale, "w").close()
+    fd = os.open(held, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        plane = LinuxDataplane(prefix=ns_prefix)
+        assert os.path.exists(lock_path(ns_prefix))
+        plane.reconcile_stale()
+        assert not os.path.exists(stale)
+        assert os.path.exists(held)                  # its router is alive
+        assert os.path.exists(lock_path(ns_prefix))  # ours too
+        plane.close()
+        assert not os.path.exists(lock_path(ns_prefix))
+        again = LinuxDataplane(prefix=ns_prefix)     # the prefix is free again
+        again.close()
+    finally:
+        os.close(fd)
+        os.unlink(held)
