@@ -39,7 +39,7 @@ from engine.aaa import client as radius
 from engine.aaa.tunnel_attrs import DialoutGrant, parse_dialout_reply
 from engine.aaa.udp import RadiusUdpAdapter
 from engine.aio.config import EngineConfig, ProfileConfig, VirtualRouterConfig
-from engine.dataplane.base import Route
+from engine.dataplane.base import DataplaneError, Route
 from engine.dialout import service as ds
 from engine.dialout.selection import TunnelDef
 from engine.dialout.targets import TargetConfig as DsTargetConfig
@@ -296,12 +296,23 @@ class Engine:
         want = {f"loopback{u}": a for u, a in v.loopbacks}
         have = self._addresses.setdefault(v.name, {})
         for ifname in set(have) - set(want):
-            self.dp.set_address(v.name, ifname, None)
             del have[ifname]
+            self._dataplane_call(self.dp.set_address, v.name, ifname, None)
         for ifname, addr in want.items():
             if have.get(ifname) != addr:
-                self.dp.set_address(v.name, ifname, addr)
-                have[ifname] = addr
+                if self._dataplane_call(self.dp.set_address, v.name, ifname, addr):
+                    have[ifname] = addr
+
+    def _dataplane_call(self, fn: Callable[..., None], *args: Any) -> bool:
+        """A configuration change to the dataplane; a failure is one ``%`` line to the
+        operator and the rest of the configuration is still applied."""
+        try:
+            fn(*args)
+            return True
+        except DataplaneError as exc:
+            log.warning("%s", exc)
+            self.output(f"% {exc}")
+            return False
 
     def _apply_static(self, v: VirtualRouterConfig) -> None:
         want = set()
@@ -313,11 +324,9 @@ class Engine:
                                tag=r.tag))
         have = self._static.setdefault(v.name, set())
         for r in have - want:
-            self.dp.remove_route(v.name, r)
-        add = [r for r in want if r not in have]
-        if add:
-            self.dp.add_routes(v.name, add)
-        self._static[v.name] = want
+            self._dataplane_call(self.dp.remove_route, v.name, r)
+        self._static[v.name] = {r for r in want if r in have
+                                or self._dataplane_call(self.dp.add_route, v.name, r)}
 
     def _apply_radius(self, v: VirtualRouterConfig) -> None:
         servers = tuple(
@@ -527,7 +536,16 @@ class Engine:
             if call is not None and not call.network_up:
                 self.dp.add_session_interface(req.vr, req.ifname, req.local_ip, req.peer_ip)
                 call.network_up = True
+                self._dataplane_call(self.dp.set_mtu, req.vr, req.ifname, self._session_mtu(call))
         self.dp.add_routes(req.vr, list(req.routes))
+
+    @staticmethod
+    def _session_mtu(call: _Call) -> int:
+        """The session device's MTU: what the peer can receive (its negotiated MRU), capped
+        by the profile's ``ip mtu``."""
+        mtu = call.ppp.lcp_policy.peer_mru if call.ppp is not None else 1500
+        ip_mtu = call.profile.ip_mtu if call.profile is not None else None
+        return min(mtu, ip_mtu) if ip_mtu else mtu
 
     def _do_RemoveRoutes(self, req: ds.RemoveRoutes) -> None:
         for r in req.routes:
