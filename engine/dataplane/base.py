@@ -15,7 +15,7 @@ them real and moves packets.  Packets reach the engine through three callbacks:
 from __future__ import annotations
 
 import ipaddress
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 from engine.types import DISTANCE, DataplaneConfigError, DataplaneError, Route
 
@@ -40,6 +40,9 @@ class Dataplane(Protocol):
     def add_routes(self, vr: str, routes: list[Route]) -> None: ...
     def remove_route(self, vr: str, route: Route) -> None: ...
     def routes(self, vr: str) -> list[Route]: ...
+    def iter_routes(self, vr: str, start: ipaddress.IPv4Network | None = None, *,
+                    after: bool = False) -> Iterator[Route]:
+        """Routes in prefix order from ``start`` (resume with the last prefix and ``after``)."""
     def set_mtu(self, vr: str, ifname: str, mtu: int) -> None:
         """Set a session interface's MTU."""
     def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None: ...

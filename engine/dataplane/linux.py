@@ -93,7 +93,7 @@ import socket
 import struct
 import time
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import netns_helpers as nsh
 from . import rtnl
@@ -105,6 +105,7 @@ from .linux_support import (ICMP_FILTER, LOCAL_ICMP_TYPES, MAX_BURST, MAX_MTU, M
                             kernel_routes, netns_name, reconcile_locks, release_prefix,
                             route_args, route_priority, to_route)
 from .nexthop import needs_resolution
+from ..rib import prefix_key
 
 __all__ = ["LinuxDataplane", "DataplaneUnavailable", "ROOT_ERROR", "PROTO", "PROTO_NAMES",
            "TRIGGER_IFNAME", "kernel_ifname", "netns_name", "route_priority"]
@@ -317,6 +318,17 @@ class LinuxDataplane:
         next-hop routes (``active`` False)."""
         st = self._vr(vr)
         return kernel_routes(st) + st.nexthops.inactive()
+
+    def iter_routes(self, vr: str, start: ipaddress.IPv4Network | None = None, *,
+                    after: bool = False) -> Iterator[Route]:
+        """``routes`` in prefix order (network address, then length) from ``start``, as the
+        sim dataplane's ``iter_routes`` (the kernel's table is read once)."""
+        first = None if start is None else prefix_key(start)
+        keyed = sorted(((prefix_key(r.prefix), i, r) for i, r in enumerate(self.routes(vr))
+                        if first is None or prefix_key(r.prefix) > first
+                        or (not after and prefix_key(r.prefix) == first)),
+                       key=lambda t: (t[0], t[1]))
+        return (r for _k, _i, r in keyed)
 
     def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None:
         """The route the kernel would use for ``dst`` (RTM_GETROUTE, FIB match); None when

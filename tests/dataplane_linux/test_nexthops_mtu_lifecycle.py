@@ -93,3 +93,18 @@ def test_lock_file_removed_on_close_and_stale_ones_reconciled(ns_prefix):
     finally:
         os.close(fd)
         os.unlink(held)
+
+
+@needs_root
+def test_routes_stream_in_prefix_order(dp):
+    dp.add_vr("st")
+    dp.add_session_interface("st", "ppp1", A("10.255.0.1"), A("10.66.0.2"))
+    routes = [Route(N(p), "access", ifname="ppp1")
+              for p in ("10.9.0.0/16", "10.8.0.0/24", "10.8.0.0/16", "9.0.0.0/8")]
+    dp.add_routes("st", routes)
+    dp.add_route("st", Route(N("10.7.0.0/16"), "static", nexthop=A("192.0.2.1")))
+    listed = [str(r.prefix) for r in dp.iter_routes("st")]
+    assert listed == ["9.0.0.0/8", "10.7.0.0/16", "10.8.0.0/16", "10.8.0.0/24", "10.9.0.0/16",
+                      "10.66.0.2/32"]
+    assert [str(r.prefix) for r in dp.iter_routes("st", N("10.8.0.0/16"), after=True)] \
+        == listed[3:]
