@@ -16,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from engine.dataplane.sim import SimDataplane  # noqa: E402
 from engine.dataplane.base import Route  # noqa: E402
+from engine.dataplane.sim import SimDataplane  # noqa: E402
 
 BENCH = "dataplane_sim"
 

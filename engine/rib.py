@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 from bisect import insort
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from engine.sortedkeys import SortedKeys
 from engine.types import Route
@@ -53,7 +53,7 @@ def prefix_key(prefix: ipaddress.IPv4Network) -> int:
 class Rib:
     """Routing table of one virtual router (longest-prefix match, then administrative distance)."""
 
-    __slots__ = ("_tables", "_lengths", "_count", "_by_ifname", "_order")
+    __slots__ = ("_by_ifname", "_count", "_lengths", "_order", "_tables")
 
     def __init__(self, routes: Iterable[Route] = ()) -> None:
         # prefix length -> {network int -> [routes, best first]}

@@ -13,7 +13,7 @@ caller can stream a large table page by page while the table changes.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import Iterator
+from collections.abc import Iterator
 
 LOAD = 512
 
@@ -21,7 +21,7 @@ LOAD = 512
 class SortedKeys:
     """Ordered set of ints (see the module docstring)."""
 
-    __slots__ = ("_chunks", "_maxes", "_len")
+    __slots__ = ("_chunks", "_len", "_maxes")
 
     def __init__(self) -> None:
         self._chunks: list[list[int]] = []

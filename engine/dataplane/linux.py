@@ -230,7 +230,7 @@ class LinuxDataplane:
         try:
             self._set_address(st, ifname, address)
         except rtnl.NetlinkError as exc:
-            raise DataplaneError(vr, f"{ifname} address {address}", os.strerror(exc.errno),
+            raise DataplaneError(vr, f"{ifname} address {address}", os.strerror(exc.errno or 0),
                                  errno=exc.errno) from None
 
     def _set_address(self, st: VrState, ifname: str,
@@ -376,7 +376,7 @@ class LinuxDataplane:
         except BaseException as exc:
             os.close(fd)
             if isinstance(exc, rtnl.NetlinkError):
-                raise DataplaneError(vr, ifname, os.strerror(exc.errno),
+                raise DataplaneError(vr, ifname, os.strerror(exc.errno or 0),
                                      errno=exc.errno) from None
             raise
         st.sessions[ifname] = sess
@@ -402,7 +402,7 @@ class LinuxDataplane:
         try:
             st.nl.link_set_mtu(sess.index, mtu)
         except rtnl.NetlinkError as exc:
-            raise DataplaneError(vr, f"{ifname} mtu {mtu}", os.strerror(exc.errno),
+            raise DataplaneError(vr, f"{ifname} mtu {mtu}", os.strerror(exc.errno or 0),
                                  errno=exc.errno) from None
 
     def mtu(self, vr: str, ifname: str) -> int:
@@ -435,6 +435,7 @@ class LinuxDataplane:
             self.counters["send_malformed"] += 1
             return
         dst = socket.inet_ntoa(packet[16:20])
+        assert st.raw is not None
         try:
             st.raw.sendto(packet, (dst, 0))
             self.counters["sent_from_vr"] += 1
@@ -483,6 +484,7 @@ class LinuxDataplane:
             return
         st.loop = self._get_loop()
         if st.loop is not None:
+            assert st.trigger_fd is not None and st.icmp is not None
             self._add_reader(st, st.trigger_fd, self._read_trigger, st)
             self._add_reader(st, st.icmp.fileno(), self._read_local, st)
 
@@ -514,7 +516,8 @@ class LinuxDataplane:
             self.counters["triggers"] += 1
             if self.on_trigger is not None:
                 self.on_trigger(st.name, pkt)
-        self._drain(st.trigger_fd, handle)
+        if st.trigger_fd is not None:
+            self._drain(st.trigger_fd, handle)
 
     def _read_session(self, st: VrState, sess: SessionState) -> None:
         cb = self.on_session_packet
@@ -528,7 +531,8 @@ class LinuxDataplane:
         def handle(pkt: bytes) -> None:
             if self.on_local_packet is not None:
                 self.on_local_packet(st.name, pkt)
-        self._drain(st.icmp.fileno(), handle)
+        if st.icmp is not None:
+            self._drain(st.icmp.fileno(), handle)
 
     # -- internals -----------------------------------------------------------------------
     def _check_open(self) -> None:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rtnl
-from .nexthop import NextHops
 from .base import DISTANCE, DataplaneConfigError, Route
+from .nexthop import NextHops
 
 logger = logging.getLogger(__name__)
 

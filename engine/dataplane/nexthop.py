@@ -30,7 +30,7 @@ def needs_resolution(route: Route) -> bool:
 class NextHops:
     """Books of the next-hop routes of one VR (see the module docstring)."""
 
-    __slots__ = ("_connected", "_active", "_by_if", "_inactive", "_inactive_by_nh")
+    __slots__ = ("_active", "_by_if", "_connected", "_inactive", "_inactive_by_nh")
 
     def __init__(self) -> None:
         self._connected = Rib()                              # connected networks

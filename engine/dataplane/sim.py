@@ -29,15 +29,20 @@ Theory of operation:
 """
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import logging
-import heapq
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Iterator
 
-from engine.dataplane.base import (DataplaneConfigError, LocalPacketCallback, Route,
-                                   SessionPacketCallback, TriggerCallback)
+from engine.dataplane.base import (
+    DataplaneConfigError,
+    LocalPacketCallback,
+    Route,
+    SessionPacketCallback,
+    TriggerCallback,
+)
 from engine.dataplane.nexthop import NextHops, needs_resolution
 from engine.icmp import checksum
 from engine.rib import Rib, prefix_key

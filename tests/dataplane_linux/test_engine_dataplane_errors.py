@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 
-from engine.aio.config import (EngineConfig, ProfileConfig, RadiusServerConfig,
-                               StaticRouteConfig, TargetConfig, VirtualRouterConfig)
+from engine.aio.config import (
+    EngineConfig,
+    ProfileConfig,
+    RadiusServerConfig,
+    StaticRouteConfig,
+    TargetConfig,
+    VirtualRouterConfig,
+)
 from engine.aio.engine import Engine
 
 from .conftest import needs_root
