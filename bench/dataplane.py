@@ -142,7 +142,12 @@ async def sessions_bench(dp: LinuxDataplane, count: int) -> None:
     t = time.perf_counter()
     for name in names:
         dp.remove_session_interface(vr, name)
+    await asyncio.sleep(0)           # the devices are deleted together once the loop turns
+    await asyncio.sleep(0)
+    left = subprocess.run(["ip", "-n", dp.namespace(vr), "-o", "link"], capture_output=True,
+                          text=True, check=True).stdout.count("ppp")
     took = time.perf_counter() - t
+    assert left == 0, f"{left} session devices left"
     emit(f"remove_{count}_session_interfaces", round(took, 3), "s")
     emit("remove_one_session_interface", round(took / count * 1e6, 1), "us")
     dp.remove_vr(vr)

@@ -31,6 +31,7 @@ READ_SIZE = 65535
 SOL_RAW = 255
 ICMP_FILTER = 1
 LOCAL_ICMP_TYPES = (0, 3, 11, 12)   # echo reply, unreachable, time exceeded, param problem
+RETIRED_GROUP = 0x6A636C69         # link group of session devices waiting to be deleted
 MIN_MTU, MAX_MTU = 68, 65535        # RFC 791 minimum; the TUN driver's maximum
 
 _NS_OK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,39}")
@@ -91,6 +92,9 @@ class VrState:
     sessions: dict[str, SessionState] = field(default_factory=dict)
     loopbacks: dict[str, ipaddress.IPv4Interface] = field(default_factory=dict)
     readers: set[int] = field(default_factory=set)
+    knames: set[str] = field(default_factory=set)              # kernel names of sessions
+    retired: list[tuple[int, str]] = field(default_factory=list)   # (fd, kname) to delete
+    flush_scheduled: bool = False
     loop: asyncio.AbstractEventLoop | None = None
     nexthops: NextHops = field(default_factory=NextHops)
 

@@ -45,6 +45,7 @@ RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 
 IFLA_IFNAME = 3
 IFLA_MTU = 4
+IFLA_GROUP = 27
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 
@@ -260,6 +261,17 @@ class Rtnl:
     def link_up(self, index: int) -> None:
         payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, IFF_UP, IFF_UP)
         self.request(RTM_NEWLINK, 0, payload)
+
+    def link_retire(self, index: int, group: int) -> None:
+        """Take a link down (the kernel withdraws its routes) and move it to ``group``."""
+        payload = (_IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, IFF_UP)
+                   + _attr_u32(IFLA_GROUP, group))
+        self.request(RTM_NEWLINK, 0, payload)
+
+    def delete_group(self, group: int) -> None:
+        """Delete every link of ``group`` at once (one unregistration for all of them)."""
+        payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _attr_u32(IFLA_GROUP, group)
+        self.request(RTM_DELLINK, 0, payload)
 
     def link_set_mtu(self, index: int, mtu: int) -> None:
         payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0) + _attr_u32(IFLA_MTU, mtu)

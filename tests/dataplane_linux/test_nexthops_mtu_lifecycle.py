@@ -108,3 +108,35 @@ def test_routes_stream_in_prefix_order(dp):
                       "10.66.0.2/32"]
     assert [str(r.prefix) for r in dp.iter_routes("st", N("10.8.0.0/16"), after=True)] \
         == listed[3:]
+
+
+@needs_root
+async def test_session_devices_removed_together_and_names_reusable_at_once(dp, ns_prefix,
+                                                                           monkeypatch):
+    import asyncio
+
+    from engine.dataplane import rtnl
+    calls: list[int] = []
+    real = rtnl.Rtnl.delete_group
+
+    def counting(self: rtnl.Rtnl, group: int) -> None:
+        calls.append(group)
+        real(self, group)
+    monkeypatch.setattr(rtnl.Rtnl, "delete_group", counting)
+    ns = f"{ns_prefix}rm"
+    dp.add_vr("rm")
+    for i in range(20):
+        dp.add_session_interface("rm", f"ppp{i}", A("10.255.0.1"), A(0x0A420000 + i))
+        dp.add_route("rm", Route(N((0x0A430000 + (i << 8), 24)), "access", ifname=f"ppp{i}"))
+    for i in range(20):
+        dp.remove_session_interface("rm", f"ppp{i}")
+    # down at once: no route through them is left, even before the devices are deleted
+    assert "10.67." not in ip("-n", ns, "route")
+    # a name given back can be used again in the same loop turn
+    dp.add_session_interface("rm", "ppp3", A("10.255.0.1"), A("10.66.9.9"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    links = ip("-n", ns, "-o", "link")
+    assert [n for n in (f"ppp{i}" for i in range(20)) if f" {n}:" in links] == ["ppp3"]
+    assert len(calls) == 1
+    dp.remove_session_interface("rm", "ppp3")
