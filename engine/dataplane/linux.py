@@ -91,22 +91,19 @@ import re
 import shutil
 import socket
 import struct
-import time
 from collections import Counter
 from typing import Any, Callable, Iterator
 
 from . import netns_helpers as nsh
 from . import rtnl
 from .base import DataplaneConfigError, DataplaneError, Route
-from .linux_support import (ICMP_FILTER, LOCAL_ICMP_TYPES, MAX_BURST, MAX_MTU, MIN_MTU,
-                            PROTO, PROTO_NAMES, READ_SIZE, RETIRED_GROUP, ROOT_ERROR, SOL_RAW,
-                            TRIGGER_IFNAME,
-                            DataplaneUnavailable, SessionState, VrState, claim_prefix,
-                            ignore_missing, index_names, is_loopback, kernel_ifname,
-                            kernel_routes, netns_name, reconcile_locks, release_prefix,
-                            route_args, route_priority, to_route)
+from .linux_support import (ICMP_FILTER, LOCAL_ICMP_TYPES, MAX_BURST, MAX_MTU, MIN_MTU, PROTO,
+                            PROTO_NAMES, READ_SIZE, RETIRED_GROUP, ROOT_ERROR, SOL_RAW,
+                            TRIGGER_IFNAME, DataplaneUnavailable, SessionState, VrState,
+                            claim_prefix, echo, ignore_missing, in_prefix_order, index_names,
+                            is_loopback, kernel_ifname, kernel_routes, netns_name,
+                            reconcile_locks, release_prefix, route_args, route_priority, to_route)
 from .nexthop import needs_resolution
-from ..rib import prefix_key
 
 __all__ = ["LinuxDataplane", "DataplaneUnavailable", "ROOT_ERROR", "PROTO", "PROTO_NAMES",
            "TRIGGER_IFNAME", "kernel_ifname", "netns_name", "route_priority"]
@@ -324,12 +321,7 @@ class LinuxDataplane:
                     after: bool = False) -> Iterator[Route]:
         """``routes`` in prefix order (network address, then length) from ``start``, as the
         sim dataplane's ``iter_routes`` (the kernel's table is read once)."""
-        first = None if start is None else prefix_key(start)
-        keyed = sorted(((prefix_key(r.prefix), i, r) for i, r in enumerate(self.routes(vr))
-                        if first is None or prefix_key(r.prefix) > first
-                        or (not after and prefix_key(r.prefix) == first)),
-                       key=lambda t: (t[0], t[1]))
-        return (r for _k, _i, r in keyed)
+        return in_prefix_order(self.routes(vr), start, after=after)
 
     def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None:
         """The route the kernel would use for ``dst`` (RTM_GETROUTE, FIB match); None when
@@ -452,25 +444,7 @@ class LinuxDataplane:
         """Blocking ICMP echo from inside ``vr`` through a datagram ICMP socket; returns the
         number of replies (for tools and tests; the shell uses send_from_vr/on_local_packet)."""
         sock = self.socket_in_vr(vr, socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
-        received = 0
-        try:
-            sock.settimeout(timeout)
-            for seq in range(count):
-                hdr = struct.pack("!BBHHH", 8, 0, 0, 0, seq) + b"jcli-ping"
-                sock.sendto(hdr, (str(dst), 0))
-                deadline = time.monotonic() + timeout
-                while (left := deadline - time.monotonic()) > 0:
-                    sock.settimeout(left)
-                    try:
-                        data = sock.recv(2048)
-                    except (TimeoutError, socket.timeout):
-                        break
-                    if data[:1] == b"\0" and struct.unpack("!H", data[6:8])[0] == seq:
-                        received += 1
-                        break
-        finally:
-            sock.close()
-        return received
+        return echo(sock, dst, count, timeout)
 
     # -- readers -------------------------------------------------------------------------
     def _get_loop(self) -> asyncio.AbstractEventLoop | None:

@@ -14,9 +14,12 @@ import logging
 import os
 import re
 import socket
+import struct
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
+from ..rib import prefix_key
 from . import rtnl
 from .base import DISTANCE, DataplaneConfigError, Route
 from .nexthop import NextHops
@@ -186,6 +189,41 @@ def kernel_routes(st: VrState) -> list[Route]:
         if route is not None:
             out.append(route)
     return out
+
+
+def in_prefix_order(routes: list[Route], start: ipaddress.IPv4Network | None = None, *,
+                    after: bool = False) -> Iterator[Route]:
+    """``routes`` sorted by prefix (address, then length; stable) from ``start``."""
+    first = None if start is None else prefix_key(start)
+    keyed = sorted(((prefix_key(r.prefix), i, r) for i, r in enumerate(routes)
+                    if first is None or prefix_key(r.prefix) > first
+                    or (not after and prefix_key(r.prefix) == first)),
+                   key=lambda t: (t[0], t[1]))
+    return (r for _k, _i, r in keyed)
+
+
+def echo(sock: socket.socket, dst: ipaddress.IPv4Address, count: int, timeout: float) -> int:
+    """ICMP echo requests through a datagram ICMP socket (closed afterwards); returns the
+    number of replies."""
+    received = 0
+    try:
+        sock.settimeout(timeout)
+        for seq in range(count):
+            hdr = struct.pack("!BBHHH", 8, 0, 0, 0, seq) + b"jcli-ping"
+            sock.sendto(hdr, (str(dst), 0))
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                try:
+                    data = sock.recv(2048)
+                except TimeoutError:
+                    break
+                if data[:1] == b"\0" and struct.unpack("!H", data[6:8])[0] == seq:
+                    received += 1
+                    break
+    finally:
+        sock.close()
+    return received
 
 
 def ignore_missing(fn: Any, *args: Any) -> None:
