@@ -57,3 +57,10 @@ class DataplaneError(OSError):
 class DataplaneConfigError(DataplaneError, ValueError):
     """The request names something the forwarding plane cannot have (an interface that does
     not exist there, a route of a kind it cannot install)."""
+
+
+class UnknownVirtualRouter(DataplaneConfigError, KeyError):
+    """The forwarding plane has no such virtual router (also a ``KeyError``)."""
+
+    def __init__(self, vr: str) -> None:
+        super().__init__(vr, "virtual router", "not in the dataplane")

@@ -17,10 +17,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Callable, Iterator, Protocol
 
-from engine.types import DISTANCE, DataplaneConfigError, DataplaneError, Route
+from engine.types import (DISTANCE, DataplaneConfigError, DataplaneError, Route,
+                          UnknownVirtualRouter)
 
-__all__ = ["DISTANCE", "DataplaneConfigError", "DataplaneError", "Route", "Dataplane", "TriggerCallback",
-           "SessionPacketCallback", "LocalPacketCallback"]
+__all__ = ["DISTANCE", "DataplaneConfigError", "DataplaneError", "UnknownVirtualRouter",
+           "Route", "Dataplane", "TriggerCallback", "SessionPacketCallback",
+           "LocalPacketCallback"]
 
 TriggerCallback = Callable[[str, bytes], None]
 SessionPacketCallback = Callable[[str, str, bytes], None]

@@ -96,7 +96,7 @@ from typing import Any, Callable, Iterator
 
 from . import netns_helpers as nsh
 from . import rtnl
-from .base import DataplaneConfigError, DataplaneError, Route
+from .base import DataplaneConfigError, DataplaneError, Route, UnknownVirtualRouter
 from .linux_support import (ICMP_FILTER, LOCAL_ICMP_TYPES, MAX_BURST, MAX_MTU, MIN_MTU, PROTO,
                             PROTO_NAMES, READ_SIZE, RETIRED_GROUP, ROOT_ERROR, SOL_RAW,
                             TRIGGER_IFNAME, DataplaneUnavailable, SessionState, VrState,
@@ -521,7 +521,7 @@ class LinuxDataplane:
         try:
             return self._vrs[vr]
         except KeyError:
-            raise KeyError(f"unknown VR {vr!r}") from None
+            raise UnknownVirtualRouter(vr) from None
 
     def _remove_reader(self, st: VrState, fd: int) -> None:
         if fd in st.readers:

@@ -42,6 +42,7 @@ from engine.dataplane.base import (
     Route,
     SessionPacketCallback,
     TriggerCallback,
+    UnknownVirtualRouter,
 )
 from engine.dataplane.nexthop import NextHops, needs_resolution
 from engine.icmp import checksum
@@ -117,7 +118,7 @@ class SimDataplane:
         try:
             return self._vrs[vr]
         except KeyError:
-            raise KeyError(f"unknown virtual router {vr!r}") from None
+            raise UnknownVirtualRouter(vr) from None
 
     # -- interfaces and addresses ----------------------------------------------------------
     def set_address(self, vr: str, ifname: str, address: ipaddress.IPv4Interface | None) -> None:

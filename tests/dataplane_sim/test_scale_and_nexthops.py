@@ -152,3 +152,11 @@ def test_session_mtu_is_stored_and_honoured():
     dp.remove_session_interface("v", "ppp1")
     dp.add_session_interface("v", "ppp1", A("10.0.0.1"), A("10.0.0.2"))
     assert dp.mtu("v", "ppp1") == 1500
+
+
+def test_unknown_vr_is_one_line_and_still_a_key_error():
+    dp = SimDataplane()
+    with pytest.raises(KeyError) as info:
+        dp.routes("nowhere")
+    assert isinstance(info.value, DataplaneError)
+    assert str(info.value) == "virtual-router nowhere: virtual router: not in the dataplane"
