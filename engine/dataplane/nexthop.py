@@ -17,8 +17,54 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
-from engine.rib import Rib
+from bisect import insort
+
 from engine.types import Route
+
+_MASKS = tuple(((0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF) if n else 0 for n in range(33))
+
+
+class _Connected:
+    """Connected networks -> interface, longest-prefix match (the oldest network wins a tie)."""
+
+    __slots__ = ("_lengths", "_tables")
+
+    def __init__(self) -> None:
+        self._tables: dict[int, dict[int, list[str]]] = {}
+        self._lengths: list[int] = []                  # longest first
+
+    def add(self, network: ipaddress.IPv4Network, ifname: str) -> None:
+        length = network.prefixlen
+        table = self._tables.get(length)
+        if table is None:
+            table = self._tables[length] = {}
+            insort(self._lengths, length, key=lambda n: -n)
+        table.setdefault(int(network.network_address), []).append(ifname)
+
+    def remove(self, network: ipaddress.IPv4Network, ifname: str) -> None:
+        length = network.prefixlen
+        table = self._tables.get(length)
+        key = int(network.network_address)
+        names = table.get(key) if table is not None else None
+        if table is None or not names or ifname not in names:
+            return
+        names.remove(ifname)
+        if not names:
+            del table[key]
+            if not table:
+                del self._tables[length]
+                self._lengths.remove(length)
+
+    def lookup(self, addr: int) -> str | None:
+        for length in self._lengths:
+            names = self._tables[length].get(addr & _MASKS[length])
+            if names:
+                return names[0]
+        return None
+
+    def clear(self) -> None:
+        self._tables.clear()
+        self._lengths.clear()
 
 
 def needs_resolution(route: Route) -> bool:
@@ -33,7 +79,7 @@ class NextHops:
     __slots__ = ("_active", "_by_if", "_connected", "_inactive", "_inactive_by_nh")
 
     def __init__(self) -> None:
-        self._connected = Rib()                              # connected networks
+        self._connected = _Connected()
         self._active: dict[Route, str] = {}                  # route -> interface it uses
         self._by_if: dict[str, dict[Route, None]] = {}
         self._inactive: dict[Route, None] = {}
@@ -42,8 +88,7 @@ class NextHops:
     # -- queries ---------------------------------------------------------------------------
     def resolve(self, nexthop: ipaddress.IPv4Address) -> str | None:
         """The interface through which ``nexthop`` is reached, or None."""
-        r = self._connected.lookup(int(nexthop))
-        return r.ifname if r is not None else None
+        return self._connected.lookup(int(nexthop))
 
     def ifname_of(self, route: Route) -> str | None:
         """The interface an active route uses (None when inactive or unknown)."""
@@ -85,7 +130,7 @@ class NextHops:
                      network: ipaddress.IPv4Network) -> list[tuple[Route, str]]:
         """A connected network appeared; the inactive routes it activates, with their
         interface."""
-        self._connected.add(Route(network, "connected", ifname=ifname))
+        self._connected.add(network, ifname)
         if network.prefixlen == 32:
             candidates = list(self._inactive_by_nh.get(int(network.network_address), ()))
         else:
@@ -105,7 +150,7 @@ class NextHops:
                        ) -> tuple[list[Route], list[tuple[Route, str]]]:
         """A connected network went; returns the routes made inactive and the routes moved
         to another interface (with it).  Both lists name routes that used ``ifname``."""
-        self._connected.remove(Route(network, "connected", ifname=ifname))
+        self._connected.remove(network, ifname)
         lost: list[Route] = []
         moved: list[tuple[Route, str]] = []
         for route in list(self._by_if.get(ifname, ())):
