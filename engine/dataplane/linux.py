@@ -12,9 +12,10 @@ Theory of operation
 * ``add_session_interface`` creates a point-to-point TUN (IFF_TUN|IFF_NO_PI) with
   ``local`` peer ``peer``/32; packets the kernel routes into it go to
   ``on_session_packet(vr, ifname, packet)``; ``deliver`` writes a packet into it, so the kernel
-  receives it as if it came in on that interface.  ``remove_session_interface`` takes the
-  device down at once (the kernel withdraws its routes) and deletes the devices removed in
-  one loop turn together, as one link group (one by one the kernel needs ~17 ms each).
+  receives it as if it came in on that interface.  ``remove_session_interface`` stops reading
+  the device at once and deletes the devices removed in one loop turn together, as one link
+  group, when the loop next turns (with the routes through them): one by one the kernel needs
+  17-20 ms per TUN device, and taking each down first costs a walk of the whole FIB.
 * ``send_from_vr`` sends a complete IPv4 packet through the raw socket (IP_HDRINCL): the kernel
   routes it by its destination (a packet to a dial-out prefix thus reaches ``on_trigger``).
 * ``on_local_packet``: the kernel answers pings to its own addresses itself; the raw ICMP socket
@@ -317,6 +318,7 @@ class LinuxDataplane:
         """The IPv4 routes of the VR's main table as the kernel holds them, then the inactive
         next-hop routes (``active`` False)."""
         st = self._vr(vr)
+        self._flush_retired(st)             # what is read reflects every removal
         return kernel_routes(st) + st.nexthops.inactive()
 
     def iter_routes(self, vr: str, start: ipaddress.IPv4Network | None = None, *,
@@ -329,6 +331,7 @@ class LinuxDataplane:
         """The route the kernel would use for ``dst`` (RTM_GETROUTE, FIB match); None when
         unreachable (no route, or an unreachable/prohibit route)."""
         st = self._vr(vr)
+        self._flush_retired(st)
         dst = ipaddress.IPv4Address(dst)
         try:
             kr = st.nl.get_route(dst)
@@ -536,12 +539,11 @@ class LinuxDataplane:
         os.close(fd)
 
     def _retire(self, st: VrState, sess: SessionState) -> None:
-        """Take a session's device down and queue it for deletion with the others retired in
-        the same loop turn: the kernel takes ~17 ms to delete one TUN device (closing its fd),
-        but deletes a whole link group in one go (``bench/dataplane.py``)."""
+        """Stop reading a session's device and queue it for deletion with the others retired
+        in the same loop turn (see the module docstring)."""
         self._remove_reader(st, sess.fd)
         try:
-            st.nl.link_retire(sess.index, RETIRED_GROUP)
+            st.nl.link_set_group(sess.index, RETIRED_GROUP)
         except OSError as exc:
             logger.debug("retiring %s: %s", sess.kname, exc)
             os.close(sess.fd)

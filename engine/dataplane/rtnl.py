@@ -262,10 +262,9 @@ class Rtnl:
         payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, IFF_UP, IFF_UP)
         self.request(RTM_NEWLINK, 0, payload)
 
-    def link_retire(self, index: int, group: int) -> None:
-        """Take a link down (the kernel withdraws its routes) and move it to ``group``."""
-        payload = (_IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, IFF_UP)
-                   + _attr_u32(IFLA_GROUP, group))
+    def link_set_group(self, index: int, group: int) -> None:
+        """Move a link to ``group`` (nothing else changes)."""
+        payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0) + _attr_u32(IFLA_GROUP, group)
         self.request(RTM_NEWLINK, 0, payload)
 
     def delete_group(self, group: int) -> None:
