@@ -101,11 +101,13 @@ from . import netns_helpers as nsh
 from . import rtnl
 from .base import DataplaneConfigError, DataplaneError, Route, UnknownVirtualRouter
 from .linux_support import (ICMP_FILTER, LOCAL_ICMP_TYPES, MAX_BURST, MAX_MTU, MIN_MTU, PROTO,
-                            PROTO_NAMES, READ_SIZE, RETIRED_GROUP, ROOT_ERROR, SOL_RAW,
-                            TRIGGER_IFNAME, DataplaneUnavailable, SessionState, VrState,
-                            claim_prefix, echo, ignore_missing, in_prefix_order, index_names,
+                            PROTO_NAMES, READ_SIZE, RETIRE_BATCH, RETIRED_GROUP,
+                            RETIRED_GROUPS, ROOT_ERROR, SOL_RAW, TRIGGER_IFNAME,
+                            DataplaneUnavailable, SessionState, VrState, claim_prefix, echo,
+                            flush_retired, ignore_missing, in_prefix_order, index_names,
                             is_loopback, kernel_ifname, kernel_routes, netns_name,
-                            reconcile_locks, release_prefix, route_args, route_priority, to_route)
+                            reconcile_locks, release_prefix, route_args, route_priority,
+                            schedule_flush, to_route)
 from .nexthop import needs_resolution
 
 __all__ = ["LinuxDataplane", "DataplaneUnavailable", "ROOT_ERROR", "PROTO", "PROTO_NAMES",
@@ -318,7 +320,7 @@ class LinuxDataplane:
         """The IPv4 routes of the VR's main table as the kernel holds them, then the inactive
         next-hop routes (``active`` False)."""
         st = self._vr(vr)
-        self._flush_retired(st)             # what is read reflects every removal
+        flush_retired(st)             # what is read reflects every removal
         return kernel_routes(st) + st.nexthops.inactive()
 
     def iter_routes(self, vr: str, start: ipaddress.IPv4Network | None = None, *,
@@ -331,7 +333,7 @@ class LinuxDataplane:
         """The route the kernel would use for ``dst`` (RTM_GETROUTE, FIB match); None when
         unreachable (no route, or an unreachable/prohibit route)."""
         st = self._vr(vr)
-        self._flush_retired(st)
+        flush_retired(st)
         dst = ipaddress.IPv4Address(dst)
         try:
             kr = st.nl.get_route(dst)
@@ -359,8 +361,8 @@ class LinuxDataplane:
         if ifname in st.sessions:
             raise ValueError(f"{ifname}: session interface exists in VR {vr}")
         kname = kernel_ifname(ifname)
-        if kname in st.knames and any(k == kname for _fd, k in st.retired):
-            self._flush_retired(st)
+        if kname in st.knames and any(k == kname for _g, b in st.retired for _fd, k in b):
+            flush_retired(st)
         if kname in st.knames:
             raise DataplaneConfigError(vr, ifname, f"kernel name {kname} already in use")
         self._ensure_readers(st)
@@ -539,35 +541,26 @@ class LinuxDataplane:
         os.close(fd)
 
     def _retire(self, st: VrState, sess: SessionState) -> None:
-        """Stop reading a session's device and queue it for deletion with the others retired
-        in the same loop turn (see the module docstring)."""
+        """Stop reading a session's device and queue it for deletion in batches, one batch per
+        loop turn (see the module docstring)."""
         self._remove_reader(st, sess.fd)
+        if not st.retired or len(st.retired[-1][1]) >= RETIRE_BATCH:
+            st.retire_seq = (st.retire_seq + 1) % RETIRED_GROUPS
+            st.retired.append((RETIRED_GROUP + st.retire_seq, []))
+        group, batch = st.retired[-1]
         try:
-            st.nl.link_set_group(sess.index, RETIRED_GROUP)
+            st.nl.link_set_group(sess.index, group)
         except OSError as exc:
             logger.debug("retiring %s: %s", sess.kname, exc)
             os.close(sess.fd)
             st.knames.discard(sess.kname)
             return
-        st.retired.append((sess.fd, sess.kname))
-        if st.loop is None or st.loop.is_closed():
-            self._flush_retired(st)
-        elif not st.flush_scheduled:
-            st.flush_scheduled = True
-            st.loop.call_soon(self._flush_retired, st)
+        batch.append((sess.fd, sess.kname))
+        schedule_flush(st)
 
-    def _flush_retired(self, st: VrState) -> None:
-        st.flush_scheduled = False
-        retired, st.retired = st.retired, []
-        if not retired:
-            return
-        try:
-            st.nl.delete_group(RETIRED_GROUP)
-        except OSError as exc:   # closing the fds deletes the devices, one by one
-            logger.debug("deleting retired session devices in VR %s: %s", st.name, exc)
-        for fd, kname in retired:
-            os.close(fd)
-            st.knames.discard(kname)
+    def pending_removals(self, vr: str) -> int:
+        """Session devices removed but not yet deleted from the kernel."""
+        return sum(len(batch) for _group, batch in self._vr(vr).retired)
 
     def _teardown(self, st: VrState, *, delete: bool) -> None:
         for sess in list(st.sessions.values()):
@@ -577,7 +570,7 @@ class LinuxDataplane:
                 self._close_fd(st, sess.fd)
         st.sessions.clear()
         if st.nl is not None:
-            self._flush_retired(st)
+            flush_retired(st)
         if st.icmp is not None:
             if st.icmp.fileno() in st.readers:
                 st.readers.discard(st.icmp.fileno())

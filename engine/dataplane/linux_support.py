@@ -16,6 +16,7 @@ import re
 import socket
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -34,7 +35,9 @@ READ_SIZE = 65535
 SOL_RAW = 255
 ICMP_FILTER = 1
 LOCAL_ICMP_TYPES = (0, 3, 11, 12)   # echo reply, unreachable, time exceeded, param problem
-RETIRED_GROUP = 0x6A636C69         # link group of session devices waiting to be deleted
+RETIRED_GROUP = 0x6A636000         # link groups of session devices waiting to be deleted:
+RETIRED_GROUPS = 4096               # RETIRED_GROUP + 0..4095, one per batch
+RETIRE_BATCH = 128                  # devices deleted together, one batch per loop turn
 MIN_MTU, MAX_MTU = 68, 65535        # RFC 791 minimum; the TUN driver's maximum
 
 _NS_OK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,39}")
@@ -96,7 +99,9 @@ class VrState:
     loopbacks: dict[str, ipaddress.IPv4Interface] = field(default_factory=dict)
     readers: set[int] = field(default_factory=set)
     knames: set[str] = field(default_factory=set)              # kernel names of sessions
-    retired: list[tuple[int, str]] = field(default_factory=list)   # (fd, kname) to delete
+    # batches of retired devices, oldest first: (link group, [(fd, kernel name)])
+    retired: deque[tuple[int, list[tuple[int, str]]]] = field(default_factory=deque)
+    retire_seq: int = 0
     flush_scheduled: bool = False
     loop: asyncio.AbstractEventLoop | None = None
     nexthops: NextHops = field(default_factory=NextHops)
@@ -224,6 +229,35 @@ def echo(sock: socket.socket, dst: ipaddress.IPv4Address, count: int, timeout: f
     finally:
         sock.close()
     return received
+
+
+def schedule_flush(st: VrState) -> None:
+    """Delete the retired session devices, one batch per loop turn (at once without a loop)."""
+    if st.flush_scheduled or not st.retired:
+        return
+    if st.loop is None or st.loop.is_closed():
+        flush_retired(st)
+    else:
+        st.flush_scheduled = True
+        st.loop.call_soon(flush_retired, st, False)
+
+
+def flush_retired(st: VrState, every: bool = True) -> None:
+    """Delete the oldest batch of retired session devices (every batch when ``every``)."""
+    st.flush_scheduled = False
+    while st.retired:
+        group, batch = st.retired.popleft()
+        if batch:
+            try:
+                st.nl.delete_group(group)
+            except OSError as exc:   # closing the fds deletes the devices, one by one
+                logger.debug("deleting retired devices in VR %s: %s", st.name, exc)
+            for fd, kname in batch:
+                os.close(fd)
+                st.knames.discard(kname)
+            if not every:
+                break
+    schedule_flush(st)
 
 
 def ignore_missing(fn: Any, *args: Any) -> None:

@@ -139,3 +139,23 @@ async def test_session_devices_removed_together_and_names_reusable_at_once(dp, n
     assert [n for n in (f"ppp{i}" for i in range(20)) if f" {n}:" in links] == ["ppp3"]
     assert len(calls) == 1
     dp.remove_session_interface("rm", "ppp3")
+
+
+@needs_root
+async def test_many_session_devices_deleted_one_batch_per_loop_turn(dp, monkeypatch):
+    import asyncio
+
+    from engine.dataplane import linux
+    monkeypatch.setattr(linux, "RETIRE_BATCH", 4)
+    dp.add_vr("bt")
+    for i in range(10):
+        dp.add_session_interface("bt", f"ppp{i}", A("10.255.0.1"), A(0x0A420000 + i))
+    for i in range(10):
+        dp.remove_session_interface("bt", f"ppp{i}")
+    assert dp.pending_removals("bt") == 10
+    seen = []
+    while dp.pending_removals("bt"):
+        await asyncio.sleep(0)
+        seen.append(dp.pending_removals("bt"))
+    assert seen == [6, 2, 0]
+    assert " ppp" not in ip("-n", dp.namespace("bt"), "-o", "link")
