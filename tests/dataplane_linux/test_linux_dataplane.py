@@ -331,7 +331,10 @@ async def test_close_leaves_no_namespace_or_interface(ns_prefix):
     kept.close()
     assert f"{ns_prefix}k" in nsh.list_namespaces()
     assert "ppp1" not in ip("-n", f"{ns_prefix}k", "link")  # TUN devices die with their fd
-    assert LinuxDataplane(prefix=ns_prefix).reconcile_stale() == [f"{ns_prefix}k"]
+    again = LinuxDataplane(prefix=ns_prefix)
+    assert again.reconcile_stale() == [f"{ns_prefix}k"]
+    again.close()
+    assert not os.path.exists(f"/run/jcli/{ns_prefix}lock")
 
 
 @needs_root
