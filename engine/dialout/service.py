@@ -50,13 +50,13 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Union
 
-from engine.types import Route
 from engine.dialout.selection import (DestinationSnapshot, DestinationTable, TunnelDef,
                                       TunnelSelector)
 from engine.dialout.session import (RESETTABLE_STATES, SETUP_STATES, Action, SessionEvent,
                                     SessionState, inhibit_multiplier, transition)
 from engine.dialout.targets import (CounterSnapshot, Counters, Target, TargetConfig, TargetState,
                                     TargetTable)
+from engine.types import Route
 
 log = logging.getLogger(__name__)
 
