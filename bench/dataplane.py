@@ -1,6 +1,8 @@
 """Linux dataplane benchmark (needs root): route installation and packets through a session TUN.
 
 Prints JSON lines {"bench", "metric", "value", "unit"}:
+* sessions: 2,000 session TUN devices with an access /32 each, created then removed (the
+  removal time per interface must not grow with the number of sessions).
 * routes: 10,000 access routes installed with add_routes (batched netlink), with add_route (one
   netlink round trip each) and with pyroute2's IPRoute.route() per call; the batch/pyroute2
   ratio.
@@ -123,6 +125,49 @@ def routes_bench(dp: LinuxDataplane, count: int) -> None:
     dp.remove_vr(vr)
 
 
+async def sessions_bench(dp: LinuxDataplane, count: int) -> None:
+    """``count`` session TUN devices with one access /32 each (and readers on the loop): the
+    time to create them, then to remove them all."""
+    vr = "sessions"
+    dp.add_vr(vr)
+    base = int(ipaddress.IPv4Address("10.80.0.0"))
+    names = [f"ppp{i}" for i in range(count)]
+    t = time.perf_counter()
+    for i, name in enumerate(names):
+        peer = ipaddress.IPv4Address(base + i)
+        dp.add_session_interface(vr, name, LOCAL, peer)
+        dp.add_routes(vr, [Route(ipaddress.IPv4Network((base + i, 32)), "access",
+                                 ifname=name)])
+    emit(f"add_{count}_session_interfaces", round(time.perf_counter() - t, 3), "s")
+    stall = 0.0
+    done = False
+
+    async def ticker() -> None:      # the longest time the loop was not answering
+        nonlocal stall
+        while not done:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0)
+            stall = max(stall, time.perf_counter() - t0)
+    t = time.perf_counter()
+    for name in names:
+        dp.remove_session_interface(vr, name)
+    removed = time.perf_counter() - t
+    tick = asyncio.create_task(ticker())
+    while dp.pending_removals(vr):   # deleted in batches, one per loop turn
+        await asyncio.sleep(0)
+    done = True
+    await tick
+    emit("remove_session_interfaces_calls_ms", round(removed * 1e3, 1), "ms")
+    emit("max_loop_stall_while_deleting_ms", round(stall * 1e3, 1), "ms")
+    left = subprocess.run(["ip", "-n", dp.namespace(vr), "-o", "link"], capture_output=True,
+                          text=True, check=True).stdout.count("ppp")
+    took = time.perf_counter() - t
+    assert left == 0, f"{left} session devices left"
+    emit(f"remove_{count}_session_interfaces", round(took, 3), "s")
+    emit("remove_one_session_interface", round(took / count * 1e6, 1), "us")
+    dp.remove_vr(vr)
+
+
 async def kernel_to_user(dp: LinuxDataplane, vr: str, size: int, count: int) -> None:
     """Full path: flood from another process, read by the dataplane's reader + callback."""
     got = 0
@@ -222,6 +267,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--routes", type=int, default=10_000)
     parser.add_argument("--packets", type=int, default=200_000)
+    parser.add_argument("--sessions", type=int, default=2000)
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/dataplane.py needs root (network namespaces and TUN devices)",
@@ -232,6 +278,7 @@ def main() -> int:
     async def run() -> None:
         dp = LinuxDataplane(prefix=prefix)
         try:
+            await sessions_bench(dp, args.sessions)
             await packets_bench(dp, args.packets)
         finally:
             dp.close()

@@ -2,7 +2,7 @@
 
 Theory of operation:
 
-* Routes (``engine.dataplane.base.Route``) are kept in one dict per prefix length, keyed by the
+* Routes (``engine.types.Route``) are kept in one dict per prefix length, keyed by the
   network address as an integer; each key holds every route for that prefix (several protocols
   may install the same prefix: a static, an access and a dial-out route can coexist).
 * For one prefix the best route is the one with the lowest administrative distance, then the
@@ -14,13 +14,22 @@ Theory of operation:
   destinations it covers*.  For an identical prefix the administrative distance already decides
   (access 1 < dial-out 250).  When the longest match is a dial-out route but a shorter access
   route also covers the destination, the access route wins.
+* Two indexes make every change cheap, whatever the size of the table: the routes of each
+  outgoing interface (``remove_interface`` costs the number of routes through that interface,
+  not the size of the table), and an ordered set of the prefixes present
+  (``engine.sortedkeys.SortedKeys``, key ``network << 6 | length``: address order, then
+  length).  Adding or removing a route is O(log n) amortised; nothing is ever re-sorted.
+* ``iter_routes(start)`` streams the table in prefix order lazily, and may be resumed from any
+  prefix; it tolerates changes to the table between the routes it yields.
 """
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, Iterator
+from bisect import insort
+from collections.abc import Iterable, Iterator
 
-from engine.dataplane.base import Route
+from engine.sortedkeys import SortedKeys
+from engine.types import Route
 
 _ALL_ONES = 0xFFFFFFFF
 
@@ -36,16 +45,23 @@ def _rank(route: Route) -> tuple[int, int]:
     return (route.admin_distance, route.metric)
 
 
+def prefix_key(prefix: ipaddress.IPv4Network) -> int:
+    """Order key of a prefix: by network address, then prefix length."""
+    return (int(prefix.network_address) << 6) | prefix.prefixlen
+
+
 class Rib:
     """Routing table of one virtual router (longest-prefix match, then administrative distance)."""
 
-    __slots__ = ("_tables", "_lengths", "_count")
+    __slots__ = ("_by_ifname", "_count", "_lengths", "_order", "_tables")
 
     def __init__(self, routes: Iterable[Route] = ()) -> None:
         # prefix length -> {network int -> [routes, best first]}
         self._tables: dict[int, dict[int, list[Route]]] = {}
         self._lengths: list[int] = []          # prefix lengths in use, longest first
         self._count = 0
+        self._by_ifname: dict[str, dict[Route, None]] = {}
+        self._order = SortedKeys()             # prefix_key of every prefix present
         for route in routes:
             self.add(route)
 
@@ -57,17 +73,21 @@ class Rib:
         table = self._tables.get(length)
         if table is None:
             table = self._tables[length] = {}
-            self._lengths.append(length)
-            self._lengths.sort(reverse=True)
+            insort(self._lengths, length, key=lambda n: -n)
         key = int(net.network_address)
         bucket = table.get(key)
         if bucket is None:
             table[key] = [route]
+            self._order.add((key << 6) | length)
         else:
             if route in bucket:
                 return False
-            bucket.append(route)
-            bucket.sort(key=_rank)             # stable: equal rank keeps insertion order
+            insort(bucket, route, key=_rank)   # after equal ranks: insertion order kept
+        if route.ifname is not None:
+            by_if = self._by_ifname.get(route.ifname)
+            if by_if is None:
+                by_if = self._by_ifname[route.ifname] = {}
+            by_if[route] = None
         self._count += 1
         return True
 
@@ -86,18 +106,35 @@ class Rib:
             return False
         bucket.remove(route)
         self._count -= 1
+        if route.ifname is not None:
+            by_if = self._by_ifname.get(route.ifname)
+            if by_if is not None:
+                by_if.pop(route, None)
+                if not by_if:
+                    del self._by_ifname[route.ifname]
         if not bucket:
             del table[key]
+            self._order.discard((key << 6) | length)
             if not table:
                 del self._tables[length]
                 self._lengths.remove(length)
         return True
 
+    def remove_interface(self, ifname: str) -> list[Route]:
+        """Remove every route through ``ifname`` (as the kernel does when an interface goes);
+        costs the number of such routes."""
+        gone = list(self._by_ifname.get(ifname, ()))
+        for r in gone:
+            self.remove(r)
+        return gone
+
     def remove_where(self, *, ifname: str | None = None,
                      protocol: str | None = None) -> list[Route]:
-        """Remove every route matching all the given fields; returns the removed routes."""
-        gone = [r for r in self if (ifname is None or r.ifname == ifname)
-                and (protocol is None or r.protocol == protocol)]
+        """Remove every route matching all the given fields; returns the removed routes.
+        With ``ifname`` only the routes through that interface are visited."""
+        candidates: Iterable[Route] = (list(self._by_ifname.get(ifname, ()))
+                                       if ifname is not None else list(self))
+        gone = [r for r in candidates if protocol is None or r.protocol == protocol]
         for r in gone:
             self.remove(r)
         return gone
@@ -105,6 +142,8 @@ class Rib:
     def clear(self) -> None:
         self._tables.clear()
         self._lengths.clear()
+        self._by_ifname.clear()
+        self._order.clear()
         self._count = 0
 
     # -- queries ---------------------------------------------------------------------------
@@ -112,14 +151,31 @@ class Rib:
         return self._count
 
     def __iter__(self) -> Iterator[Route]:
-        for length in sorted(self._tables):
-            table = self._tables[length]
-            for key in sorted(table):
-                yield from table[key]
+        return self.iter_routes()
+
+    def iter_routes(self, start: ipaddress.IPv4Network | None = None, *,
+                    after: bool = False) -> Iterator[Route]:
+        """Routes in prefix order (network address, then length; the best route of a prefix
+        first), lazily, from ``start`` (included unless ``after``).  Resume a stream with the
+        last prefix seen and ``after=True``."""
+        first = None if start is None else prefix_key(start)
+        tables = self._tables
+        for k in self._order.iter_from(first, inclusive=not after):
+            table = tables.get(k & 0x3F)
+            bucket = table.get(k >> 6) if table is not None else None
+            if bucket:
+                yield from tuple(bucket)
 
     def routes(self) -> list[Route]:
-        """Every route, ordered by prefix length then address (best route of a prefix first)."""
-        return list(self)
+        """Every route in prefix order (see ``iter_routes``)."""
+        return list(self.iter_routes())
+
+    def interfaces(self) -> list[str]:
+        """Outgoing interfaces with at least one route."""
+        return list(self._by_ifname)
+
+    def routes_via(self, ifname: str) -> list[Route]:
+        return list(self._by_ifname.get(ifname, ()))
 
     def routes_for(self, prefix: ipaddress.IPv4Network) -> list[Route]:
         table = self._tables.get(prefix.prefixlen)

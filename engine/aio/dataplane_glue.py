@@ -7,18 +7,27 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from engine.aio.calls import CallTable
+from engine.aio.calls import Call, CallTable
 from engine.aio.config import VirtualRouterConfig
-from engine.dataplane.base import Route
+from engine.types import DataplaneError, Route
 from engine.dialout import service as ds
 
 log = logging.getLogger(__name__)
 
 
+def session_mtu(call: Call) -> int:
+    """The session device's MTU: what the peer can receive (its negotiated MRU), capped by
+    the profile's ``ip mtu``."""
+    mtu: int = call.ppp.lcp_policy.peer_mru if call.ppp is not None else 1500
+    ip_mtu = call.profile.ip_mtu if call.profile is not None else None
+    return min(mtu, ip_mtu) if ip_mtu else mtu
+
+
 class DataplaneGlue:
-    def __init__(self, calls: CallTable) -> None:
+    def __init__(self, calls: CallTable, output: Callable[[str], None]) -> None:
         self.dp: Any = None                       # SimDataplane | LinuxDataplane once started
         self.calls = calls
+        self.output = output
         self.vrs_made: set[str] = set()
         self._static: dict[str, set[Route]] = {}  # VR -> static routes installed
         self._addresses: dict[str, dict[str, Any]] = {}
@@ -48,12 +57,23 @@ class DataplaneGlue:
         want = {f"loopback{u}": a for u, a in v.loopbacks}
         have = self._addresses.setdefault(v.name, {})
         for ifname in set(have) - set(want):
-            self.dp.set_address(v.name, ifname, None)
             del have[ifname]
+            self.call(self.dp.set_address, v.name, ifname, None)
         for ifname, addr in want.items():
             if have.get(ifname) != addr:
-                self.dp.set_address(v.name, ifname, addr)
-                have[ifname] = addr
+                if self.call(self.dp.set_address, v.name, ifname, addr):
+                    have[ifname] = addr
+
+    def call(self, fn: Callable[..., None], *args: Any) -> bool:
+        """A configuration change to the dataplane; a failure is one ``%`` line to the
+        operator and the rest of the configuration is still applied."""
+        try:
+            fn(*args)
+            return True
+        except DataplaneError as exc:
+            log.warning("%s", exc)
+            self.output(f"% {exc}")
+            return False
 
     def apply_static(self, v: VirtualRouterConfig) -> None:
         want: set[Route] = set()
@@ -65,11 +85,10 @@ class DataplaneGlue:
                                tag=s.tag))
         have = self._static.setdefault(v.name, set())
         for r in have - want:
-            self.dp.remove_route(v.name, r)
-        add = [r for r in want if r not in have]
-        if add:
-            self.dp.add_routes(v.name, add)
-        self._static[v.name] = want
+            self.call(self.dp.remove_route, v.name, r)
+        # a route the dataplane refused is retried at the next reconciliation
+        self._static[v.name] = {r for r in want if r in have
+                                or self.call(self.dp.add_route, v.name, r)}
 
     # ---------------------------------------------------------------- sessions
     def install_routes(self, req: ds.InstallRoutes) -> None:
@@ -78,6 +97,7 @@ class DataplaneGlue:
             if call is not None and not call.network_up:
                 self.dp.add_session_interface(req.vr, req.ifname, req.local_ip, req.peer_ip)
                 call.network_up = True
+                self.call(self.dp.set_mtu, req.vr, req.ifname, session_mtu(call))
         self.dp.add_routes(req.vr, list(req.routes))
 
     def remove_routes(self, req: ds.RemoveRoutes) -> None:

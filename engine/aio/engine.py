@@ -94,7 +94,7 @@ class Engine:
                                     after_event=self._pump)
         self.radius.tracer = self._radius_tracer
         self.accounting = Accounting(self.radius)
-        self.dataplane = DataplaneGlue(self._calls)
+        self.dataplane = DataplaneGlue(self._calls, lambda line: self.output(line))
         self.ppp = PppGlue(self)
         self.l2tp_glue = L2tpGlue(self)
         self._dialout_timer: CoreTimer | None = None

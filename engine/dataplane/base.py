@@ -15,28 +15,14 @@ them real and moves packets.  Packets reach the engine through three callbacks:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
-# Administrative distances: the lower wins for the same prefix.  An access route supersedes the
-# dial-out route for the destinations it covers, including an identical prefix.
-DISTANCE = {"connected": 0, "access": 1, "static": 1, "dial-out": 250}
+from engine.types import (DISTANCE, DataplaneConfigError, DataplaneError, Route,
+                          UnknownVirtualRouter)
 
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    prefix: ipaddress.IPv4Network
-    protocol: str                      # "connected" | "static" | "access" | "dial-out"
-    ifname: str | None = None          # outgoing interface (session interface, loopbackN, null0)
-    nexthop: ipaddress.IPv4Address | None = None
-    distance: int | None = None        # None: DISTANCE[protocol]
-    metric: int = 0
-    tag: int = 0
-
-    @property
-    def admin_distance(self) -> int:
-        return DISTANCE[self.protocol] if self.distance is None else self.distance
-
+__all__ = ["DISTANCE", "DataplaneConfigError", "DataplaneError", "UnknownVirtualRouter",
+           "Route", "Dataplane", "TriggerCallback", "SessionPacketCallback",
+           "LocalPacketCallback"]
 
 TriggerCallback = Callable[[str, bytes], None]
 SessionPacketCallback = Callable[[str, str, bytes], None]
@@ -56,6 +42,11 @@ class Dataplane(Protocol):
     def add_routes(self, vr: str, routes: list[Route]) -> None: ...
     def remove_route(self, vr: str, route: Route) -> None: ...
     def routes(self, vr: str) -> list[Route]: ...
+    def iter_routes(self, vr: str, start: ipaddress.IPv4Network | None = None, *,
+                    after: bool = False) -> Iterator[Route]:
+        """Routes in prefix order from ``start`` (resume with the last prefix and ``after``)."""
+    def set_mtu(self, vr: str, ifname: str, mtu: int) -> None:
+        """Set a session interface's MTU."""
     def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None: ...
     def add_session_interface(self, vr: str, ifname: str, local: ipaddress.IPv4Address,
                               peer: ipaddress.IPv4Address) -> None: ...

@@ -12,7 +12,10 @@ Theory of operation
 * ``add_session_interface`` creates a point-to-point TUN (IFF_TUN|IFF_NO_PI) with
   ``local`` peer ``peer``/32; packets the kernel routes into it go to
   ``on_session_packet(vr, ifname, packet)``; ``deliver`` writes a packet into it, so the kernel
-  receives it as if it came in on that interface.
+  receives it as if it came in on that interface.  ``remove_session_interface`` stops reading
+  the device at once and deletes the devices removed in one loop turn together, as one link
+  group, when the loop next turns (with the routes through them): one by one the kernel needs
+  17-20 ms per TUN device, and taking each down first costs a walk of the whole FIB.
 * ``send_from_vr`` sends a complete IPv4 packet through the raw socket (IP_HDRINCL): the kernel
   routes it by its destination (a packet to a dial-out prefix thus reaches ``on_trigger``).
 * ``on_local_packet``: the kernel answers pings to its own addresses itself; the raw ICMP socket
@@ -28,13 +31,22 @@ Theory of operation
 
 Beyond the Dataplane protocol
 -----------------------------
-``reconcile_stale()``, ``socket_in_vr(vr, family, type, proto)`` (L2TP/RADIUS sockets; the caller
-closes them), ``remove_routes(vr, routes)`` (batched), ``ping(...)``, ``namespace(vr)``,
-``session_kernel_name(vr, ifname)``, ``vrs()``, ``counters`` (a Counter of drops and errors),
-context-manager use (``with LinuxDataplane() as dp``).  Constructing it without root raises
-``DataplaneUnavailable`` (a RuntimeError) before anything is created.  Lab namespaces and veth
-pairs: ``engine.dataplane.netns_helpers`` (``make_lab_namespace``, ``lab_namespace``,
-``delete_namespace``).
+``reconcile_stale()`` (namespaces and lock files left by a crashed run),
+``socket_in_vr(vr, family, type, proto)`` (L2TP/RADIUS sockets; the caller closes them),
+``remove_routes(vr, routes)`` (batched), ``set_mtu``/``mtu`` (a session TUN's MTU),
+``ping(...)``, ``namespace(vr)``, ``session_kernel_name(vr, ifname)``, ``vrs()``, ``counters``
+(a Counter of drops and errors), context-manager use (``with LinuxDataplane() as dp``).
+Constructing it without root raises ``DataplaneUnavailable`` (a RuntimeError) before anything
+is created.  Errors of the kernel surface as ``DataplaneError`` (one line naming the VR and
+the object).  Lab namespaces and veth pairs: ``engine.dataplane.netns_helpers``
+(``make_lab_namespace``, ``lab_namespace``, ``delete_namespace``).  Names, per-VR state and
+route translation: ``engine.dataplane.linux_support``.
+
+Lifecycle
+---------
+An instance holds an exclusive lock on ``/run/jcli/<prefix>lock`` for its life; ``close()``
+removes the file, and ``reconcile_stale()`` removes the lock files nobody holds (routers that
+crashed), as it deletes their namespaces.
 
 Routes (main table of the namespace)
 ------------------------------------
@@ -48,6 +60,10 @@ Routes (main table of the namespace)
   engine name.
 * ``connected`` routes given to add_route/add_routes/remove_route are ignored: the kernel makes
   them from the addresses.
+* A route with a next hop and no interface goes to the kernel only once its next hop lies in a
+  connected network of the VR (a loopback address's network, a session's peer); until then
+  it is kept and listed inactive (``engine.dataplane.nexthop``), and it is installed, moved or
+  withdrawn as connected networks come and go.
 * Installation uses NLM_F_CREATE|NLM_F_REPLACE: re-adding a route with the same prefix and
   distance/metric replaces it.  ``add_routes`` batches (see ``rtnl.Rtnl.send_batch``).
 
@@ -71,8 +87,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import fcntl
-import hashlib
 import ipaddress
 import logging
 import os
@@ -80,84 +94,26 @@ import re
 import shutil
 import socket
 import struct
-import time
 from collections import Counter
-from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
 from . import netns_helpers as nsh
 from . import rtnl
-from .base import DISTANCE, Route
+from .base import DataplaneConfigError, DataplaneError, Route, UnknownVirtualRouter
+from .linux_support import (ICMP_FILTER, LOCAL_ICMP_TYPES, MAX_BURST, MAX_MTU, MIN_MTU, PROTO,
+                            PROTO_NAMES, READ_SIZE, RETIRE_BATCH, RETIRED_GROUP,
+                            RETIRED_GROUPS, ROOT_ERROR, SOL_RAW, TRIGGER_IFNAME,
+                            DataplaneUnavailable, SessionState, VrState, claim_prefix, echo,
+                            flush_retired, ignore_missing, in_prefix_order, index_names,
+                            is_loopback, kernel_ifname, kernel_routes, netns_name,
+                            reconcile_locks, release_prefix, route_args, route_priority,
+                            schedule_flush, to_route)
+from .nexthop import needs_resolution
+
+__all__ = ["LinuxDataplane", "DataplaneUnavailable", "ROOT_ERROR", "PROTO", "PROTO_NAMES",
+           "TRIGGER_IFNAME", "kernel_ifname", "netns_name", "route_priority"]
 
 logger = logging.getLogger(__name__)
-
-PROTO = {"static": 240, "access": 241, "dial-out": 242}
-PROTO_NAMES = {v: k for k, v in PROTO.items()}
-TRIGGER_IFNAME = "dialout0"
-MAX_BURST = 256
-READ_SIZE = 65535
-SOL_RAW = 255
-ICMP_FILTER = 1
-_LOCAL_ICMP_TYPES = (0, 3, 11, 12)   # echo reply, unreachable, time exceeded, param problem
-
-_NS_OK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,39}")
-_IF_OK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")
-_RESERVED_IF = {"lo", TRIGGER_IFNAME}
-
-ROOT_ERROR = "--dataplane linux needs root (network namespaces and TUN devices)"
-
-
-LOCK_DIR = "/run/jcli"
-
-
-class DataplaneUnavailable(RuntimeError):
-    """The Linux dataplane cannot run here (not root, no /dev/net/tun, no ``ip``)."""
-
-
-def netns_name(prefix: str, vr: str) -> str:
-    if _NS_OK.fullmatch(vr):
-        return prefix + vr
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", vr)[:24]
-    return f"{prefix}{safe}-{hashlib.sha1(vr.encode()).hexdigest()[:8]}"
-
-
-def kernel_ifname(ifname: str) -> str:
-    if _IF_OK.fullmatch(ifname) and ifname not in _RESERVED_IF:
-        return ifname
-    return "t" + hashlib.sha1(ifname.encode()).hexdigest()[:12]
-
-
-def route_priority(route: Route) -> int:
-    return (route.admin_distance << 16) | min(max(route.metric, 0), 0xFFFF)
-
-
-def _is_loopback(ifname: str) -> bool:
-    return ifname == "lo" or ifname.lower().startswith("loopback")
-
-
-@dataclass(slots=True)
-class _Session:
-    ifname: str
-    kname: str
-    fd: int
-    index: int
-    local: ipaddress.IPv4Address
-    peer: ipaddress.IPv4Address
-
-
-@dataclass(slots=True)
-class _Vr:
-    name: str
-    ns: str
-    nl: rtnl.Rtnl | None = None
-    trigger_fd: int | None = None
-    trigger_index: int = 0
-    lo_index: int = 1
-    raw: socket.socket | None = None
-    icmp: socket.socket | None = None
-    sessions: dict[str, _Session] = field(default_factory=dict)
-    loopbacks: dict[str, ipaddress.IPv4Interface] = field(default_factory=dict)
-    readers: list[int] = field(default_factory=list)
-    loop: asyncio.AbstractEventLoop | None = None
 
 
 class LinuxDataplane:
@@ -177,29 +133,14 @@ class LinuxDataplane:
             raise ValueError(f"bad namespace prefix {prefix!r}")
         self.prefix = prefix
         self.keep_namespaces = keep_namespaces
-        self._lock = self._claim_prefix(prefix)
+        self._lock = claim_prefix(prefix)
         self._loop = loop
-        self._vrs: dict[str, _Vr] = {}
+        self._vrs: dict[str, VrState] = {}
         self._closed = False
         self.on_trigger = None
         self.on_session_packet = None
         self.on_local_packet = None
         self.counters: Counter[str] = Counter()
-
-    @staticmethod
-    def _claim_prefix(prefix: str) -> int:
-        """Hold an exclusive lock on the prefix for the life of the process: a second router
-        with the same prefix is refused, and the namespaces of a crashed one (whose lock the
-        kernel released) may safely be reconciled."""
-        os.makedirs(LOCK_DIR, exist_ok=True)
-        fd = os.open(os.path.join(LOCK_DIR, prefix + "lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise DataplaneUnavailable(f"another router is running with namespace prefix "
-                                       f"{prefix!r}") from None
-        return fd
 
     # -- namespaces ---------------------------------------------------------------------
     def namespace(self, vr: str) -> str:
@@ -214,6 +155,8 @@ class LinuxDataplane:
         for ns in stale:
             logger.info("deleting stale namespace %s", ns)
             nsh.delete_namespace(ns)
+        for name in reconcile_locks():
+            logger.info("removed the lock file %s of a router that is gone", name)
         return stale
 
     def vrs(self) -> list[str]:
@@ -226,7 +169,7 @@ class LinuxDataplane:
         ns = self.namespace(vr)
         if any(st.ns == ns for st in self._vrs.values()):
             raise ValueError(f"VR {vr!r} maps to namespace {ns} already in use")
-        st = _Vr(vr, ns)
+        st = VrState(vr, ns)
         nsh.delete_namespace(ns)  # a leftover of the same name would carry stale state
         try:
             nsh.create_namespace(ns)
@@ -247,7 +190,7 @@ class LinuxDataplane:
             st.raw.setblocking(False)
             st.icmp = nsh.socket_in_netns(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
             mask = 0xFFFFFFFF
-            for t in _LOCAL_ICMP_TYPES:
+            for t in LOCAL_ICMP_TYPES:
                 mask &= ~(1 << t)
             st.icmp.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("=I", mask))
             st.icmp.setblocking(False)
@@ -271,7 +214,7 @@ class LinuxDataplane:
             for vr in list(self._vrs):
                 self.remove_vr(vr)
         finally:
-            os.close(self._lock)
+            release_prefix(self.prefix, self._lock)
 
     def __enter__(self) -> "LinuxDataplane":
         return self
@@ -287,134 +230,110 @@ class LinuxDataplane:
     # -- addresses -----------------------------------------------------------------------
     def set_address(self, vr: str, ifname: str, address: ipaddress.IPv4Interface | None) -> None:
         st = self._vr(vr)
+        try:
+            self._set_address(st, ifname, address)
+        except rtnl.NetlinkError as exc:
+            raise DataplaneError(vr, f"{ifname} address {address}", os.strerror(exc.errno or 0),
+                                 errno=exc.errno) from None
+
+    def _set_address(self, st: VrState, ifname: str,
+                     address: ipaddress.IPv4Interface | None) -> None:
         if ifname in st.sessions:
             sess = st.sessions[ifname]
-            if address is None:
-                self._ignore_missing(st.nl.addr, False, sess.index, sess.local, 32, sess.peer)
-                return
-            self._ignore_missing(st.nl.addr, False, sess.index, sess.local, 32, sess.peer)
-            sess.local = address.ip
-            st.nl.addr(True, sess.index, sess.local, 32, sess.peer)
+            ignore_missing(st.nl.addr, False, sess.index, sess.local, 32, sess.peer)
+            if address is not None:
+                sess.local = address.ip
+                st.nl.addr(True, sess.index, sess.local, 32, sess.peer)
             return
-        if not _is_loopback(ifname):
-            raise ValueError(f"{ifname}: no such interface in VR {vr} (only loopback and "
-                             "session interfaces exist in the Linux dataplane)")
+        if not is_loopback(ifname):
+            raise DataplaneConfigError(st.name, ifname, "no such interface (only loopback and "
+                                       "session interfaces exist in the Linux dataplane)")
         old = st.loopbacks.pop(ifname, None)
         if old is not None and old != address:
-            self._ignore_missing(st.nl.addr, False, st.lo_index, old.ip, old.network.prefixlen)
+            ignore_missing(st.nl.addr, False, st.lo_index, old.ip, old.network.prefixlen)
+            lost, moved = st.nexthops.connected_down(ifname, old.network)
+            self._kernel_routes(st, lost, add=False)
+            self._kernel_routes(st, [r for r, _via in moved], add=True)
         if address is not None:
             st.nl.addr(True, st.lo_index, address.ip, address.network.prefixlen)
             st.loopbacks[ifname] = address
-
-    @staticmethod
-    def _ignore_missing(fn, *args) -> None:
-        try:
-            fn(*args)
-        except OSError as exc:
-            if exc.errno not in (errno.EADDRNOTAVAIL, errno.ESRCH, errno.ENOENT, errno.ENODEV):
-                raise
+            up = st.nexthops.connected_up(ifname, address.network)
+            self._kernel_routes(st, [r for r, _via in up], add=True)
 
     # -- routes --------------------------------------------------------------------------
-    def _route_args(self, st: _Vr, route: Route) -> dict:
-        if route.protocol not in PROTO:
-            raise ValueError(f"cannot install a {route.protocol!r} route")
-        if route.prefix.version != 4:
-            raise ValueError("IPv4 routes only")
-        kw = dict(prefix=route.prefix, protocol=PROTO[route.protocol],
-                  priority=route_priority(route))
-        if route.protocol == "dial-out":
-            kw["oif"] = st.trigger_index
-        elif route.ifname is not None and route.ifname.lower() == "null0":
-            kw["rtype"] = rtnl.RTN_BLACKHOLE
-        else:
-            if route.ifname is not None:
-                kw["oif"] = self._ifindex(st, route.ifname)
-            if route.nexthop is not None:
-                kw["gateway"] = route.nexthop
-            if "oif" not in kw and "gateway" not in kw:
-                raise ValueError(f"route {route.prefix} has neither interface nor next hop")
-        return kw
-
-    def _ifindex(self, st: _Vr, ifname: str) -> int:
-        if ifname in st.sessions:
-            return st.sessions[ifname].index
-        if _is_loopback(ifname):
-            return st.lo_index
-        if ifname == TRIGGER_IFNAME:
-            return st.trigger_index
-        raise ValueError(f"{ifname}: no such interface in VR {st.name}")
-
     def add_route(self, vr: str, route: Route) -> None:
-        st = self._vr(vr)
-        if route.protocol == "connected":
-            return  # the kernel derives connected routes from the addresses
-        st.nl.route(rtnl.RTM_NEWROUTE, rtnl.NLM_F_CREATE | rtnl.NLM_F_REPLACE,
-                    **self._route_args(st, route))
+        """Install ``route``; a next-hop route whose next hop is not in a connected network is
+        kept inactive and installed when one covers it."""
+        self.add_routes(vr, [route])
 
     def add_routes(self, vr: str, routes: list[Route]) -> None:
         """Install many routes with one netlink round trip per ``Rtnl.CHUNK`` routes.
 
-        Raises OSError naming the first failure after trying all of them."""
-        self._batch(vr, routes, rtnl.RTM_NEWROUTE, rtnl.NLM_F_CREATE | rtnl.NLM_F_REPLACE)
+        Raises DataplaneError naming the first failure after trying all of them."""
+        st = self._vr(vr)
+        ready = [r for r in routes if r.protocol != "connected"
+                 and (not needs_resolution(r) or st.nexthops.add(r) is not None)]
+        self._kernel_routes(st, ready, add=True)
 
     def remove_routes(self, vr: str, routes: list[Route]) -> None:
         """Batched ``remove_route``; routes that are not installed are ignored."""
-        self._batch(vr, routes, rtnl.RTM_DELROUTE, 0, ignore=(errno.ESRCH,))
-
-    def _batch(self, vr: str, routes: list[Route], mtype: int, flags: int,
-               ignore: tuple[int, ...] = ()) -> None:
         st = self._vr(vr)
-        routes = [r for r in routes if r.protocol != "connected"]
-        if not routes:
-            return
-        msgs, seqs = [], []
-        for route in routes:
-            seq = st.nl.next_seq()
-            msgs.append(rtnl.encode_route(mtype, flags | rtnl.NLM_F_REQUEST, seq,
-                                          **self._route_args(st, route)))
-            seqs.append(seq)
-        failures = [(s, e) for s, e in st.nl.send_batch(msgs, seqs) if e not in ignore]
-        if failures:
-            by_seq = dict(zip(seqs, routes))
-            seq, err = failures[0]
-            raise OSError(err, f"{len(failures)} of {len(routes)} routes failed in VR {vr}; "
-                               f"first {by_seq.get(seq)}: {os.strerror(err)}")
+        installed = [r for r in routes if r.protocol != "connected"
+                     and (not needs_resolution(r) or st.nexthops.remove(r) is not None)]
+        self._kernel_routes(st, installed, add=False)
 
     def remove_route(self, vr: str, route: Route) -> None:
-        st = self._vr(vr)
-        if route.protocol == "connected":
+        self.remove_routes(vr, [route])
+
+    def _kernel_routes(self, st: VrState, routes: list[Route], *, add: bool) -> None:
+        if not routes:
             return
-        try:
-            st.nl.route(rtnl.RTM_DELROUTE, 0, **self._route_args(st, route))
-        except OSError as exc:
-            if exc.errno != errno.ESRCH:
+        if add:
+            mtype, flags = rtnl.RTM_NEWROUTE, rtnl.NLM_F_CREATE | rtnl.NLM_F_REPLACE
+            ignore: tuple[int, ...] = ()
+        else:
+            mtype, flags, ignore = rtnl.RTM_DELROUTE, 0, (errno.ESRCH,)
+        msgs, by_seq = [], {}
+        for route in routes:
+            try:
+                args = route_args(st, route)
+            except DataplaneError:
+                if add and needs_resolution(route):
+                    st.nexthops.remove(route)
                 raise
+            seq = st.nl.next_seq()
+            msgs.append(rtnl.encode_route(mtype, flags | rtnl.NLM_F_REQUEST, seq, **args))
+            by_seq[seq] = route
+        failures = [(s, e) for s, e in st.nl.send_batch(msgs, list(by_seq)) if e not in ignore]
+        if not failures:
+            return
+        if add:
+            for seq, _err in failures:       # not in the kernel: not active either
+                if needs_resolution(by_seq[seq]):
+                    st.nexthops.remove(by_seq[seq])
+        seq, err = failures[0]
+        more = f" ({len(failures)} of {len(routes)} routes failed)" if len(routes) > 1 else ""
+        raise DataplaneError(st.name, f"route {by_seq[seq].describe()}",
+                             os.strerror(err) + more, errno=err)
 
     def routes(self, vr: str) -> list[Route]:
-        """The IPv4 routes of the VR's main table as the kernel holds them."""
+        """The IPv4 routes of the VR's main table as the kernel holds them, then the inactive
+        next-hop routes (``active`` False)."""
         st = self._vr(vr)
-        names = self._index_names(st)
-        loopback_nets: dict[ipaddress.IPv4Network, str] = {}
-        for unit, iface in sorted(st.loopbacks.items(), reverse=True):
-            loopback_nets[iface.network] = unit
-            loopback_nets[ipaddress.IPv4Network(iface.ip)] = unit
-        out = []
-        for kr in st.nl.dump_routes():
-            if kr.table != rtnl.RT_TABLE_MAIN:
-                # a loopback unit's address is a local route on lo: show it as connected
-                if (kr.type == rtnl.RTN_LOCAL and kr.oif == st.lo_index
-                        and kr.prefix in loopback_nets):
-                    out.append(Route(kr.prefix, "connected", ifname=loopback_nets[kr.prefix]))
-                continue
-            route = self._to_route(st, kr, names)
-            if route is not None:
-                out.append(route)
-        return out
+        flush_retired(st)             # what is read reflects every removal
+        return kernel_routes(st) + st.nexthops.inactive()
+
+    def iter_routes(self, vr: str, start: ipaddress.IPv4Network | None = None, *,
+                    after: bool = False) -> Iterator[Route]:
+        """``routes`` in prefix order (network address, then length) from ``start``, as the
+        sim dataplane's ``iter_routes`` (the kernel's table is read once)."""
+        return in_prefix_order(self.routes(vr), start, after=after)
 
     def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None:
         """The route the kernel would use for ``dst`` (RTM_GETROUTE, FIB match); None when
         unreachable (no route, or an unreachable/prohibit route)."""
         st = self._vr(vr)
+        flush_retired(st)
         dst = ipaddress.IPv4Address(dst)
         try:
             kr = st.nl.get_route(dst)
@@ -433,36 +352,7 @@ class LinuxDataplane:
             kr = best
         if kr is None:
             return None
-        return self._to_route(st, kr, self._index_names(st))
-
-    def _index_names(self, st: _Vr) -> dict[int, str | None]:
-        names: dict[int, str | None] = {st.trigger_index: None}
-        names[st.lo_index] = min(st.loopbacks) if st.loopbacks else "lo"
-        for sess in st.sessions.values():
-            names[sess.index] = sess.ifname
-        return names
-
-    def _to_route(self, st: _Vr, kr: rtnl.KernelRoute, names: dict) -> Route | None:
-        if kr.type in (rtnl.RTN_UNREACHABLE, rtnl.RTN_PROHIBIT):
-            return None
-        if kr.type == rtnl.RTN_LOCAL or kr.protocol == rtnl.RTPROT_KERNEL:
-            protocol = "connected"
-        else:
-            protocol = PROTO_NAMES.get(kr.protocol, "static")
-        if kr.type == rtnl.RTN_BLACKHOLE:
-            ifname = "null0"
-        elif kr.type not in (rtnl.RTN_UNICAST, rtnl.RTN_LOCAL):
-            return None
-        elif kr.oif is None:
-            ifname = None
-        elif kr.oif in names:
-            ifname = names[kr.oif]
-        else:
-            ifname = st.nl.links().get(kr.oif, str(kr.oif))
-        distance, metric = kr.priority >> 16, kr.priority & 0xFFFF
-        return Route(prefix=kr.prefix, protocol=protocol, ifname=ifname, nexthop=kr.gateway,
-                     distance=None if distance == DISTANCE[protocol] else distance,
-                     metric=metric)
+        return to_route(st, kr, index_names(st))
 
     # -- session interfaces ----------------------------------------------------------------
     def add_session_interface(self, vr: str, ifname: str, local: ipaddress.IPv4Address,
@@ -471,28 +361,59 @@ class LinuxDataplane:
         if ifname in st.sessions:
             raise ValueError(f"{ifname}: session interface exists in VR {vr}")
         kname = kernel_ifname(ifname)
-        if any(s.kname == kname for s in st.sessions.values()):
-            raise ValueError(f"{ifname}: kernel name {kname} already in use in VR {vr}")
+        if kname in st.knames and any(k == kname for _g, b in st.retired for _fd, k in b):
+            flush_retired(st)
+        if kname in st.knames:
+            raise DataplaneConfigError(vr, ifname, f"kernel name {kname} already in use")
         self._ensure_readers(st)
         fd = nsh.open_tun_in_netns(st.ns, kname)
         try:
             index = st.nl.link_index(kname)
-            sess = _Session(ifname, kname, fd, index, ipaddress.IPv4Address(local),
+            sess = SessionState(ifname, kname, fd, index, ipaddress.IPv4Address(local),
                             ipaddress.IPv4Address(peer))
             st.nl.addr(True, index, sess.local, 32, sess.peer)
             st.nl.link_up(index)
             if st.loop is not None:
                 self._add_reader(st, fd, self._read_session, st, sess)
-        except BaseException:
+        except BaseException as exc:
             os.close(fd)
+            if isinstance(exc, rtnl.NetlinkError):
+                raise DataplaneError(vr, ifname, os.strerror(exc.errno or 0),
+                                     errno=exc.errno) from None
             raise
         st.sessions[ifname] = sess
+        st.knames.add(kname)
+        up = st.nexthops.connected_up(ifname, ipaddress.IPv4Network(sess.peer))
+        self._kernel_routes(st, [r for r, _via in up], add=True)
 
     def remove_session_interface(self, vr: str, ifname: str) -> None:
         st = self._vrs.get(vr)
         sess = st.sessions.pop(ifname, None) if st else None
-        if sess is not None:
-            self._close_fd(st, sess.fd)
+        if st is not None and sess is not None:
+            self._retire(st, sess)          # the kernel withdraws the routes through it
+            _lost, moved = st.nexthops.connected_down(ifname, ipaddress.IPv4Network(sess.peer))
+            self._kernel_routes(st, [r for r, _via in moved], add=True)
+
+    def set_mtu(self, vr: str, ifname: str, mtu: int) -> None:
+        """Set a session interface's MTU (the TUN device's, through netlink)."""
+        st = self._vr(vr)
+        sess = st.sessions.get(ifname)
+        if sess is None:
+            raise DataplaneConfigError(vr, ifname, "no such session interface")
+        if not MIN_MTU <= mtu <= MAX_MTU:
+            raise DataplaneConfigError(vr, ifname, f"MTU {mtu} out of range {MIN_MTU}-{MAX_MTU}")
+        try:
+            st.nl.link_set_mtu(sess.index, mtu)
+        except rtnl.NetlinkError as exc:
+            raise DataplaneError(vr, f"{ifname} mtu {mtu}", os.strerror(exc.errno or 0),
+                                 errno=exc.errno) from None
+
+    def mtu(self, vr: str, ifname: str) -> int:
+        st = self._vr(vr)
+        sess = st.sessions.get(ifname)
+        if sess is None:
+            raise DataplaneConfigError(vr, ifname, "no such session interface")
+        return st.nl.link_mtu(sess.index)
 
     def session_kernel_name(self, vr: str, ifname: str) -> str:
         return self._vr(vr).sessions[ifname].kname
@@ -517,6 +438,7 @@ class LinuxDataplane:
             self.counters["send_malformed"] += 1
             return
         dst = socket.inet_ntoa(packet[16:20])
+        assert st.raw is not None
         try:
             st.raw.sendto(packet, (dst, 0))
             self.counters["sent_from_vr"] += 1
@@ -529,25 +451,7 @@ class LinuxDataplane:
         """Blocking ICMP echo from inside ``vr`` through a datagram ICMP socket; returns the
         number of replies (for tools and tests; the shell uses send_from_vr/on_local_packet)."""
         sock = self.socket_in_vr(vr, socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
-        received = 0
-        try:
-            sock.settimeout(timeout)
-            for seq in range(count):
-                hdr = struct.pack("!BBHHH", 8, 0, 0, 0, seq) + b"jcli-ping"
-                sock.sendto(hdr, (str(dst), 0))
-                deadline = time.monotonic() + timeout
-                while (left := deadline - time.monotonic()) > 0:
-                    sock.settimeout(left)
-                    try:
-                        data = sock.recv(2048)
-                    except (TimeoutError, socket.timeout):
-                        break
-                    if data[:1] == b"\0" and struct.unpack("!H", data[6:8])[0] == seq:
-                        received += 1
-                        break
-        finally:
-            sock.close()
-        return received
+        return echo(sock, dst, count, timeout)
 
     # -- readers -------------------------------------------------------------------------
     def _get_loop(self) -> asyncio.AbstractEventLoop | None:
@@ -559,18 +463,20 @@ class LinuxDataplane:
             logger.info("no asyncio loop: the Linux dataplane's TUN devices are not read")
             return None
 
-    def _ensure_readers(self, st: _Vr) -> None:
+    def _ensure_readers(self, st: VrState) -> None:
         """Start reading the VR's trigger TUN and ICMP socket once a loop is known."""
         if st.loop is not None:
             return
         st.loop = self._get_loop()
         if st.loop is not None:
+            assert st.trigger_fd is not None and st.icmp is not None
             self._add_reader(st, st.trigger_fd, self._read_trigger, st)
             self._add_reader(st, st.icmp.fileno(), self._read_local, st)
 
-    def _add_reader(self, st: _Vr, fd: int, cb, *args) -> None:
+    def _add_reader(self, st: VrState, fd: int, cb: Callable[..., None], *args: Any) -> None:
+        assert st.loop is not None
         st.loop.add_reader(fd, cb, *args)
-        st.readers.append(fd)
+        st.readers.add(fd)
 
     def _drain(self, fd: int, handle) -> None:
         for _ in range(MAX_BURST):
@@ -590,14 +496,15 @@ class LinuxDataplane:
                 self.counters["callback_errors"] += 1
                 logger.exception("dataplane callback failed")
 
-    def _read_trigger(self, st: _Vr) -> None:
+    def _read_trigger(self, st: VrState) -> None:
         def handle(pkt: bytes) -> None:
             self.counters["triggers"] += 1
             if self.on_trigger is not None:
                 self.on_trigger(st.name, pkt)
-        self._drain(st.trigger_fd, handle)
+        if st.trigger_fd is not None:
+            self._drain(st.trigger_fd, handle)
 
-    def _read_session(self, st: _Vr, sess: _Session) -> None:
+    def _read_session(self, st: VrState, sess: SessionState) -> None:
         cb = self.on_session_packet
         name, ifname = st.name, sess.ifname
         if cb is None:
@@ -605,36 +512,69 @@ class LinuxDataplane:
         else:
             self._drain(sess.fd, lambda pkt: cb(name, ifname, pkt))
 
-    def _read_local(self, st: _Vr) -> None:
+    def _read_local(self, st: VrState) -> None:
         def handle(pkt: bytes) -> None:
             if self.on_local_packet is not None:
                 self.on_local_packet(st.name, pkt)
-        self._drain(st.icmp.fileno(), handle)
+        if st.icmp is not None:
+            self._drain(st.icmp.fileno(), handle)
 
     # -- internals -----------------------------------------------------------------------
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("LinuxDataplane is closed")
 
-    def _vr(self, vr: str) -> _Vr:
+    def _vr(self, vr: str) -> VrState:
         try:
             return self._vrs[vr]
         except KeyError:
-            raise KeyError(f"unknown VR {vr!r}") from None
+            raise UnknownVirtualRouter(vr) from None
 
-    def _close_fd(self, st: _Vr, fd: int) -> None:
+    def _remove_reader(self, st: VrState, fd: int) -> None:
         if fd in st.readers:
-            st.readers.remove(fd)
+            st.readers.discard(fd)
+            assert st.loop is not None
             st.loop.remove_reader(fd)
+
+    def _close_fd(self, st: VrState, fd: int) -> None:
+        self._remove_reader(st, fd)
         os.close(fd)
 
-    def _teardown(self, st: _Vr, *, delete: bool) -> None:
+    def _retire(self, st: VrState, sess: SessionState) -> None:
+        """Stop reading a session's device and queue it for deletion in batches, one batch per
+        loop turn (see the module docstring)."""
+        self._remove_reader(st, sess.fd)
+        if not st.retired or len(st.retired[-1][1]) >= RETIRE_BATCH:
+            st.retire_seq = (st.retire_seq + 1) % RETIRED_GROUPS
+            st.retired.append((RETIRED_GROUP + st.retire_seq, []))
+        group, batch = st.retired[-1]
+        try:
+            st.nl.link_set_group(sess.index, group)
+        except OSError as exc:
+            logger.debug("retiring %s: %s", sess.kname, exc)
+            os.close(sess.fd)
+            st.knames.discard(sess.kname)
+            return
+        batch.append((sess.fd, sess.kname))
+        schedule_flush(st)
+
+    def pending_removals(self, vr: str) -> int:
+        """Session devices removed but not yet deleted from the kernel."""
+        return sum(len(batch) for _group, batch in self._vr(vr).retired)
+
+    def _teardown(self, st: VrState, *, delete: bool) -> None:
         for sess in list(st.sessions.values()):
-            self._close_fd(st, sess.fd)
+            if st.nl is not None:
+                self._retire(st, sess)
+            else:
+                self._close_fd(st, sess.fd)
         st.sessions.clear()
+        if st.nl is not None:
+            flush_retired(st)
         if st.icmp is not None:
             if st.icmp.fileno() in st.readers:
-                st.readers.remove(st.icmp.fileno())
+                st.readers.discard(st.icmp.fileno())
+                assert st.loop is not None
                 st.loop.remove_reader(st.icmp.fileno())
             st.icmp.close()
         if st.trigger_fd is not None:

@@ -1,11 +1,14 @@
 """A small blocking rtnetlink client: links, addresses and IPv4 routes.
 
-Why not pyroute2 here: its synchronous ``IPRoute`` runs its own asyncio loop with
-``run_until_complete`` and so raises "This event loop is already running" when called from the
-engine's loop, and its ``netns=`` mode forks a child process for every socket.  This module
-speaks the few rtnetlink messages the dataplane needs over one ``AF_NETLINK`` socket that the
-caller opened inside the target network namespace (a netlink socket stays bound to the namespace
-it was created in).
+Why not pyroute2 here (it is a test dependency only, used to cross-check the kernel state):
+its synchronous ``IPRoute`` runs its own asyncio loop with ``run_until_complete`` and so raises
+"This event loop is already running" when called from the engine's loop (pyroute2 0.9.7); its
+asynchronous API would make every dataplane call a coroutine; run from a helper thread instead,
+creating a namespace and bringing ``lo`` up took 25-58 ms against 5-7 ms for ``ip netns add``
+and ``ip link set lo up``, and one route per call is far slower than the batch below (figures
+in ``bench/dataplane.py``).  This module speaks the few rtnetlink messages the dataplane needs
+over one ``AF_NETLINK`` socket that the caller opened inside the target network namespace (a
+netlink socket stays bound to the namespace it was created in).
 
 Batching (``send_batch``): many ``RTM_NEWROUTE`` messages are packed into one ``sendmsg``; only the
 last message of each chunk asks for an acknowledgement, so the kernel answers with one ack per
@@ -41,6 +44,8 @@ RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 
 IFLA_IFNAME = 3
+IFLA_MTU = 4
+IFLA_GROUP = 27
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 
@@ -256,6 +261,29 @@ class Rtnl:
     def link_up(self, index: int) -> None:
         payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, IFF_UP, IFF_UP)
         self.request(RTM_NEWLINK, 0, payload)
+
+    def link_set_group(self, index: int, group: int) -> None:
+        """Move a link to ``group`` (nothing else changes)."""
+        payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0) + _attr_u32(IFLA_GROUP, group)
+        self.request(RTM_NEWLINK, 0, payload)
+
+    def delete_group(self, group: int) -> None:
+        """Delete every link of ``group`` at once (one unregistration for all of them)."""
+        payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _attr_u32(IFLA_GROUP, group)
+        self.request(RTM_DELLINK, 0, payload)
+
+    def link_set_mtu(self, index: int, mtu: int) -> None:
+        payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0) + _attr_u32(IFLA_MTU, mtu)
+        self.request(RTM_NEWLINK, 0, payload)
+
+    def link_mtu(self, index: int) -> int:
+        payload = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0)
+        for mtype, body in self.request(RTM_GETLINK, 0, payload):
+            if mtype == RTM_NEWLINK:
+                raw = parse_attrs(body, _IFINFOMSG.size).get(IFLA_MTU)
+                if raw is not None and len(raw) >= 4:
+                    return int(_U32.unpack_from(raw)[0])
+        raise NetlinkError(_errno.ENODEV, f"no such device index: {index}")
 
     # -- addresses -----------------------------------------------------------------------
     def addr(self, add: bool, index: int, local: ipaddress.IPv4Address, prefixlen: int,

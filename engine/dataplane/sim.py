@@ -19,23 +19,41 @@ Theory of operation:
 * Malformed packets are counted and dropped; nothing from a packet raises to the caller.
 * ``set_address`` adds a connected route for the interface's network; ``add_session_interface``
   adds the local address and a connected /32 to the peer; removing an interface removes every
-  route through it (as the kernel does).
+  route through it (as the kernel does), in time proportional to those routes only.
+* A route with a next hop and no interface is resolved through the connected networks
+  (``engine.dataplane.nexthop``): installed out of the interface that reaches the next hop, or
+  kept inactive (listed with ``active`` False, not used) until a connected network covers it.
+* ``mtu(vr, ifname)``/``set_mtu``: a session interface's MTU; a packet longer than the MTU of
+  the session interface it is routed to is dropped and counted (``too_big``), as a device
+  with that MTU would not carry it.
 """
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
-from engine.dataplane.base import (LocalPacketCallback, Route, SessionPacketCallback,
-                                   TriggerCallback)
+from engine.dataplane.base import (
+    DataplaneConfigError,
+    LocalPacketCallback,
+    Route,
+    SessionPacketCallback,
+    TriggerCallback,
+    UnknownVirtualRouter,
+)
+from engine.dataplane.nexthop import NextHops, needs_resolution
 from engine.icmp import checksum
-from engine.rib import Rib
+from engine.rib import Rib, prefix_key
 
 log = logging.getLogger(__name__)
 
 NULL_IFNAME = "null0"
+DEFAULT_MTU = 1500
+MIN_MTU = 68                      # RFC 791: every IPv4 device carries 68 octets
+MAX_MTU = 65535
 ipv4_checksum = checksum          # the Internet checksum (RFC 1071), one implementation
 
 
@@ -70,6 +88,8 @@ class _Vr:
     sessions: dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] = field(
         default_factory=dict)                                  # ifname -> (local, peer)
     counters: Counter = field(default_factory=Counter)
+    nexthops: NextHops = field(default_factory=NextHops)
+    mtus: dict[str, int] = field(default_factory=dict)          # session ifname -> MTU
 
 
 class SimDataplane:
@@ -98,7 +118,7 @@ class SimDataplane:
         try:
             return self._vrs[vr]
         except KeyError:
-            raise KeyError(f"unknown virtual router {vr!r}") from None
+            raise UnknownVirtualRouter(vr) from None
 
     # -- interfaces and addresses ----------------------------------------------------------
     def set_address(self, vr: str, ifname: str, address: ipaddress.IPv4Interface | None) -> None:
@@ -107,12 +127,28 @@ class SimDataplane:
         if old is not None:
             self._unref_local(v, old.ip)
             v.rib.remove(Route(old.network, "connected", ifname=ifname))
+            self._connected_down(v, ifname, old.network)
         if address is None:
             return
         address = ipaddress.IPv4Interface(address)
         v.addresses[ifname] = address
         v.local[address.ip] += 1
         v.rib.add(Route(address.network, "connected", ifname=ifname))
+        self._connected_up(v, ifname, address.network)
+
+    @staticmethod
+    def _connected_up(v: _Vr, ifname: str, network: ipaddress.IPv4Network) -> None:
+        for route, via in v.nexthops.connected_up(ifname, network):
+            v.rib.add(replace(route, ifname=via))
+
+    @staticmethod
+    def _connected_down(v: _Vr, ifname: str, network: ipaddress.IPv4Network) -> None:
+        lost, moved = v.nexthops.connected_down(ifname, network)
+        for route in lost:
+            v.rib.remove(replace(route, ifname=ifname))
+        for route, via in moved:
+            v.rib.remove(replace(route, ifname=ifname))
+            v.rib.add(replace(route, ifname=via))
 
     @staticmethod
     def _unref_local(v: _Vr, ip: ipaddress.IPv4Address) -> None:
@@ -129,15 +165,35 @@ class SimDataplane:
         peer = ipaddress.IPv4Address(peer)
         v.sessions[ifname] = (local, peer)
         v.local[local] += 1
-        v.rib.add(Route(ipaddress.IPv4Network(peer), "connected", ifname=ifname))
+        network = ipaddress.IPv4Network(peer)
+        v.rib.add(Route(network, "connected", ifname=ifname))
+        self._connected_up(v, ifname, network)
 
     def remove_session_interface(self, vr: str, ifname: str) -> None:
         v = self._vrs.get(vr)
         if v is None or ifname not in v.sessions:
             return
-        local, _peer = v.sessions.pop(ifname)
+        local, peer = v.sessions.pop(ifname)
+        v.mtus.pop(ifname, None)
         self._unref_local(v, local)
-        v.rib.remove_where(ifname=ifname)
+        v.rib.remove_interface(ifname)
+        self._connected_down(v, ifname, ipaddress.IPv4Network(peer))
+
+    def set_mtu(self, vr: str, ifname: str, mtu: int) -> None:
+        """Set a session interface's MTU (``MIN_MTU``..``MAX_MTU``)."""
+        v = self._vr(vr)
+        if ifname not in v.sessions:
+            raise DataplaneConfigError(vr, ifname, "no such session interface")
+        if not MIN_MTU <= mtu <= MAX_MTU:
+            raise DataplaneConfigError(vr, ifname, f"MTU {mtu} out of range "
+                                                   f"{MIN_MTU}-{MAX_MTU}")
+        v.mtus[ifname] = mtu
+
+    def mtu(self, vr: str, ifname: str) -> int:
+        v = self._vr(vr)
+        if ifname not in v.sessions:
+            raise DataplaneConfigError(vr, ifname, "no such session interface")
+        return v.mtus.get(ifname, DEFAULT_MTU)
 
     def session_interfaces(self, vr: str) -> dict[str, tuple[ipaddress.IPv4Address,
                                                                ipaddress.IPv4Address]]:
@@ -151,18 +207,48 @@ class SimDataplane:
         return self._vr(vr).rib
 
     def add_route(self, vr: str, route: Route) -> None:
-        self._vr(vr).rib.add(route)
+        v = self._vr(vr)
+        if needs_resolution(route):
+            via = v.nexthops.add(route)
+            if via is not None:
+                v.rib.add(replace(route, ifname=via))
+            return
+        v.rib.add(route)
 
     def add_routes(self, vr: str, routes: list[Route]) -> None:
-        self._vr(vr).rib.add_many(routes)
+        for route in routes:
+            self.add_route(vr, route)
 
     def remove_route(self, vr: str, route: Route) -> None:
         v = self._vrs.get(vr)
-        if v is not None:
-            v.rib.remove(route)
+        if v is None:
+            return
+        if needs_resolution(route):
+            via = v.nexthops.remove(route)
+            if via is not None:
+                v.rib.remove(replace(route, ifname=via))
+            return
+        v.rib.remove(route)
 
     def routes(self, vr: str) -> list[Route]:
-        return self._vr(vr).rib.routes()
+        """Every route of the VR in prefix order, inactive ones included."""
+        return list(self.iter_routes(vr))
+
+    def iter_routes(self, vr: str, start: ipaddress.IPv4Network | None = None, *,
+                    after: bool = False) -> Iterator[Route]:
+        """The VR's routes in prefix order, lazily (see ``Rib.iter_routes``); inactive
+        next-hop routes are merged in at their place."""
+        v = self._vr(vr)
+        inactive = v.nexthops.inactive()
+        stream = v.rib.iter_routes(start, after=after)
+        if not inactive:
+            return stream
+        first = None if start is None else prefix_key(start)
+        inactive = sorted((r for r in inactive if first is None
+                           or (prefix_key(r.prefix) > first if after
+                               else prefix_key(r.prefix) >= first)),
+                          key=lambda r: prefix_key(r.prefix))
+        return heapq.merge(stream, inactive, key=lambda r: prefix_key(r.prefix))
 
     def lookup(self, vr: str, dst: ipaddress.IPv4Address) -> Route | None:
         return self._vr(vr).rib.lookup(dst)
@@ -222,6 +308,9 @@ class SimDataplane:
             self._count(v, "null_route")
             return
         if ifname in v.sessions:
+            if len(packet) > v.mtus.get(ifname, DEFAULT_MTU):
+                self._count(v, "too_big")
+                return
             self._count(v, "to_session")
             if self.on_session_packet is not None:
                 self.on_session_packet(vr, ifname, packet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 
-from engine.dataplane.base import Route
+from engine.types import Route
 from engine.dialout.causes import TerminateCause
 from engine.dialout.core import ActionTable, Packet
 from engine.dialout.model import (AuthorizeRequest, ForwardPackets, InstallRoutes,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Union
 
-from engine.dataplane.base import Route
+from engine.types import Route
 from engine.dialout.causes import TerminateCause
 from engine.dialout.selection import TunnelDef
 from engine.dialout.targets import TargetConfig

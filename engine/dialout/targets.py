@@ -16,7 +16,7 @@ import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 
-from engine.dataplane.base import Route
+from engine.types import Route
 
 
 class TargetState(str, enum.Enum):

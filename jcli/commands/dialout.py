@@ -389,7 +389,8 @@ def _render_routes(data) -> list[str]:
         out.append(f"Virtual router {vr}:")
         out += ["  " + l for l in table(
             ["Prefix", "Next hop", "Interface", "Protocol", "Distance", "Metric"],
-            [[r["prefix"], r["nexthop"] or "-", r["ifname"] or "-", r["protocol"],
+            [[r["prefix"], r["nexthop"] or "-", r["ifname"] or "-",
+              r["protocol"] if r.get("active", True) else f'{r["protocol"]} (inactive)',
               r["distance"] if r["distance"] is not None else "", r["metric"]]
              for r in routes])]
         out.append(f"  {len(routes)} route(s)")

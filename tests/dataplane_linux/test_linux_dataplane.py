@@ -294,13 +294,22 @@ def test_batch_install_of_10000_routes_then_cleanup(dp, ns_prefix):
     assert len(dp.routes("big")) == base + 10_000
     dp.remove_routes("big", routes)
     assert len(dp.routes("big")) == base
-    # a failing route in a batch is reported, the others are installed
-    bad = Route(N("10.200.0.0/16"), "static", nexthop=A("192.0.2.77"))
+    # a failing route in a batch is reported, the others are installed (the kernel refuses
+    # a broadcast address as a gateway)
+    dp.set_address("big", "loopback0", I("10.77.0.1/24"))
+    bad = Route(N("10.200.0.0/16"), "static", nexthop=A("10.77.0.255"))
     good = Route(N("10.201.0.0/16"), "access", ifname="ppp9")
     with pytest.raises(OSError) as info:
         dp.add_routes("big", [bad, good])
     assert "10.200.0.0/16" in str(info.value)
+    assert str(info.value) == ("virtual-router big: route 10.200.0.0/16 via 10.77.0.255: "
+                               "Invalid argument (1 of 2 routes failed)")
     assert good in dp.routes("big")
+    assert not [r for r in dp.routes("big") if r.prefix == bad.prefix]
+    # an unreachable next hop is no error: the route is kept, inactive
+    far = Route(N("10.202.0.0/16"), "static", nexthop=A("192.0.2.77"))
+    dp.add_routes("big", [far])
+    assert [r.active for r in dp.routes("big") if r.prefix == far.prefix] == [False]
 
 
 @needs_root
@@ -322,7 +331,10 @@ async def test_close_leaves_no_namespace_or_interface(ns_prefix):
     kept.close()
     assert f"{ns_prefix}k" in nsh.list_namespaces()
     assert "ppp1" not in ip("-n", f"{ns_prefix}k", "link")  # TUN devices die with their fd
-    assert LinuxDataplane(prefix=ns_prefix).reconcile_stale() == [f"{ns_prefix}k"]
+    again = LinuxDataplane(prefix=ns_prefix)
+    assert again.reconcile_stale() == [f"{ns_prefix}k"]
+    again.close()
+    assert not os.path.exists(f"/run/jcli/{ns_prefix}lock")
 
 
 @needs_root
