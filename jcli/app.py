@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import gc
 import inspect
+import logging
 import os
 import sys
 from typing import Any, Callable
 
 from jcli.config.model import RouterConfig
+from jcli.config.render import FOOTER, HEADER
+from jcli.config.store import ScriptError, clean_temp_files, read_script
 from jcli.context import Context, Options, Output, StreamOutput
-from jcli.executor import Executor
+from jcli.executor import LINE_MAX, Executor
+
+log = logging.getLogger(__name__)
+EXIT_INTERNAL = 3          # a command failed because of a bug, not because of its input
 
 
 async def _maybe_await(x):
@@ -58,18 +64,36 @@ class Shell:
     # ------------------------------------------------------------ start-up
     async def load_startup(self) -> bool:
         """Replay the startup file (when present) and every --config file. Returns False when
-        a --config line failed."""
+        a file could not be read or one of its lines failed. A startup file that cannot be
+        read, or that `write memory` wrote and lost its end marker, is not loaded at all: the
+        router starts with an empty configuration and says so."""
         ok = True
-        path = self.ctx.startup_path
-        if os.path.exists(path):
-            await self.executor.run_file(path)
+        ctx = self.ctx
+        path = ctx.startup_path
+        for tmp in clean_temp_files(path):
+            log.warning("removed %s left by an interrupted save", tmp)
+        if os.path.lexists(path):
+            try:
+                lines = read_script(path)
+                if lines and lines[0].startswith(HEADER) and FOOTER not in (
+                        l.strip() for l in lines[-3:]):
+                    raise ScriptError(f"Cannot load {path}: truncated (no \"{FOOTER}\" line)")
+            except ScriptError as e:
+                ctx.error(f"% {e}")
+                ctx.error("% Starting with an empty configuration")
+                log.warning("startup configuration not loaded: %s", e)
+                ok = False
+            else:
+                if not await self.executor.run_script(lines, os.path.basename(path)):
+                    ok = False
             self._flush_plain()
-        for f in self.ctx.options.config:
+        for f in ctx.options.config:
             try:
                 if not await self.executor.run_file(f):
                     ok = False
             except OSError as e:
-                self.ctx.write(f"% Cannot read {f}: {e.strerror or e}")
+                ctx.error(f"% {e}" if isinstance(e, ScriptError)
+                          else f"% Cannot read {f}: {e.strerror or e}")
                 ok = False
             self._flush_plain()
         self.ctx.mode = "exec"
@@ -83,20 +107,40 @@ class Shell:
                 out.write(line)
 
     # ------------------------------------------------------------ batch
-    async def run_lines(self, lines) -> int:
-        """Run lines in order (privileged exec); exit status 1 if any failed."""
+    async def run_lines(self, lines, source: str = "-c") -> int:
+        """Run lines in order (privileged exec). Errors name the line (`stdin:12: % ...`).
+        Exit status: 0, 1 when a line failed, EXIT_INTERNAL after an internal error.
+        Configuration lines reach the engine once per run of consecutive configuration
+        lines, not once per line."""
         status = 0
-        for line in lines:
-            if line.rstrip().endswith("?"):          # help, as at the prompt
-                for out_line in self.executor.describe(line.rstrip()[:-1]):
-                    self.ctx.write(out_line)
-                continue
-            ok = await self.executor.execute(line)
-            self._flush_plain()
-            if not ok:
-                status = 1
-            if self.ctx.quit:
-                break
+        ctx, ex = self.ctx, self.executor
+        lines = list(lines)
+        prev = ex._where
+        ctx.batch += 1
+        try:
+            for n, line in enumerate(lines, 1):
+                ex._where = f"{source}:{n}"
+                if ctx.quit:
+                    if any(l.strip() and l.lstrip()[0] != "!" for l in lines[n - 1:]):
+                        ex._error(["% Input continues after 'exit'; the rest is not run"])
+                        status = 1
+                    break
+                if line.rstrip().endswith("?") and len(line) <= LINE_MAX:   # help, as at the prompt
+                    for out_line in ex.describe(line.rstrip()[:-1]):
+                        ctx.write(out_line)
+                    continue
+                ok = await ex.execute(line)
+                self._flush_plain()
+                if not ok:
+                    status = 1
+                if getattr(ctx.output, "broken", False):
+                    break
+        finally:
+            ex._where = prev
+            ctx.batch -= 1
+            ctx.flush_config()
+        if ex.internal_errors:
+            status = EXIT_INTERNAL
         return status
 
     # ------------------------------------------------------------ interactive
