@@ -119,6 +119,7 @@ class Context:
         self.vrf: str | None = None
         self.node: Any = None
         self.terminal_length = 24 if interactive else 0
+        self.terminal_width = 80 if interactive else 0
         self.batch = 0              # >0 while a script runs: engine is told once at the end
         self.dirty = False
         self.quit = False

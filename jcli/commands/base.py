@@ -66,6 +66,13 @@ def terminal_length(ctx, lines):
     ctx.terminal_length = lines
 
 
+@command("exec*", "terminal width <0-512>$columns",
+         ["Set terminal line parameters", "Set width of the display terminal (0 = unlimited)",
+          "Number of characters"], kind="nav")
+def terminal_width(ctx, columns):
+    ctx.terminal_width = columns
+
+
 @command("exec*", "virtual-router WORD$name",
          ["Switch the CLI context to a virtual router", "Virtual router name (default returns)"],
          kind="nav", complete={"name": vr_names})
@@ -88,7 +95,7 @@ def save(ctx) -> None:
     ctx.write(f"Configuration saved to {os.path.basename(path)}")
 
 
-@command("exec", "write memory", ["Write the running configuration", "To the startup file"])
+@command("exec", "write [memory]", ["Write the running configuration", "To the startup file"])
 def write_memory(ctx):
     save(ctx)
 

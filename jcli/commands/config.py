@@ -3,6 +3,7 @@ Handlers verify, then change the model; rendering lives in jcli.config.render.""
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from jcli.config import model as m
 from jcli.commands.base import vr_names
@@ -77,9 +78,35 @@ def node(ctx):
 
 
 # ------------------------------------------------------------------ global
+HOSTNAME_MAX = 64
+DOMAIN_MAX = 64
+_HOSTNAME_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?\Z", re.ASCII)
+_DOMAIN_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\Z", re.ASCII)
+
+
+def check_hostname(name: str) -> str:
+    if len(name) > HOSTNAME_MAX or not _HOSTNAME_RE.match(name) or ".." in name:
+        raise CliError(f"Invalid host name (letters, digits, '-', '_' and '.', at most "
+                       f"{HOSTNAME_MAX} characters, starting and ending with a letter or digit)")
+    return name
+
+
+def check_domain(name: str) -> str:
+    if len(name) > DOMAIN_MAX or not _DOMAIN_RE.match(name) or ".." in name:
+        raise CliError(f"Invalid domain name (letters, digits, '-', '_' and '.', at most "
+                       f"{DOMAIN_MAX} characters)")
+    return name
+
+
 @command(G, "hostname WORD$name", ["Set the system's network name", "Host name"])
 def hostname(ctx, name):
-    ctx.config.hostname = name
+    ctx.config.hostname = check_hostname(name)
+
+
+@command(G, "no hostname [WORD$name]", ["Negate a command or set its defaults",
+                                        "Set the system's network name", "Host name"])
+def no_hostname(ctx, name):
+    ctx.config.hostname = m.RouterConfig.hostname
 
 
 @command(G, "virtual-router WORD$name", ["Create or enter a virtual router context",
@@ -250,6 +277,7 @@ def no_aaa_auth(ctx, method):
          ["Authentication, authorization and accounting", "Map a domain to a virtual router",
           "Domain name"], complete={"domain": domain_names})
 def aaa_domain_map(ctx, domain):
+    check_domain(domain)
     maps = ctx.vr_config.domain_maps
     dm = maps.get(domain)
     if dm is None:
@@ -331,6 +359,7 @@ L2 = ["Layer 2 Tunneling Protocol", "L2TP dial-out"]
          complete={"profile": profile_names})
 def dialout_target(ctx, prefix, mask, domain, profile):
     _check_prefix(prefix, mask)
+    check_domain(domain)
     targets = ctx.vr_config.targets
     t = m.DialoutTarget(prefix, mask, domain, profile)
     old = targets.get((prefix, mask))

@@ -312,4 +312,4 @@ def test_batch_question_mark_prints_help(tmp_path):
     r = run_jcli(["-c", "show vers?", "-c", "write ?"], tmp_path)
     assert r.returncode == 0
     assert r.stdout.splitlines() == ["  version  System software version",
-                                     "  memory  To the startup file"]
+                                     "  memory  To the startup file", "  <cr>"]
