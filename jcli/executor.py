@@ -90,6 +90,11 @@ class Executor:
             if alt.status is OK:
                 return alt, mode, None
             mode = MODES[mode].parent
+        if self._script:
+            # name the refusal of an exec command (write memory, clear ...) in a script
+            alt = match_line(self.registry.root("exec"), line)
+            if alt.status is OK and alt.command.kind == "exec":
+                return alt, "exec", None
         return res, ctx.mode, None
 
     # ----------------------------------------------------------------- running
