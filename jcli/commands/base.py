@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from jcli.config.render import render_config
-from jcli.config.store import atomic_write
+from jcli.config.store import ScriptError, atomic_write
 from jcli.modes import CONFIG_MODES, MODES
 from jcli.registry import CliError, command
 
@@ -38,6 +38,8 @@ async def configure_file(ctx, path):
         raise CliError("No executor")
     try:
         ok = await ex.run_file(path)
+    except ScriptError as e:
+        raise CliError(str(e)) from None
     except OSError as e:
         raise CliError(f"Cannot read {path}: {e.strerror or e}") from None
     return ok
