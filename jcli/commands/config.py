@@ -2,7 +2,6 @@
 Handlers verify, then change the model; rendering lives in jcli.config.render."""
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from jcli.config import model as m
@@ -24,9 +23,15 @@ def vrf_names(ctx):
     return sorted(ctx.vr_config.vrfs)
 
 
+def _ip_int(addr: str) -> int:
+    """A dotted quad the A.B.C.D type already checked (ASCII, four octets) as an integer."""
+    a, b, c, d = addr.split(".")
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+
+
 def _check_prefix(prefix: str, mask: str) -> None:
-    net = int(ipaddress.IPv4Address(prefix))
-    msk = int(ipaddress.IPv4Address(mask))
+    net = _ip_int(prefix)
+    msk = _ip_int(mask)
     if net & ~msk & 0xFFFFFFFF:
         raise CliError("Inconsistent address and mask")
 
