@@ -12,11 +12,13 @@ session.
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import logging
 import os
 import sys
+import time
 from typing import Any, Callable
 
 from jcli.config.model import RouterConfig
@@ -26,6 +28,7 @@ from jcli.context import Context, Options, Output, StreamOutput
 from jcli.executor import LINE_MAX, Executor
 
 log = logging.getLogger(__name__)
+OUTPUT_CHUNK = 256         # lines written between two turns of the event loop
 EXIT_INTERNAL = 3          # a command failed because of a bug, not because of its input
 
 
@@ -167,10 +170,15 @@ class Shell:
         return emit_plain
 
     async def page(self, lines: list[str]) -> None:
+        """Show output, paged on a terminal; long output goes out in chunks that let the
+        event loop (the router) run between them."""
         emit = self._emitter()
         n = self.ctx.terminal_length
         if n <= 1 or len(lines) < n:
-            emit(lines)
+            for i in range(0, len(lines), OUTPUT_CHUNK):
+                emit(lines[i:i + OUTPUT_CHUNK])
+                if len(lines) > OUTPUT_CHUNK:
+                    await asyncio.sleep(0)
             return
         i = 0
         step = n - 1
@@ -187,14 +195,16 @@ class Shell:
     async def interact(self) -> int:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.application import run_in_terminal
-        from prompt_toolkit.history import FileHistory, InMemoryHistory
+        from prompt_toolkit.filters import Condition
         from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.keys import Keys
         from prompt_toolkit.patch_stdout import patch_stdout
 
         from jcli.completion import CliCompleter
 
         ctx, ex = self.ctx, self.executor
         kb = KeyBindings()
+        pasted: list[str] = []          # lines of a multi-line paste still to run
 
         @kb.add("?")
         def _describe(event):
@@ -211,22 +221,57 @@ class Shell:
         def _ctrl_z(event):
             event.app.exit(result="\x1a")
 
-        try:
-            history = FileHistory(os.path.expanduser("~/.jcli_history"))
-        except OSError:
-            history = InMemoryHistory()
-        session = PromptSession(history=history, completer=CliCompleter(ex),
-                                complete_while_typing=False, key_bindings=kb)
+        full = Condition(lambda: len(session.default_buffer.text) >= LINE_MAX)
+
+        bell_at = [0.0]
+
+        def bell(event) -> None:            # at most one bell a second, however many keys
+            now = time.monotonic()
+            if now - bell_at[0] >= 1.0:
+                bell_at[0] = now
+                event.app.output.bell()
+
+        @kb.add(Keys.Any, filter=full)
+        def _line_full(event):
+            bell(event)                       # the line is as long as a line may be
+
+        @kb.add(Keys.BracketedPaste)
+        def _paste(event):
+            """A paste of several lines runs them one by one, as if typed."""
+            buf = event.current_buffer
+            data = event.data.replace("\r\n", "\n").replace("\r", "\n")
+            lines = data.split("\n")
+            room = LINE_MAX - len(buf.text)
+            if len(lines) == 1:
+                if len(data) > room:
+                    bell(event)
+                buf.insert_text(data[:max(room, 0)])
+                return
+            pasted[:] = lines[1:]
+            buf.insert_text(lines[0][:max(room, 0)])
+            buf.validate_and_handle()
+
+        session: PromptSession = PromptSession(
+            history=make_history(ctx, ex), completer=CliCompleter(ex),
+            complete_while_typing=False, key_bindings=kb)
         with patch_stdout(raw=True), _logging_to():
+            if isinstance(ctx.output, ShellOutput):
+                ctx.output.stream = _TerminalStream()
             while not ctx.quit:
-                try:
-                    line = await session.prompt_async(ctx.prompt)
-                except KeyboardInterrupt:
-                    continue
-                except EOFError:
-                    if ctx.mode in ("exec", "user"):
-                        break
-                    line = "end"
+                if len(pasted) > 1:
+                    line = pasted.pop(0)
+                    ctx.write(ctx.prompt + line)        # the echo of a pasted line
+                else:
+                    default = pasted.pop() if pasted else ""
+                    try:
+                        line = await session.prompt_async(ctx.prompt, default=default)
+                    except KeyboardInterrupt:
+                        pasted.clear()
+                        continue
+                    except EOFError:
+                        if ctx.mode in ("exec", "user"):
+                            break
+                        line = "end"
                 if line == "\x1a":
                     if ctx.mode not in ("exec", "user"):
                         ctx.enter("exec")
@@ -234,6 +279,7 @@ class Shell:
                 try:
                     ok = await ex.execute(line)
                 except KeyboardInterrupt:
+                    pasted.clear()
                     ok = False
                 if not ok:
                     self.failed += 1
@@ -241,6 +287,54 @@ class Shell:
                 if isinstance(out, ShellOutput):
                     await self.page(out.take())
         return 0
+
+
+class _TerminalStream:
+    """Command output on a terminal, written now and in order (not through the patch_stdout
+    proxy, which delivers from a thread: an error could then appear after the next echo)."""
+
+    def write(self, text: str) -> None:
+        try:
+            from prompt_toolkit.application.current import get_app_session
+            out = get_app_session().output
+            out.write_raw(text)
+            out.flush()
+        except Exception:               # pragma: no cover - no terminal
+            sys.__stdout__.write(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def make_history(ctx: Context, ex: Executor):
+    """The command history: ~/.jcli_history when it can be written, else in memory with one
+    warning. Lines that carry a secret (`key`, `secret`, `password`) never reach the file."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    class SafeFileHistory(FileHistory):
+        def load_history_strings(self):
+            try:
+                yield from super().load_history_strings()
+            except (OSError, UnicodeDecodeError, ValueError):
+                return
+
+        def store_string(self, string: str) -> None:
+            if ex.mentions_secret(string):
+                return
+            try:
+                super().store_string(string)
+            except OSError:
+                pass
+
+    path = os.path.join(os.path.expanduser("~"), ".jcli_history")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.close(fd)
+    except OSError as e:
+        ctx.error(f"% Warning: cannot write {path} ({e.strerror or e}); "
+                  "command history kept in memory only")
+        return InMemoryHistory()
+    return SafeFileHistory(path)
 
 
 class _logging_to:

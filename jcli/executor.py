@@ -28,6 +28,7 @@ INCOMPLETE_MSG = "% Incomplete command."
 LINE_MAX = 4096                  # characters of one command line
 LINE_TOO_LONG_MSG = f"% Line too long (at most {LINE_MAX} characters)"
 SCRIPT_MAX_ERRORS = 20           # a script stops after this many failed lines
+SECRET_WORDS = frozenset({"key", "secret", "password"})
 SCRIPT_MAX_DEPTH = 4             # nested `configure file`
 
 
@@ -96,6 +97,18 @@ class Executor:
             if alt.status is OK and alt.command.kind == "exec":
                 return alt, "exec", None
         return res, ctx.mode, None
+
+    def mentions_secret(self, line: str) -> bool:
+        """Whether `line` is a command that carries a secret (kept out of the history file)."""
+        if len(line) > LINE_MAX:
+            return True
+        try:
+            res, _mode, _flt = self.resolve(line)
+        except FilterError:
+            res = None
+        if res is not None and res.status is OK:
+            return any(n.word in SECRET_WORDS for n in res.command.spec.nodes)
+        return any(w.lower() in SECRET_WORDS for w in line.split())
 
     # ----------------------------------------------------------------- running
     def run(self, line: str) -> bool | Awaitable[bool]:
