@@ -277,16 +277,33 @@ class Shell:
                         ctx.enter("exec")
                     continue
                 try:
-                    ok = await ex.execute(line)
+                    ok = await self.run_typed(line, more=len(pasted) > 1)
                 except KeyboardInterrupt:
                     pasted.clear()
+                    ctx.flush_config()
                     ok = False
                 if not ok:
                     self.failed += 1
-                out = ctx.output
-                if isinstance(out, ShellOutput):
-                    await self.page(out.take())
         return 0
+
+    async def run_typed(self, line: str, *, more: bool = False) -> bool:
+        """Run one line typed or pasted at the prompt and show its output. `more`: further
+        pasted lines follow, so configuration changes reach the engine once, after the last
+        of them (or before a command that looks at the engine)."""
+        ctx = self.ctx
+        if more:
+            ctx.batch += 1
+        try:
+            ok = await self.executor.execute(line)
+        finally:
+            if more:
+                ctx.batch -= 1
+        if not more:
+            ctx.flush_config()
+        out = ctx.output
+        if isinstance(out, ShellOutput):
+            await self.page(out.take())
+        return ok
 
 
 class _TerminalStream:
