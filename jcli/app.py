@@ -317,7 +317,8 @@ class _TerminalStream:
             out.write_raw(text)
             out.flush()
         except Exception:               # pragma: no cover - no terminal
-            sys.__stdout__.write(text)
+            if sys.__stdout__ is not None:
+                sys.__stdout__.write(text)
 
     def flush(self) -> None:
         pass
