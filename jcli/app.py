@@ -17,6 +17,7 @@ import gc
 import inspect
 import logging
 import os
+import signal
 import sys
 import time
 from typing import Any, Callable
@@ -277,14 +278,44 @@ class Shell:
                         ctx.enter("exec")
                     continue
                 try:
-                    ok = await self.run_typed(line, more=len(pasted) > 1)
+                    ok = await self._interruptible(line, more=len(pasted) > 1)
                 except KeyboardInterrupt:
-                    pasted.clear()
-                    ctx.flush_config()
                     ok = False
+                    pasted.clear()      # Ctrl-C also drops the rest of a paste
+                    ctx.flush_config()
                 if not ok:
                     self.failed += 1
         return 0
+
+    async def _interruptible(self, line: str, *, more: bool) -> bool:
+        """Run a typed line; Ctrl-C (SIGINT while the terminal is not in raw mode) stops
+        that command, not the router."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(self.run_typed(line, more=more))
+        interrupted = []
+
+        def on_sigint() -> None:
+            interrupted.append(True)
+            task.cancel()
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            installed = False
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+            self.ctx.output.write("% Interrupted")
+            out = self.ctx.output
+            if isinstance(out, ShellOutput):
+                await self.page(out.take())
+            raise KeyboardInterrupt from None
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
 
     async def run_typed(self, line: str, *, more: bool = False) -> bool:
         """Run one line typed or pasted at the prompt and show its output. `more`: further

@@ -151,3 +151,19 @@ def test_secrets_never_reach_the_history_file(tmp_path):
     text = (tmp_path / ".jcli_history").read_text()
     assert "radius authentication server 10.1.1.1" in text
     assert not re.search("Sup3rSecret", text)
+
+
+def test_ctrl_c_stops_a_running_command_not_the_router(tmp_path):
+    p = spawn(tmp_path)
+    try:
+        p.expect("host1#")
+        p.send("ping 192.0.2.1 count 1000 timeout 5\r")
+        p.expect("Sending 1000")
+        p.sendintr()
+        p.expect("% Interrupted")
+        p.expect("host1#")
+        p.send("show version\r")
+        p.expect("System running for")
+        finish(p)
+    finally:
+        p.close(force=True)
