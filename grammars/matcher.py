@@ -43,10 +43,14 @@ class Position:
     def match(self, word: str):
         """-> (status, nodes): status OK / AMBIGUOUS / INVALID. Keywords match in any case;
         every value is checked by its type (a WORD takes printable ASCII only)."""
-        key = word.lower() if word.isascii() else word
-        nodes = self.exact.get(key)
+        nodes = self.exact.get(word)
         if nodes is not None:
             return OK, nodes
+        key = word.lower() if word.isascii() else word
+        if key is not word:
+            nodes = self.exact.get(key)
+            if nodes is not None:
+                return OK, nodes
         kws = self.keyword_prefix(key)
         if len(kws) == 1:
             return OK, self.exact[kws[0]]

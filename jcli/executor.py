@@ -146,7 +146,8 @@ class Executor:
         except Exception as e:          # a handler bug must not end the session
             self._internal(cmd, e)
             return False
-        if cmd.is_async or inspect.isawaitable(result):
+        if cmd.is_async or (result is not None and not isinstance(result, (bool, list, ShowResult))
+                            and inspect.isawaitable(result)):
             return self._finish_async(cmd, result, flt)
         return self._finish(cmd, result, flt)
 
