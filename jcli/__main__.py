@@ -38,11 +38,29 @@ def parse_args(argv=None) -> Options:
 EXIT_START = 2
 
 
-def _read_stdin() -> list[str]:
-    """Script lines from stdin; bytes that are not UTF-8 stay in the line as lone surrogates
-    and are refused by the value types, with the line's number."""
-    data = sys.stdin.buffer.read()
-    return data.decode("utf-8", "surrogateescape").splitlines()
+def _read_stdin(stream=None) -> list[str]:
+    """Script lines from stdin. Bytes that are not UTF-8 stay in the line as lone surrogates
+    and are refused by the value types, with the line's number. A line longer than a command
+    line may be is not kept in memory: it becomes a placeholder the executor refuses as too
+    long."""
+    from jcli.executor import LINE_MAX
+    f = stream if stream is not None else sys.stdin.buffer
+    cap = 4 * LINE_MAX + 8                    # bytes: LINE_MAX characters of UTF-8 at most
+    lines: list[str] = []
+    while True:
+        b = f.readline(cap)
+        if not b:
+            break
+        if len(b) >= cap and not b.endswith(b"\n"):
+            while True:                       # skip the rest of the overlong line
+                more = f.readline(1 << 16)
+                if not more or more.endswith(b"\n"):
+                    break
+            lines.append(" " * (LINE_MAX + 1))
+            continue
+        line = b.decode("utf-8", "surrogateescape").rstrip("\n")
+        lines.append(line[:-1] if line.endswith("\r") else line)
+    return lines
 
 
 async def amain(options: Options, engine_factory=None) -> int:

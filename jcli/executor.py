@@ -205,6 +205,8 @@ class Executor:
         ctx.mode, ctx.vr, ctx.vrf, ctx.node = start_mode, "default", None, None
         ctx.batch += 1
         failed = 0
+        quit_before = ctx.quit
+        lines = lines if isinstance(lines, list) else list(lines)
         prev = (self._where, self._script, self._echo)
         self._script, self._echo = True, echo
         try:
@@ -221,6 +223,13 @@ class Executor:
                     if failed >= max_errors:
                         self._error([f"% Too many errors ({failed}): rest of {source} not read"])
                         break
+                if ctx.quit and not quit_before:      # `exit` at the top: the script ends
+                    ctx.quit = False
+                    if any(l.strip() and l.lstrip()[0] != "!" for l in lines[n:]):
+                        self._where = f"{source}:{n + 1}"
+                        self._error(["% Input continues after 'exit'; the rest is not run"])
+                        failed += 1
+                    break
         finally:
             self._where, self._script, self._echo = prev
             ctx.batch -= 1

@@ -346,3 +346,33 @@ async def test_show_version_layout(tmp_path):
     assert out[7] == "slot state     type     admin  spare  running release    slot uptime"
     assert out[8] == "---- ------ ---------- ------- ----- ----------------- ---------------"
     assert out[9].startswith("0    online jcli       enabled  ---  jcli_0-1-0.rel    0d00h:00m:")
+
+
+def test_stdin_overlong_line_is_refused_without_keeping_it(tmp_path):
+    r = run_jcli([], tmp_path, stdin=b"show version\n" + b"x" * (8 << 20) + b"\nshow bogus\n")
+    assert r.returncode == 1
+    err = r.stderr.decode().splitlines()
+    assert err[0] == "stdin:2: % Line too long (at most 4096 characters)"
+    assert err[1] == "stdin:3: % Invalid input detected at '^' marker."
+
+
+def test_read_stdin_keeps_line_numbers():
+    import io
+
+    from jcli.__main__ import _read_stdin
+    data = b"a\r\nb\n" + b"y" * 20000 + b"\n\xff\nlast"
+    lines = _read_stdin(io.BytesIO(data))
+    assert lines[:2] == ["a", "b"] and len(lines[2]) > LINE_MAX
+    assert lines[3] == "\udcff" and lines[4] == "last"
+
+
+async def test_exit_at_the_top_of_a_script_does_not_end_the_session(tmp_path):
+    ctx, ex = session(tmp_path, "exec")
+    f = tmp_path / "e.scr"
+    f.write_text("hostname e1\nexit\nexit\n! trailing comment\n")
+    assert await ex.execute(f"configure file {f}")
+    assert not ctx.quit and ctx.config.hostname == "e1"
+    f.write_text("hostname e2\nexit\nexit\nhostname e3\n")
+    out = await rejected(ex, ctx, f"configure file {f}")
+    assert out == ["e.scr:4: % Input continues after 'exit'; the rest is not run"]
+    assert not ctx.quit and ctx.config.hostname == "e2"
