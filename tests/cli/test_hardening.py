@@ -376,3 +376,14 @@ async def test_exit_at_the_top_of_a_script_does_not_end_the_session(tmp_path):
     out = await rejected(ex, ctx, f"configure file {f}")
     assert out == ["e.scr:4: % Input continues after 'exit'; the rest is not run"]
     assert not ctx.quit and ctx.config.hostname == "e2"
+
+
+async def test_fuzz_through_batch_mode(tmp_path):
+    shell = await build_shell(Options(startup=str(tmp_path / "s.scr")), output=ListOutput())
+    lines = [l for l in generate(4000, seed=11)          # keep the session to the end
+             if not (l.split()[:1] and l.split()[0].lower().startswith(("ex", "en", "e")))]
+    status = await shell.run_lines(lines, "stdin")
+    assert not shell.ctx.quit
+    assert status == 1                       # some lines fail, none is an internal error
+    assert shell.executor.internal_errors == 0
+    check_model(shell.ctx.config)
