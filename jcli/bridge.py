@@ -31,6 +31,11 @@ def _static(prefix: str, mask: str, gateway: str | None, distance: int | None,
                              distance if distance is not None else 1, tag or 0)
 
 
+@lru_cache(maxsize=1 << 16)
+def _target(prefix: str, mask: str, domain: str, profile: str) -> TargetConfig:
+    return TargetConfig(_net(prefix, mask), domain, profile)
+
+
 def _radius(vr: VirtualRouter, kind: str) -> tuple[RadiusServerConfig, ...]:
     return tuple(RadiusServerConfig(s.address, s.port, s.key or "", float(s.timeout),
                                     s.retransmit, s.deadtime, s.max_sessions or 255)
@@ -49,8 +54,7 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
         p.ppp_mru if p.ppp_mru is not None else 1500,
         p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu)
         for p in vr.profiles.values())
-    targets = tuple(TargetConfig(_net(t.prefix, t.mask), t.domain, t.profile)
-                    for t in vr.targets.values())
+    targets = tuple(_target(t.prefix, t.mask, t.domain, t.profile) for t in vr.targets.values())
     return VirtualRouterConfig(
         name=vr.name, route_distinguisher=rd, loopbacks=loopbacks, static_routes=statics,
         radius_auth=_radius(vr, "authentication"), radius_acct=_radius(vr, "accounting"),

@@ -168,6 +168,7 @@ class Engine:
         self._static: dict[str, set[Route]] = {}      # VR -> static/connected routes installed
         self._addresses: dict[str, dict[str, Any]] = {}
         self._vrs_made: set[str] = set()
+        self._applied_vrs: dict[str, tuple[VirtualRouterConfig, ds.VrConfig]] = {}
         self._dialout_timer: asyncio.TimerHandle | None = None
         self._dialout_timer_at: float | None = None
         self._pinging: dict[tuple[str, int], Callable[[bytes], None]] = {}
@@ -249,18 +250,21 @@ class Engine:
             self._ensure_vr(name)
         for name in sorted(self._vrs_made - names):
             self._remove_vr(name)
+        ds_vrs = []
         for v in config.vrs:
-            self._apply_addresses(v)
-            self._apply_static(v)
-            self._apply_radius(v)
-        dcfg = ds.DialoutConfig(
-            chassis=config.chassis,
-            vrs=tuple(ds.VrConfig(
-                name=v.name,
-                targets=tuple(DsTargetConfig(prefix=t.prefix, domain=t.domain, profile=t.profile)
-                              for t in v.targets),
-                max_buffered_triggers=v.max_buffered_triggers,
-                route_distinguisher=v.route_distinguisher) for v in config.vrs))
+            done = self._applied_vrs.get(v.name)
+            if done is None or done[0] != v:      # only the virtual routers that changed
+                self._apply_addresses(v)
+                self._apply_static(v)
+                self._apply_radius(v)
+                done = self._applied_vrs[v.name] = (v, ds.VrConfig(
+                    name=v.name,
+                    targets=tuple(DsTargetConfig(prefix=t.prefix, domain=t.domain,
+                                                 profile=t.profile) for t in v.targets),
+                    max_buffered_triggers=v.max_buffered_triggers,
+                    route_distinguisher=v.route_distinguisher))
+            ds_vrs.append(done[1])
+        dcfg = ds.DialoutConfig(chassis=config.chassis, vrs=tuple(ds_vrs))
         self.dialout.apply_config(dcfg, now=now)
         for v in config.vrs:
             self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)
@@ -284,6 +288,7 @@ class Engine:
 
     def _remove_vr(self, name: str) -> None:
         self._vrs_made.discard(name)
+        self._applied_vrs.pop(name, None)
         self._static.pop(name, None)
         self._addresses.pop(name, None)
         r = self._radius.pop(name, None)

@@ -387,3 +387,27 @@ async def test_fuzz_through_batch_mode(tmp_path):
     assert status == 1                       # some lines fail, none is an internal error
     assert shell.executor.internal_errors == 0
     check_model(shell.ctx.config)
+
+
+async def test_a_change_reconciles_only_its_virtual_router(tmp_path):
+    from jcli.__main__ import engine_factory
+    from jcli.app import close_shell
+    opts = Options(startup=str(tmp_path / "s.scr"))
+    shell = await build_shell(opts, engine_factory(opts), output=ListOutput())
+    try:
+        lines = ["configure terminal"]
+        for v in ("vr1", "vr2", "vr3"):
+            lines += [f"virtual-router {v}"] + [f" ip route 10.{i}.0.0 255.255.0.0 192.0.2.1"
+                                                 for i in range(50)]
+        assert await shell.run_lines(lines) == 0
+        eng = shell.ctx.engine.engine
+        calls: list[str] = []
+        real = eng._apply_static
+        eng._apply_static = lambda v: (calls.append(v.name), real(v))
+        assert await shell.run_typed("virtual-router vr2")
+        assert await shell.run_typed("ip route 10.200.0.0 255.255.0.0 192.0.2.1")
+        assert calls == ["vr2"]
+        routes = {str(r.prefix) for r in eng.dp.routes("vr2")}
+        assert "10.200.0.0/16" in routes
+    finally:
+        await close_shell(shell)
