@@ -126,6 +126,14 @@ async def _timed_apply(path: str, lines: list[str], tmp: str) -> float:
             dt = time.perf_counter() - t0
         assert ok, (path, shell.executor.errors[:3])
         assert len(ctx.config.virtual_routers) > 1
+        if path == "stdin":
+            # one line typed afterwards: only its virtual router is reconciled
+            await shell.run_typed("configure terminal")
+            await shell.run_typed("virtual-router vr1")
+            t0 = time.perf_counter()
+            assert await shell.run_typed("ip route 10.250.0.0 255.255.0.0 192.0.2.1")
+            emit("cli", f"apply_typed_line_after_{len(lines)}_lines",
+                 (time.perf_counter() - t0) * 1000, "ms")
         return dt
     finally:
         out.stream.close()
