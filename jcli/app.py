@@ -261,7 +261,7 @@ class Shell:
             while not ctx.quit:
                 if len(pasted) > 1:
                     line = pasted.pop(0)
-                    ctx.write(ctx.prompt + line)        # the echo of a pasted line
+                    ctx.write(ctx.prompt + line[:LINE_MAX])     # the echo of a pasted line
                 else:
                     default = pasted.pop() if pasted else ""
                     try:
