@@ -57,12 +57,12 @@ class StreamOutput(Output):
     """Batch output: lines to stdout, errors to stderr. A closed stdout (`| head`) ends the
     session quietly instead of raising BrokenPipeError at every later line."""
 
-    def __init__(self, stream=None, err_stream=None):
+    def __init__(self, stream: Any = None, err_stream: Any = None) -> None:
         self.stream = stream
         self.err_stream = err_stream
         self.broken = False
 
-    def _put(self, stream, line: str) -> None:
+    def _put(self, stream: Any, line: str) -> None:
         if self.broken:
             return
         try:
@@ -79,7 +79,7 @@ class StreamOutput(Output):
         self._put(s, line)
 
 
-def _silence(stream) -> None:
+def _silence(stream: Any) -> None:
     """After EPIPE: point the stream's descriptor at /dev/null so that flushing at exit does
     not raise again."""
     try:

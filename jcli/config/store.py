@@ -59,7 +59,7 @@ def read_script(path: str, *, limit: int = SCRIPT_MAX_BYTES) -> list[str]:
             raise ScriptError(f"Cannot read {path}: {kind}")
         if st.st_size > limit:
             raise ScriptError(f"Cannot read {path}: larger than {limit} bytes")
-        chunks = []
+        chunks: list[bytes] = []
         total = 0
         while True:
             try:
@@ -87,7 +87,7 @@ def read_script(path: str, *, limit: int = SCRIPT_MAX_BYTES) -> list[str]:
 def clean_temp_files(path: str) -> list[str]:
     """Remove the temporary files an interrupted save left next to `path`."""
     directory = os.path.dirname(os.path.abspath(path))
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(directory)
     except OSError:
