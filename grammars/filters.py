@@ -1,11 +1,20 @@
 """Output filters after a show command: `| include RE`, `| exclude RE`, `| begin RE`,
-`| count`, `| json`. Filter keywords may be abbreviated like any keyword."""
+`| count`, `| json`. Filter keywords may be abbreviated like any keyword.
+
+Regular expressions are compiled with RE2, whose matching time is linear in the length of the
+text: an expression such as `(-|-|  )+z` cannot make the router spend exponential time."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import Any
 
 import pyparsing as pp
+import re2
+
+REGEX_MAX = 256          # characters of one filter expression
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.max_mem = 8 << 20      # bytes of automaton per expression
+_RE2_OPTIONS.log_errors = False
 
 FILTERS = {"include": True, "exclude": True, "begin": True, "count": False, "json": False}
 HELP = {
@@ -26,7 +35,7 @@ class FilterError(ValueError):
 @dataclass(frozen=True)
 class OutputFilter:
     name: str
-    regex: re.Pattern | None = None
+    regex: Any = None        # a compiled RE2 expression
 
     def apply(self, lines: list[str]) -> list[str]:
         if self.name == "include":
@@ -58,10 +67,22 @@ def parse_filter(text: str) -> OutputFilter:
     if FILTERS[name]:
         if not regex:
             raise FilterError("Incomplete command.")
-        try:
-            return OutputFilter(name, re.compile(regex))
-        except re.error as e:
-            raise FilterError(f"Invalid regular expression: {e}") from None
+        return OutputFilter(name, compile_regex(regex))
     if regex:
         raise FilterError("Invalid output filter")
     return OutputFilter(name)
+
+
+def compile_regex(text: str) -> Any:
+    """A filter expression compiled with RE2, or FilterError."""
+    if len(text) > REGEX_MAX:
+        raise FilterError(f"Regular expression too long (at most {REGEX_MAX} characters)")
+    if not text.isprintable() or not text.isascii():
+        raise FilterError("Invalid regular expression: only printable ASCII is allowed")
+    try:
+        return re2.compile(text, options=_RE2_OPTIONS)
+    except Exception as e:           # re2.error, and anything the binding raises on odd input
+        msg = e.args[0] if e.args else e
+        if isinstance(msg, bytes):
+            msg = msg.decode("ascii", "replace")
+        raise FilterError(f"Invalid regular expression: {msg}") from None

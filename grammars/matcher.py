@@ -41,11 +41,17 @@ class Position:
         return out
 
     def match(self, word: str):
-        """-> (status, nodes): status OK / AMBIGUOUS / INVALID."""
+        """-> (status, nodes): status OK / AMBIGUOUS / INVALID. Keywords match in any case;
+        every value is checked by its type (a WORD takes printable ASCII only)."""
         nodes = self.exact.get(word)
         if nodes is not None:
             return OK, nodes
-        kws = self.keyword_prefix(word)
+        key = word.lower() if word.isascii() else word
+        if key is not word:
+            nodes = self.exact.get(key)
+            if nodes is not None:
+                return OK, nodes
+        kws = self.keyword_prefix(key)
         if len(kws) == 1:
             return OK, self.exact[kws[0]]
         if len(kws) > 1:
@@ -53,13 +59,15 @@ class Position:
         out = [n for n in self.specific if n.type.check(word) is not None]
         if out:
             return OK, out
-        if self.generic:
-            return OK, self.generic
+        out = [n for n in self.generic if n.type.check(word) is not None]
+        if out:
+            return OK, out
         return INVALID, []
 
     def bad_column(self, word: str) -> int:
         """Offset inside `word` of the first character no candidate accepts."""
         best = 0
+        word = word.lower() if word.isascii() else word
         for k in self.keywords:
             i = 0
             while i < len(word) and i < len(k) and word[i] == k[i]:
@@ -150,7 +158,11 @@ def match_line(root: Position, line: str, words: list[str] | None = None) -> Mat
             if n.word is not None:
                 args[n.arg] = n.word
             elif n is chain[-1] and rest_at >= 0:
-                args[n.arg] = line.split(None, rest_at)[-1].rstrip()
+                rest = n.type.check(line.split(None, rest_at)[-1].rstrip())
+                if rest is None:
+                    return MatchResult(INVALID, word_index=rest_at,
+                                       column=word_starts(line)[rest_at])
+                args[n.arg] = rest
             else:
                 args[n.arg] = n.type.check(w)
     return MatchResult(OK, command=end.command, args=args)
@@ -190,7 +202,8 @@ def describe(root: Position, line: str, ctx: Any = None,
         pos = successor(nodes)
     choices: list = []
     seen: set[str] = set()
-    for kw in (pos.keyword_prefix(partial) if partial else pos.keywords):
+    lpartial = partial.lower() if partial.isascii() else partial
+    for kw in (pos.keyword_prefix(lpartial) if partial else pos.keywords):
         choices.append(Choice((kw, pos.exact[kw][0].help, "keyword")))
         seen.add(kw)
     values: list = []
@@ -207,6 +220,12 @@ def describe(root: Position, line: str, ctx: Any = None,
                 seen.update(vals)
             values += [Choice((v, h, "completion")) for v in vals]
     choices += values
+    if partial and not choices:
+        # `?` in the middle of a value: the help of the values it may still become
+        for n in pos.specific + pos.generic:
+            if n.type.display not in seen and n.type.could_be(partial):
+                seen.add(n.type.display)
+                choices.append(Choice((n.type.display, n.help, "value")))
     if not partial and pos.ends:
         choices.append(Choice(("<cr>", "", "cr")))
     return choices, None

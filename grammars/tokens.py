@@ -13,16 +13,33 @@ from typing import Any, Callable
 
 import pyparsing as pp
 
-_octet = pp.Regex(r"25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d")
+_octet = pp.Regex(r"25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]")
 IPV4_GRAMMAR = pp.Combine(_octet + ("." + _octet) * 3)
-PREFIX_GRAMMAR = pp.Combine(IPV4_GRAMMAR + "/" + pp.Regex(r"3[0-2]|[12]?\d"))
-RD_GRAMMAR = pp.Combine((IPV4_GRAMMAR | pp.Regex(r"\d{1,10}")) + ":" + pp.Regex(r"\d{1,10}"))
+PREFIX_GRAMMAR = pp.Combine(IPV4_GRAMMAR + "/" + pp.Regex(r"3[0-2]|[12]?[0-9]"))
+RD_GRAMMAR = pp.Combine((IPV4_GRAMMAR | pp.Regex(r"[0-9]{1,10}")) + ":" + pp.Regex(r"[0-9]{1,10}"))
 RANGE_SPEC_GRAMMAR = pp.Combine("<" + pp.Word(pp.nums) + "-" + pp.Word(pp.nums) + ">")
 
-_IPV4_RE = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\Z")
-_PREFIX_RE = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})\Z")
-_RD_RE = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}|\d{1,10}):(\d{1,10})\Z")
-_INT_RE = re.compile(r"\d{1,10}\Z")
+# Only ASCII forms are values: `\d` would also accept other scripts' digits (U+0661 ...).
+_IPV4_RE = re.compile(r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+                      r"(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\Z", re.ASCII)
+_PREFIX_RE = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3})/([0-9]{1,2})\Z", re.ASCII)
+_RD_RE = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9]{1,10}):([0-9]{1,10})\Z", re.ASCII)
+_INT_RE = re.compile(r"[0-9]{1,10}\Z", re.ASCII)
+# A WORD is printable ASCII without spaces (no control characters, no bytes that were not
+# UTF-8, which arrive as lone surrogates), at most WORD_MAX characters.
+WORD_MAX = 256
+_WORD_RE = re.compile(r"[!-~]{1,%d}\Z" % WORD_MAX, re.ASCII)
+_LINE_RE = re.compile(r"[ -~\t]{1,4096}\Z", re.ASCII)
+# What a value may look like while it is still being typed (`?` in the middle of a value).
+_PARTIAL = {
+    "A.B.C.D": re.compile(r"[0-9]{1,3}(\.[0-9]{0,3}){0,3}\Z", re.ASCII),
+    "MASK": re.compile(r"[0-9]{1,3}(\.[0-9]{0,3}){0,3}\Z", re.ASCII),
+    "A.B.C.D/M": re.compile(r"[0-9]{1,3}(\.[0-9]{0,3}){0,3}(/[0-9]{0,2})?\Z", re.ASCII),
+    "RD": re.compile(r"[0-9.]{1,15}(:[0-9]{0,10})?\Z", re.ASCII),
+    "WORD": _WORD_RE,
+    "LINE": _LINE_RE,
+}
+_PARTIAL_INT = re.compile(r"[0-9]{1,10}\Z", re.ASCII)
 _VALID_MASKS = {str(ipaddress.IPv4Network(f"0.0.0.0/{n}").netmask) for n in range(33)}
 
 
@@ -35,6 +52,13 @@ class TokenType:
     check: Callable[[str], Any]
     generic: bool = False   # WORD/LINE: matches anything, loses against specific matches
     rest_of_line: bool = False
+
+    def could_be(self, word: str) -> bool:
+        """Whether `word` is the beginning of a value of this type."""
+        if self.check(word) is not None:
+            return True
+        rx = _PARTIAL.get(self.name, _PARTIAL_INT)
+        return rx.match(word) is not None
 
 
 def _check_ipv4(word: str):
@@ -66,7 +90,11 @@ def _check_rd(word: str):
 
 
 def _check_word(word: str):
-    return word if word else None
+    return word if _WORD_RE.match(word) else None
+
+
+def _check_line(text: str):
+    return text if _LINE_RE.match(text) else None
 
 
 def range_type(lo: int, hi: int) -> TokenType:
@@ -85,7 +113,7 @@ _FIXED = {
     "A.B.C.D/M": TokenType("A.B.C.D/M", "A.B.C.D/M", _check_prefix),
     "RD": TokenType("RD", "ASN:NN|A.B.C.D:NN", _check_rd),
     "WORD": TokenType("WORD", "WORD", _check_word, generic=True),
-    "LINE": TokenType("LINE", "LINE", _check_word, generic=True, rest_of_line=True),
+    "LINE": TokenType("LINE", "LINE", _check_line, generic=True, rest_of_line=True),
 }
 _range_cache: dict[str, TokenType] = {}
 

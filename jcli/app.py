@@ -12,15 +12,25 @@ session.
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
+import logging
 import os
+import signal
 import sys
+import time
 from typing import Any, Callable
 
 from jcli.config.model import RouterConfig
+from jcli.config.render import FOOTER, HEADER
+from jcli.config.store import ScriptError, clean_temp_files, read_script
 from jcli.context import Context, Options, Output, StreamOutput
-from jcli.executor import Executor
+from jcli.executor import LINE_MAX, Executor
+
+log = logging.getLogger(__name__)
+OUTPUT_CHUNK = 256         # lines written between two turns of the event loop
+EXIT_INTERNAL = 3          # a command failed because of a bug, not because of its input
 
 
 async def _maybe_await(x):
@@ -58,18 +68,36 @@ class Shell:
     # ------------------------------------------------------------ start-up
     async def load_startup(self) -> bool:
         """Replay the startup file (when present) and every --config file. Returns False when
-        a --config line failed."""
+        a file could not be read or one of its lines failed. A startup file that cannot be
+        read, or that `write memory` wrote and lost its end marker, is not loaded at all: the
+        router starts with an empty configuration and says so."""
         ok = True
-        path = self.ctx.startup_path
-        if os.path.exists(path):
-            await self.executor.run_file(path)
+        ctx = self.ctx
+        path = ctx.startup_path
+        for tmp in clean_temp_files(path):
+            log.warning("removed %s left by an interrupted save", tmp)
+        if os.path.lexists(path):
+            try:
+                lines = read_script(path)
+                if lines and lines[0].startswith(HEADER) and FOOTER not in (
+                        l.strip() for l in lines[-3:]):
+                    raise ScriptError(f"Cannot load {path}: truncated (no \"{FOOTER}\" line)")
+            except ScriptError as e:
+                ctx.error(f"% {e}")
+                ctx.error("% Starting with an empty configuration")
+                log.warning("startup configuration not loaded: %s", e)
+                ok = False
+            else:
+                if not await self.executor.run_script(lines, os.path.basename(path)):
+                    ok = False
             self._flush_plain()
-        for f in self.ctx.options.config:
+        for f in ctx.options.config:
             try:
                 if not await self.executor.run_file(f):
                     ok = False
             except OSError as e:
-                self.ctx.write(f"% Cannot read {f}: {e.strerror or e}")
+                ctx.error(f"% {e}" if isinstance(e, ScriptError)
+                          else f"% Cannot read {f}: {e.strerror or e}")
                 ok = False
             self._flush_plain()
         self.ctx.mode = "exec"
@@ -83,20 +111,40 @@ class Shell:
                 out.write(line)
 
     # ------------------------------------------------------------ batch
-    async def run_lines(self, lines) -> int:
-        """Run lines in order (privileged exec); exit status 1 if any failed."""
+    async def run_lines(self, lines, source: str = "-c") -> int:
+        """Run lines in order (privileged exec). Errors name the line (`stdin:12: % ...`).
+        Exit status: 0, 1 when a line failed, EXIT_INTERNAL after an internal error.
+        Configuration lines reach the engine once per run of consecutive configuration
+        lines, not once per line."""
         status = 0
-        for line in lines:
-            if line.rstrip().endswith("?"):          # help, as at the prompt
-                for out_line in self.executor.describe(line.rstrip()[:-1]):
-                    self.ctx.write(out_line)
-                continue
-            ok = await self.executor.execute(line)
-            self._flush_plain()
-            if not ok:
-                status = 1
-            if self.ctx.quit:
-                break
+        ctx, ex = self.ctx, self.executor
+        lines = list(lines)
+        prev = ex._where
+        ctx.batch += 1
+        try:
+            for n, line in enumerate(lines, 1):
+                ex._where = f"{source}:{n}"
+                if ctx.quit:
+                    if any(l.strip() and l.lstrip()[0] != "!" for l in lines[n - 1:]):
+                        ex._error(["% Input continues after 'exit'; the rest is not run"])
+                        status = 1
+                    break
+                if line.rstrip().endswith("?") and len(line) <= LINE_MAX:   # help, as at the prompt
+                    for out_line in ex.describe(line.rstrip()[:-1]):
+                        ctx.write(out_line)
+                    continue
+                ok = await ex.execute(line)
+                self._flush_plain()
+                if not ok:
+                    status = 1
+                if getattr(ctx.output, "broken", False):
+                    break
+        finally:
+            ex._where = prev
+            ctx.batch -= 1
+            ctx.flush_config()
+        if ex.internal_errors:
+            status = EXIT_INTERNAL
         return status
 
     # ------------------------------------------------------------ interactive
@@ -123,10 +171,15 @@ class Shell:
         return emit_plain
 
     async def page(self, lines: list[str]) -> None:
+        """Show output, paged on a terminal; long output goes out in chunks that let the
+        event loop (the router) run between them."""
         emit = self._emitter()
         n = self.ctx.terminal_length
         if n <= 1 or len(lines) < n:
-            emit(lines)
+            for i in range(0, len(lines), OUTPUT_CHUNK):
+                emit(lines[i:i + OUTPUT_CHUNK])
+                if len(lines) > OUTPUT_CHUNK:
+                    await asyncio.sleep(0)
             return
         i = 0
         step = n - 1
@@ -143,14 +196,16 @@ class Shell:
     async def interact(self) -> int:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.application import run_in_terminal
-        from prompt_toolkit.history import FileHistory, InMemoryHistory
+        from prompt_toolkit.filters import Condition
         from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.keys import Keys
         from prompt_toolkit.patch_stdout import patch_stdout
 
         from jcli.completion import CliCompleter
 
         ctx, ex = self.ctx, self.executor
         kb = KeyBindings()
+        pasted: list[str] = []          # lines of a multi-line paste still to run
 
         @kb.add("?")
         def _describe(event):
@@ -167,36 +222,168 @@ class Shell:
         def _ctrl_z(event):
             event.app.exit(result="\x1a")
 
-        try:
-            history = FileHistory(os.path.expanduser("~/.jcli_history"))
-        except OSError:
-            history = InMemoryHistory()
-        session = PromptSession(history=history, completer=CliCompleter(ex),
-                                complete_while_typing=False, key_bindings=kb)
+        full = Condition(lambda: len(session.default_buffer.text) >= LINE_MAX)
+
+        bell_at = [0.0]
+
+        def bell(event) -> None:            # at most one bell a second, however many keys
+            now = time.monotonic()
+            if now - bell_at[0] >= 1.0:
+                bell_at[0] = now
+                event.app.output.bell()
+
+        @kb.add(Keys.Any, filter=full)
+        def _line_full(event):
+            bell(event)                       # the line is as long as a line may be
+
+        @kb.add(Keys.BracketedPaste)
+        def _paste(event):
+            """A paste of several lines runs them one by one, as if typed."""
+            buf = event.current_buffer
+            data = event.data.replace("\r\n", "\n").replace("\r", "\n")
+            lines = data.split("\n")
+            room = LINE_MAX - len(buf.text)
+            if len(lines) == 1:
+                if len(data) > room:
+                    bell(event)
+                buf.insert_text(data[:max(room, 0)])
+                return
+            pasted[:] = lines[1:]
+            buf.insert_text(lines[0][:max(room, 0)])
+            buf.validate_and_handle()
+
+        session: PromptSession = PromptSession(
+            history=make_history(ctx, ex), completer=CliCompleter(ex),
+            complete_while_typing=False, key_bindings=kb)
         with patch_stdout(raw=True), _logging_to():
+            if isinstance(ctx.output, ShellOutput):
+                ctx.output.stream = _TerminalStream()
             while not ctx.quit:
-                try:
-                    line = await session.prompt_async(ctx.prompt)
-                except KeyboardInterrupt:
-                    continue
-                except EOFError:
-                    if ctx.mode in ("exec", "user"):
-                        break
-                    line = "end"
+                if len(pasted) > 1:
+                    line = pasted.pop(0)
+                    ctx.write(ctx.prompt + line[:LINE_MAX])     # the echo of a pasted line
+                else:
+                    default = pasted.pop() if pasted else ""
+                    try:
+                        line = await session.prompt_async(ctx.prompt, default=default)
+                    except KeyboardInterrupt:
+                        pasted.clear()
+                        continue
+                    except EOFError:
+                        if ctx.mode in ("exec", "user"):
+                            break
+                        line = "end"
                 if line == "\x1a":
                     if ctx.mode not in ("exec", "user"):
                         ctx.enter("exec")
                     continue
                 try:
-                    ok = await ex.execute(line)
+                    ok = await self._interruptible(line, more=len(pasted) > 1)
                 except KeyboardInterrupt:
                     ok = False
+                    pasted.clear()      # Ctrl-C also drops the rest of a paste
+                    ctx.flush_config()
                 if not ok:
                     self.failed += 1
-                out = ctx.output
-                if isinstance(out, ShellOutput):
-                    await self.page(out.take())
         return 0
+
+    async def _interruptible(self, line: str, *, more: bool) -> bool:
+        """Run a typed line; Ctrl-C (SIGINT while the terminal is not in raw mode) stops
+        that command, not the router."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(self.run_typed(line, more=more))
+        interrupted = []
+
+        def on_sigint() -> None:
+            interrupted.append(True)
+            task.cancel()
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            installed = False
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+            self.ctx.output.write("% Interrupted")
+            out = self.ctx.output
+            if isinstance(out, ShellOutput):
+                await self.page(out.take())
+            raise KeyboardInterrupt from None
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    async def run_typed(self, line: str, *, more: bool = False) -> bool:
+        """Run one line typed or pasted at the prompt and show its output. `more`: further
+        pasted lines follow, so configuration changes reach the engine once, after the last
+        of them (or before a command that looks at the engine)."""
+        ctx = self.ctx
+        if more:
+            ctx.batch += 1
+        try:
+            ok = await self.executor.execute(line)
+        finally:
+            if more:
+                ctx.batch -= 1
+        if not more:
+            ctx.flush_config()
+        out = ctx.output
+        if isinstance(out, ShellOutput):
+            await self.page(out.take())
+        return ok
+
+
+class _TerminalStream:
+    """Command output on a terminal, written now and in order (not through the patch_stdout
+    proxy, which delivers from a thread: an error could then appear after the next echo)."""
+
+    def write(self, text: str) -> None:
+        try:
+            from prompt_toolkit.application.current import get_app_session
+            out = get_app_session().output
+            out.write_raw(text)
+            out.flush()
+        except Exception:               # pragma: no cover - no terminal
+            if sys.__stdout__ is not None:
+                sys.__stdout__.write(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def make_history(ctx: Context, ex: Executor):
+    """The command history: ~/.jcli_history when it can be written, else in memory with one
+    warning. Lines that carry a secret (`key`, `secret`, `password`) never reach the file."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    class SafeFileHistory(FileHistory):
+        def load_history_strings(self):
+            try:
+                yield from super().load_history_strings()
+            except (OSError, UnicodeDecodeError, ValueError):
+                return
+
+        def store_string(self, string: str) -> None:
+            if ex.mentions_secret(string):
+                return
+            try:
+                super().store_string(string)
+            except OSError:
+                pass
+
+    path = os.path.join(os.path.expanduser("~"), ".jcli_history")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.close(fd)
+    except OSError as e:
+        ctx.error(f"% Warning: cannot write {path} ({e.strerror or e}); "
+                  "command history kept in memory only")
+        return InMemoryHistory()
+    return SafeFileHistory(path)
 
 
 class _logging_to:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
@@ -19,8 +20,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=1 << 18)
 def _net(prefix: str, mask: str) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(f"{prefix}/{mask}", strict=False)
+
+
+@lru_cache(maxsize=1 << 18)
+def _static(prefix: str, mask: str, gateway: str | None, distance: int | None,
+            tag: int | None) -> StaticRouteConfig:
+    """One route's engine form; cached, so that applying a configuration converts only the
+    routes that changed since the last time."""
+    return StaticRouteConfig(_net(prefix, mask),
+                             ipaddress.IPv4Address(gateway) if gateway else None,
+                             distance if distance is not None else 1, tag or 0)
+
+
+@lru_cache(maxsize=1 << 16)
+def _target(prefix: str, mask: str, domain: str, profile: str) -> TargetConfig:
+    return TargetConfig(_net(prefix, mask), domain, profile)
 
 
 def _radius(vr: VirtualRouter, kind: str) -> tuple[RadiusServerConfig, ...]:
@@ -34,9 +51,7 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
     rd = next((v.rd for v in vr.vrfs.values() if v.rd), None)
     loopbacks = tuple((n, ipaddress.IPv4Interface(f"{l.address}/{l.mask}"))
                       for n, l in sorted(vr.loopbacks.items()) if l.address and l.mask)
-    statics = tuple(StaticRouteConfig(_net(r.prefix, r.mask),
-                                      ipaddress.IPv4Address(r.gateway) if r.gateway else None,
-                                      r.distance if r.distance is not None else 1, r.tag or 0)
+    statics = tuple(_static(r.prefix, r.mask, r.gateway, r.distance, r.tag)
                     for r in vr.routes.values())
     profiles = tuple(ProfileConfig(
         p.name, tuple(p.ppp_authentication) or DEFAULT_PPP_AUTHENTICATION,
@@ -45,8 +60,7 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
         p.ppp_mru if p.ppp_mru is not None else 1500,
         p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu)
         for p in vr.profiles.values())
-    targets = tuple(TargetConfig(_net(t.prefix, t.mask), t.domain, t.profile)
-                    for t in vr.targets.values())
+    targets = tuple(_target(t.prefix, t.mask, t.domain, t.profile) for t in vr.targets.values())
     return VirtualRouterConfig(
         name=vr.name, route_distinguisher=rd, loopbacks=loopbacks, static_routes=statics,
         radius_auth=_radius(vr, "authentication"), radius_acct=_radius(vr, "accounting"),

@@ -19,6 +19,7 @@ class Options:
     dataplane: str = "sim"                              # --dataplane {sim,linux}
     keep_namespaces: bool = False
     startup: str = "startup.scr"
+    strict_startup: bool = False
 
 
 class Output:
@@ -27,6 +28,10 @@ class Output:
 
     def write(self, line: str) -> None:
         raise NotImplementedError
+
+    def error(self, line: str) -> None:
+        """An error line (batch mode sends these to stderr)."""
+        self.write(line)
 
     def show(self, lines: list[str]) -> None:
         for line in lines:
@@ -49,11 +54,44 @@ class ListOutput(Output):
 
 
 class StreamOutput(Output):
-    def __init__(self, stream=None):
+    """Batch output: lines to stdout, errors to stderr. A closed stdout (`| head`) ends the
+    session quietly instead of raising BrokenPipeError at every later line."""
+
+    def __init__(self, stream: Any = None, err_stream: Any = None) -> None:
         self.stream = stream
+        self.err_stream = err_stream
+        self.broken = False
+
+    def _put(self, stream: Any, line: str) -> None:
+        if self.broken:
+            return
+        try:
+            stream.write(line + "\n")
+        except BrokenPipeError:
+            self.broken = True
+            _silence(stream)
 
     def write(self, line: str) -> None:
-        (self.stream or sys.stdout).write(line + "\n")
+        self._put(self.stream or sys.stdout, line)
+
+    def error(self, line: str) -> None:
+        s = self.err_stream or (sys.stderr if self.stream is None else self.stream)
+        self._put(s, line)
+
+
+def _silence(stream: Any) -> None:
+    """After EPIPE: point the stream's descriptor at /dev/null so that flushing at exit does
+    not raise again."""
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 class Context:
@@ -81,6 +119,7 @@ class Context:
         self.vrf: str | None = None
         self.node: Any = None
         self.terminal_length = 24 if interactive else 0
+        self.terminal_width = 80 if interactive else 0
         self.batch = 0              # >0 while a script runs: engine is told once at the end
         self.dirty = False
         self.quit = False
@@ -107,14 +146,24 @@ class Context:
     def write(self, line: str = "") -> None:
         self.output.write(line)
 
+    def error(self, line: str) -> None:
+        self.output.error(line)
+
     def snapshot(self) -> Any:
         """The engine's current snapshot, or None without an engine."""
         return self.engine.snapshot() if self.engine is not None else None
 
     def config_changed(self) -> None:
-        """Called after each successful configuration change."""
-        if self.batch:
-            self.dirty = True
+        """Called after each successful configuration change. While lines are run in a batch
+        (script, stdin, a paste) the engine is told once, before the next command that looks
+        at it and at the end, not once per line."""
+        self.dirty = True
+        if not self.batch:
+            self.flush_config()
+
+    def flush_config(self) -> None:
+        """Hand pending configuration changes to the engine."""
+        if not self.dirty:
             return
         self.dirty = False
         if self.engine is not None:

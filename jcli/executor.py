@@ -15,6 +15,7 @@ from grammars.filters import FILTERS as FILTER_ARG
 from grammars.filters import HELP as FILTER_HELP
 from grammars.filters import FilterError, OutputFilter, parse_filter
 from grammars.matcher import AMBIGUOUS, INCOMPLETE, OK, describe, match_line
+from jcli.config.store import ScriptError, read_script
 from jcli.context import Context
 from jcli.modes import MODES
 from jcli.registry import CliError, Registry, load_commands
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 
 INVALID_MSG = "% Invalid input detected at '^' marker."
 INCOMPLETE_MSG = "% Incomplete command."
+LINE_MAX = 4096                  # characters of one command line
+LINE_TOO_LONG_MSG = f"% Line too long (at most {LINE_MAX} characters)"
+SCRIPT_MAX_ERRORS = 20           # a script stops after this many failed lines
+SECRET_WORDS = frozenset({"key", "secret", "password"})
+SCRIPT_MAX_DEPTH = 4             # nested `configure file`
 
 
 class Executor:
@@ -32,7 +38,11 @@ class Executor:
         ctx.executor = self
         self.registry = registry if registry is not None else load_commands()
         self._where: str | None = None      # "FILE:LINE" while a script runs
+        self._script = False                # running a configuration script: no exec commands
+        self._echo = True                   # echo the failing line under its error
+        self._files: list[str] = []         # scripts being read (nested `configure file`)
         self.errors: list[str] = []         # error lines reported while a script runs
+        self.internal_errors = 0            # handler failures that are bugs, not bad input
 
     # ----------------------------------------------------------------- errors
     def _error(self, lines: list[str]) -> None:
@@ -40,13 +50,14 @@ class Executor:
             msg = next((l for l in lines if l.startswith("%")), lines[-1])
             first = f"{self._where}: {msg}"
             self.errors.append(first)
-            self.ctx.write(first)
-            for l in lines:
-                if l is not msg:
-                    self.ctx.write(l)
+            self.ctx.error(first)
+            if self._echo:
+                for l in lines:
+                    if l is not msg:
+                        self.ctx.error(l)
             return
         for l in lines:
-            self.ctx.write(l)
+            self.ctx.error(l)
 
     def _match_error(self, res, line: str) -> None:
         if res.status is AMBIGUOUS:
@@ -80,11 +91,31 @@ class Executor:
             if alt.status is OK:
                 return alt, mode, None
             mode = MODES[mode].parent
+        if self._script:
+            # name the refusal of an exec command (write memory, clear ...) in a script
+            alt = match_line(self.registry.root("exec"), line)
+            if alt.status is OK and alt.command.kind == "exec":
+                return alt, "exec", None
         return res, ctx.mode, None
+
+    def mentions_secret(self, line: str) -> bool:
+        """Whether `line` is a command that carries a secret (kept out of the history file)."""
+        if len(line) > LINE_MAX:
+            return True
+        try:
+            res, _mode, _flt = self.resolve(line)
+        except FilterError:
+            res = None
+        if res is not None and res.status is OK:
+            return any(n.word in SECRET_WORDS for n in res.command.spec.nodes)
+        return any(w.lower() in SECRET_WORDS for w in line.split())
 
     # ----------------------------------------------------------------- running
     def run(self, line: str) -> bool | Awaitable[bool]:
         """Run one line. Returns True/False, or an awaitable when the handler is async."""
+        if len(line) > LINE_MAX:
+            self._error([LINE_TOO_LONG_MSG])
+            return False
         s = line.strip()
         if not s or s[0] == "!":
             return True
@@ -98,6 +129,11 @@ class Executor:
             self._match_error(res, line)
             return False
         cmd = res.command
+        if self._script and cmd.kind == "exec":
+            self._error(["% Exec commands are not allowed in a configuration script"])
+            return False
+        if cmd.kind in ("show", "exec"):
+            ctx.flush_config()          # what the command sees includes every earlier line
         if mode != ctx.mode:
             ctx.enter(mode)
         kw = dict(cmd.defaults)
@@ -108,10 +144,10 @@ class Executor:
             self._error([f"% {e}"])
             return False
         except Exception as e:          # a handler bug must not end the session
-            log.exception("command %r failed", line)
-            self._error([f"% Internal error: {type(e).__name__}: {e}"])
+            self._internal(cmd, e)
             return False
-        if cmd.is_async or inspect.isawaitable(result):
+        if cmd.is_async or (result is not None and not isinstance(result, (bool, list, ShowResult))
+                            and inspect.isawaitable(result)):
             return self._finish_async(cmd, result, flt)
         return self._finish(cmd, result, flt)
 
@@ -122,10 +158,14 @@ class Executor:
             self._error([f"% {e}"])
             return False
         except Exception as e:
-            log.exception("command %s failed", cmd.text)
-            self._error([f"% Internal error: {type(e).__name__}: {e}"])
+            self._internal(cmd, e)
             return False
         return self._finish(cmd, result, flt)
+
+    def _internal(self, cmd, e: Exception) -> None:
+        self.internal_errors += 1
+        log.error("command %s failed", cmd.text, exc_info=e)
+        self._error([f"% Internal error: {type(e).__name__}: {e}"])
 
     def _finish(self, cmd, result: Any, flt: OutputFilter | None) -> bool:
         if result is False:
@@ -155,15 +195,20 @@ class Executor:
             r = await r
         return r
 
-    async def run_script(self, lines, source: str = "<script>", *, start_mode: str = "config") -> bool:
+    async def run_script(self, lines, source: str = "<script>", *, start_mode: str = "config",
+                         echo: bool = True, max_errors: int = SCRIPT_MAX_ERRORS) -> bool:
         """Replay a configuration script: every bad line is reported as `SOURCE:LINE: error`
-        and skipped; the good ones are applied. Returns True when no line failed."""
+        and skipped; the good ones are applied; exec commands are refused; the script stops
+        after `max_errors` failed lines. Returns True when no line failed."""
         ctx = self.ctx
         saved = (ctx.mode, ctx.vr, ctx.vrf, ctx.node)
         ctx.mode, ctx.vr, ctx.vrf, ctx.node = start_mode, "default", None, None
         ctx.batch += 1
-        ok = True
-        prev_where = self._where
+        failed = 0
+        quit_before = ctx.quit
+        lines = lines if isinstance(lines, list) else list(lines)
+        prev = (self._where, self._script, self._echo)
+        self._script, self._echo = True, echo
         try:
             for n, line in enumerate(lines, 1):
                 s = line.lstrip()
@@ -174,23 +219,56 @@ class Executor:
                 if not isinstance(r, bool):
                     r = await r
                 if not r:
-                    ok = False
+                    failed += 1
+                    if failed >= max_errors:
+                        self._error([f"% Too many errors ({failed}): rest of {source} not read"])
+                        break
+                if ctx.quit and not quit_before:      # `exit` at the top: the script ends
+                    ctx.quit = False
+                    if any(l.strip() and l.lstrip()[0] != "!" for l in lines[n:]):
+                        self._where = f"{source}:{n + 1}"
+                        self._error(["% Input continues after 'exit'; the rest is not run"])
+                        failed += 1
+                    break
         finally:
-            self._where = prev_where
+            self._where, self._script, self._echo = prev
             ctx.batch -= 1
             ctx.mode, ctx.vr, ctx.vrf, ctx.node = saved
             if ctx.vr not in ctx.config.virtual_routers:
                 ctx.vr, ctx.vrf = "default", None
             if ctx.mode != "user" and MODES[ctx.mode].config and ctx.node is not None:
                 ctx.enter("config")
-            if not ctx.batch and ctx.dirty:
-                ctx.config_changed()
-        return ok
+            if not ctx.batch:
+                ctx.flush_config()
+        return failed == 0
 
     async def run_file(self, path: str, *, start_mode: str = "config") -> bool:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-        return await self.run_script(lines, os.path.basename(path), start_mode=start_mode)
+        """Replay a script file (see `read_script` for what is refused). A file that does not
+        start like a configuration script has its lines never echoed."""
+        real = os.path.realpath(path) if "\x00" not in path else path
+        if real in self._files:
+            raise ScriptError(f"Cannot read {path}: it is already being read (included by itself)")
+        if len(self._files) >= SCRIPT_MAX_DEPTH:
+            raise ScriptError(f"Cannot read {path}: scripts nested more than {SCRIPT_MAX_DEPTH} deep")
+        lines = read_script(path)
+        self._files.append(real)
+        try:
+            return await self.run_script(lines, os.path.basename(path), start_mode=start_mode,
+                                         echo=self._looks_like_script(lines, start_mode))
+        finally:
+            self._files.pop()
+
+    def _looks_like_script(self, lines: list[str], mode: str) -> bool:
+        for line in lines:
+            s = line.strip()
+            if not s:
+                continue
+            if s[0] == "!":
+                return True
+            if len(line) > LINE_MAX:
+                return False
+            return match_line(self.registry.root(mode), line).status is OK
+        return True
 
     # ----------------------------------------------------------------- ? and TAB
     def _filter_choices(self, line: str):
@@ -216,6 +294,8 @@ class Executor:
 
     def describe(self, line: str) -> list[str]:
         """The `?` output for `line` (the text before the `?`)."""
+        if len(line) > LINE_MAX:
+            return [LINE_TOO_LONG_MSG]
         flt = self._filter_choices(line)
         if flt is not None:
             if not flt or not flt[1]:
@@ -240,6 +320,8 @@ class Executor:
 
     def completions(self, line: str) -> tuple[str, list[tuple[str, str]]]:
         """TAB candidates for the word at the end of `line` -> (partial word, [(text, help)])."""
+        if len(line) > LINE_MAX:
+            return "", []
         partial = "" if not line or line[-1].isspace() else line.split()[-1]
         flt = self._filter_choices(line)
         if flt is not None:
@@ -272,6 +354,8 @@ class _Collect:
 
     def write(self, line: str) -> None:
         self.lines.append(line)
+
+    error = write
 
     def show(self, lines) -> None:
         self.lines.extend(lines)

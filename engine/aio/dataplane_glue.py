@@ -75,7 +75,8 @@ class DataplaneGlue:
             self.output(f"% {exc}")
             return False
 
-    def apply_static(self, v: VirtualRouterConfig) -> None:
+    def apply_static(self, v: VirtualRouterConfig) -> bool:
+        """Install the VR's static routes; False when the dataplane refused one."""
         want: set[Route] = set()
         for s in v.static_routes:
             if s.nexthop is None:
@@ -89,6 +90,7 @@ class DataplaneGlue:
         # a route the dataplane refused is retried at the next reconciliation
         self._static[v.name] = {r for r in want if r in have
                                 or self.call(self.dp.add_route, v.name, r)}
+        return self._static[v.name] == want
 
     # ---------------------------------------------------------------- sessions
     def install_routes(self, req: ds.InstallRoutes) -> None:

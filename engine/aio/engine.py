@@ -90,6 +90,8 @@ class Engine:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.l2tp_adapter: L2tpUdpAdapter | None = None
         self._calls = CallTable()
+        # per VR: the configuration last applied and its dial-out form (unchanged VRs are skipped)
+        self._applied_vrs: dict[str, tuple[VirtualRouterConfig, ds.VrConfig]] = {}
         self.radius = RadiusClients(rng=self.rng, nas_ip=nas_ip, now=self.now,
                                     after_event=self._pump)
         self.radius.tracer = self._radius_tracer
@@ -196,19 +198,27 @@ class Engine:
         for name in sorted(self.dataplane.vrs_made - names):
             self.radius.remove(name)
             self.dataplane.remove_vr(name)
+            self._applied_vrs.pop(name, None)
+        ds_vrs = []
         for v in config.vrs:
-            self.dataplane.apply_addresses(v)
-            self.dataplane.apply_static(v)
-            self.radius.apply(v, self.loop, self.dataplane.socket_factory(v.name))
-        dcfg = ds.DialoutConfig(
-            chassis=config.chassis,
-            vrs=tuple(ds.VrConfig(
-                name=v.name,
-                targets=tuple(DsTargetConfig(prefix=t.prefix, domain=t.domain, profile=t.profile)
-                              for t in v.targets),
-                max_buffered_triggers=v.max_buffered_triggers,
-                route_distinguisher=v.route_distinguisher,
-                profiles=frozenset(p.name for p in v.profiles)) for v in config.vrs))
+            done = self._applied_vrs.get(v.name)
+            if done is None or done[0] != v:      # only the virtual routers that changed
+                self.dataplane.apply_addresses(v)
+                complete = self.dataplane.apply_static(v)
+                self.radius.apply(v, self.loop, self.dataplane.socket_factory(v.name))
+                done = (v, ds.VrConfig(
+                    name=v.name,
+                    targets=tuple(DsTargetConfig(prefix=t.prefix, domain=t.domain,
+                                                 profile=t.profile) for t in v.targets),
+                    max_buffered_triggers=v.max_buffered_triggers,
+                    route_distinguisher=v.route_distinguisher,
+                    profiles=frozenset(p.name for p in v.profiles)))
+                if complete:            # a refused route is retried at the next apply
+                    self._applied_vrs[v.name] = done
+                else:
+                    self._applied_vrs.pop(v.name, None)
+            ds_vrs.append(done[1])
+        dcfg = ds.DialoutConfig(chassis=config.chassis, vrs=tuple(ds_vrs))
         self.dialout.apply_config(dcfg, now=now)
         for v in config.vrs:
             self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from jcli.config.render import render_config
-from jcli.config.store import atomic_write
+from jcli.config.store import ScriptError, atomic_write
 from jcli.modes import CONFIG_MODES, MODES
 from jcli.registry import CliError, command
 
@@ -38,6 +38,8 @@ async def configure_file(ctx, path):
         raise CliError("No executor")
     try:
         ok = await ex.run_file(path)
+    except ScriptError as e:
+        raise CliError(str(e)) from None
     except OSError as e:
         raise CliError(f"Cannot read {path}: {e.strerror or e}") from None
     return ok
@@ -66,6 +68,13 @@ def terminal_length(ctx, lines):
     ctx.terminal_length = lines
 
 
+@command("exec*", "terminal width <0-512>$columns",
+         ["Set terminal line parameters", "Set width of the display terminal (0 = unlimited)",
+          "Number of characters"], kind="nav")
+def terminal_width(ctx, columns):
+    ctx.terminal_width = columns
+
+
 @command("exec*", "virtual-router WORD$name",
          ["Switch the CLI context to a virtual router", "Virtual router name (default returns)"],
          kind="nav", complete={"name": vr_names})
@@ -88,7 +97,7 @@ def save(ctx) -> None:
     ctx.write(f"Configuration saved to {os.path.basename(path)}")
 
 
-@command("exec", "write memory", ["Write the running configuration", "To the startup file"])
+@command("exec", "write [memory]", ["Write the running configuration", "To the startup file"])
 def write_memory(ctx):
     save(ctx)
 

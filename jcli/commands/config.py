@@ -2,7 +2,7 @@
 Handlers verify, then change the model; rendering lives in jcli.config.render."""
 from __future__ import annotations
 
-import ipaddress
+import re
 
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.config import model as m
@@ -24,9 +24,15 @@ def vrf_names(ctx):
     return sorted(ctx.vr_config.vrfs)
 
 
+def _ip_int(addr: str) -> int:
+    """A dotted quad the A.B.C.D type already checked (ASCII, four octets) as an integer."""
+    a, b, c, d = addr.split(".")
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+
+
 def _check_prefix(prefix: str, mask: str) -> None:
-    net = int(ipaddress.IPv4Address(prefix))
-    msk = int(ipaddress.IPv4Address(mask))
+    net = _ip_int(prefix)
+    msk = _ip_int(mask)
     if net & ~msk & 0xFFFFFFFF:
         raise CliError("Inconsistent address and mask")
 
@@ -93,9 +99,35 @@ def node(ctx):
 
 
 # ------------------------------------------------------------------ global
+HOSTNAME_MAX = 64
+DOMAIN_MAX = 64
+_HOSTNAME_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?\Z", re.ASCII)
+_DOMAIN_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\Z", re.ASCII)
+
+
+def check_hostname(name: str) -> str:
+    if len(name) > HOSTNAME_MAX or not _HOSTNAME_RE.match(name) or ".." in name:
+        raise CliError(f"Invalid host name (letters, digits, '-', '_' and '.', at most "
+                       f"{HOSTNAME_MAX} characters, starting and ending with a letter or digit)")
+    return name
+
+
+def check_domain(name: str) -> str:
+    if len(name) > DOMAIN_MAX or not _DOMAIN_RE.match(name) or ".." in name:
+        raise CliError(f"Invalid domain name (letters, digits, '-', '_' and '.', at most "
+                       f"{DOMAIN_MAX} characters)")
+    return name
+
+
 @command(G, "hostname WORD$name", ["Set the system's network name", "Host name"])
 def hostname(ctx, name):
-    ctx.config.hostname = name
+    ctx.config.hostname = check_hostname(name)
+
+
+@command(G, "no hostname [WORD$name]", ["Negate a command or set its defaults",
+                                        "Set the system's network name", "Host name"])
+def no_hostname(ctx, name):
+    ctx.config.hostname = m.RouterConfig.hostname
 
 
 @command(G, "virtual-router WORD$name", ["Create or enter a virtual router context",
@@ -284,6 +316,7 @@ def no_aaa_auth(ctx, method):
          ["Authentication, authorization and accounting", "Map a domain to a virtual router",
           "Domain name"], complete={"domain": domain_names})
 def aaa_domain_map(ctx, domain):
+    check_domain(domain)
     maps = ctx.vr_config.domain_maps
     dm = maps.get(domain)
     if dm is None:
@@ -371,6 +404,7 @@ L2 = ["Layer 2 Tunneling Protocol", "L2TP dial-out"]
          complete={"profile": profile_names})
 def dialout_target(ctx, prefix, mask, domain, profile):
     _check_prefix(prefix, mask)
+    check_domain(domain)
     if profile not in ctx.vr_config.profiles:
         raise CliError(f'Profile "{profile}" does not exist')
     check_dialout_writable(ctx)

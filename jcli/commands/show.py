@@ -37,24 +37,51 @@ def config_data(cfg: RouterConfig) -> dict:
     }
 
 
-def _uptime(seconds: float) -> str:
-    s = int(seconds)
-    d, s = divmod(s, 86400)
+PRODUCT = "jcli"
+RELEASE = f"{PRODUCT}_{VERSION.replace('.', '-')}.rel"
+SLOT_HEADER = ["slot state     type     admin  spare  running release    slot uptime",
+               "---- ------ ---------- ------- ----- ----------------- ---------------"]
+
+
+def _running_for(seconds: int) -> str:
+    d, s = divmod(seconds, 86400)
     h, s = divmod(s, 3600)
     mi, s = divmod(s, 60)
-    return f"{d} days, {h:02d}:{mi:02d}:{s:02d}"
+    return f"{d} days, {h} hours, {mi} minutes, {s} seconds"
+
+
+def _slot_uptime(seconds: int) -> str:
+    d, s = divmod(seconds, 86400)
+    h, s = divmod(s, 3600)
+    mi, s = divmod(s, 60)
+    return f"{d}d{h:02d}h:{mi:02d}m:{s:02d}s"
+
+
+def render_version(d: dict) -> list[str]:
+    """The JunOSe `show version` layout (automation parsers match these lines)."""
+    since = time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime(d["started"])).upper()
+    return [
+        f"Juniper Edge Routing Switch {d['product']}",
+        f"Copyright (c) 2024-{time.gmtime(d['started']).tm_year} {d['product']} developers.  "
+        "All rights reserved.",
+        f"System Release: {d['release']}",
+        f"\tVersion: {d['version']} release-0.0 [BuildId 0]",
+        f"System running for: {_running_for(d['uptime_seconds'])}",
+        f"\t(since {since})",
+        "",
+        *SLOT_HEADER,
+        f"{0:<4} {'online':<6} {d['product']:<10} {'enabled':<7}  ---  {d['release']:<17} "
+        f"{_slot_uptime(d['uptime_seconds'])}",
+    ]
 
 
 @command("*", "show version", ["Show running system information", "System software version"])
 def show_version(ctx):
-    up = time.time() - ctx.started
-    data = {"product": "jcli", "description": "JunOSe E-series router emulator",
-            "version": VERSION, "uptime_seconds": int(up), "hostname": ctx.config.hostname}
-    return ShowResult(data, lambda d: [
-        f"Juniper Edge Routing Switch emulator ({d['product']}) version {d['version']}",
-        d["description"],
-        f"{d['hostname']} uptime is {_uptime(d['uptime_seconds'])}",
-    ])
+    up = int(time.time() - ctx.started)
+    data = {"product": PRODUCT, "description": "JunOSe E-series router emulator",
+            "version": VERSION, "release": RELEASE, "uptime_seconds": up,
+            "started": int(ctx.started), "hostname": ctx.config.hostname}
+    return ShowResult(data, render_version)
 
 
 def _show_config(ctx):

@@ -35,11 +35,11 @@ def test_batch_failure_exit_code_and_caret(tmp_path):
     r = run_jcli(["-c", "show version", "-c", "show zzz", "-c", "show configuration | count"],
                  tmp_path)
     assert r.returncode == 1
-    lines = r.stdout.splitlines()
-    i = lines.index("show zzz")
-    assert lines[i + 1] == "     ^"
-    assert lines[i + 2] == "% Invalid input detected at '^' marker."
-    assert lines[-1].startswith("Count: ")
+    err = r.stderr.splitlines()                 # errors go to stderr and name the line
+    i = err.index("show zzz")
+    assert err[i + 1] == "     ^"
+    assert err[i - 1] == "-c:2: % Invalid input detected at '^' marker."
+    assert r.stdout.splitlines()[-1].startswith("Count: ")
 
 
 def test_stdin_lines(tmp_path):
@@ -54,7 +54,7 @@ def test_config_file_with_errors(tmp_path):
     f.write_text("hostname ok1\nbogus\n")
     r = run_jcli(["--config", str(f), "-c", "show configuration | include hostname"], tmp_path)
     assert r.returncode == 1
-    assert "c.scr:2: % Invalid input detected at '^' marker." in r.stdout
+    assert "c.scr:2: % Invalid input detected at '^' marker." in r.stderr
     assert "hostname ok1" in r.stdout
 
 
@@ -312,4 +312,4 @@ def test_batch_question_mark_prints_help(tmp_path):
     r = run_jcli(["-c", "show vers?", "-c", "write ?"], tmp_path)
     assert r.returncode == 0
     assert r.stdout.splitlines() == ["  version  System software version",
-                                     "  memory  To the startup file"]
+                                     "  memory  To the startup file", "  <cr>"]

@@ -7,7 +7,7 @@ import pytest
 
 from grammars.matcher import OK, match_line
 from jcli.config.render import FOOTER, HEADER, render_config
-from jcli.context import Context, ListOutput
+from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from tests.cli.transcript import inputs, new_session
 
@@ -79,8 +79,8 @@ async def test_every_prefix_of_sample_lines_completes(path):
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=[os.path.basename(p) for p in TRANSCRIPTS])
-async def test_every_prefix_of_transcript_lines_completes(path):
-    ctx, ex = new_session()
+async def test_every_prefix_of_transcript_lines_completes(path, tmp_path):
+    ctx, ex = new_session(options=Options(startup=str(tmp_path / "startup.scr")))  # `write`
     for line in inputs(open(path, encoding="utf-8").read()):
         line = line.removesuffix("?").removesuffix("<TAB>")
         for i in range(len(line) + 1):

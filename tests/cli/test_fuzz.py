@@ -1,11 +1,14 @@
 """Property tests: arbitrary input never raises; random valid configurations round-trip."""
 import asyncio
+import atexit
+import shutil
+import tempfile
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jcli.config.render import render_config
-from jcli.context import Context, ListOutput
+from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from jcli.modes import MODES
 
@@ -15,12 +18,17 @@ WORDS = ["sh", "show", "conf", "t", "ip", "route", "10.0.0.0", "255.0.0.0", "nul
          "x" * 3, "1.2.3.4", "99999999999", "<1-2>", "{", "[", "$", "\t", ":", "65000:1"]
 
 
+_TMP = tempfile.mkdtemp(prefix="jcli-fuzz-")
+atexit.register(shutil.rmtree, _TMP, True)
+_OPTIONS = Options(startup=f"{_TMP}/startup.scr")     # `w` is `write`: never save into the cwd
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mode=st.sampled_from(sorted(MODES)),
        line=st.one_of(st.text(max_size=40),
                       st.lists(st.sampled_from(WORDS), max_size=9).map(" ".join)))
 def test_any_input_is_handled(mode, line):
-    ctx = Context(output=ListOutput())
+    ctx = Context(output=ListOutput(), options=_OPTIONS)
     ex = Executor(ctx)
     ctx.enter(mode, None)
     ex.describe(line)

@@ -71,3 +71,16 @@ def test_demo_ping_dials_out_and_session_is_in_service(shell):
     out = run(shell, "show l2tp dial-out session brief | count", "Count")
     shell.expect(r"\d+")
     assert shell.after == "5"          # header, dashes, two sessions, summary
+
+
+def test_backtracking_filter_while_the_lab_dials(shell):
+    """A filter that backtracks exponentially in a backtracking engine returns at once; the
+    data plane and the tunnel keep working meanwhile."""
+    run(shell, "terminal length 0", "host1#")
+    out = run(shell, "ping virtual-router home 10.10.1.1", "ms")
+    assert "Success rate = 100% (5/5)" in out
+    shell.sendline("show l2tp dial-out session | include (-|-|  |-----)+z")
+    out = run(shell, "ping virtual-router home 10.10.1.1 count 3", "ms")
+    assert "Success rate = 100% (3/3)" in out
+    out = run(shell, "show l2tp dial-out session | include (-|-)+|inService", "inService")
+    assert "10.10.1.1" in out
