@@ -2,16 +2,27 @@
 
 import asyncio
 import hashlib
-import shutil
 import random
 import tomllib
 
 import pytest
 
-from engine.aaa.client import (DialoutDenial, DialoutGrant, RadiusClient, RadiusReply,
-                               RadiusServer, RadiusTimeout, accounting_start, accounting_stop,
-                               chap_request, dialout_request, dialout_user_name,
-                               pap_request, parse_dialout_reply, parse_framed)
+from engine.aaa.client import (
+    DialoutDenial,
+    DialoutGrant,
+    RadiusClient,
+    RadiusReply,
+    RadiusServer,
+    RadiusTimeout,
+    accounting_start,
+    accounting_stop,
+    chap_request,
+    dialout_request,
+    dialout_user_name,
+    pap_request,
+    parse_dialout_reply,
+    parse_framed,
+)
 from engine.aaa.udp import RadiusUdpAdapter
 from engine.lab.radius_server import RadiusServerCore, RadiusSpec, start_radius_servers
 
@@ -234,8 +245,7 @@ async def test_more_than_255_in_flight_uses_second_socket(lab):
     assert a.client.in_flight == 0
 
 
-@pytest.mark.skipif(shutil.which("tcpdump") is None or shutil.which("tshark") is None,
-                    reason="tcpdump/tshark not installed")
+@pytest.mark.capture
 async def test_lab_server_wire_valid_pcap(tmp_path):
     from . import freeradius as frh
 

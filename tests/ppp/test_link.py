@@ -4,11 +4,18 @@ import random
 import pytest
 
 from engine import icmp
-from engine.ppp import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown,
-                        LinkUp, NetworkUp, PeerAuthenticated, PppConfig, PppLink)
+from engine.ppp import (
+    AuthenticatedByPeer,
+    AuthFailed,
+    AuthRequest,
+    IpPacket,
+    LinkDown,
+    NetworkUp,
+    PeerAuthenticated,
+)
 from engine.ppp import frames as F
 
-from .harness import Wire, link, local_verifier, pair
+from .harness import link, local_verifier, pair
 
 LNS = dict(auth_protocols_required=("chap",), auth_protocols_allowed=("chap", "pap"),
            username="lns", password="lns-pass", local_ip="10.0.0.1", peer_ip="10.0.0.2")
