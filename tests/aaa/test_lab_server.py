@@ -25,6 +25,7 @@ from engine.aaa.client import (
 )
 from engine.aaa.udp import RadiusUdpAdapter
 from engine.lab.radius_server import RadiusServerCore, RadiusSpec, start_radius_servers
+from tests.wait import async_wait_until
 
 LAB = '''
 [[radius]]
@@ -273,7 +274,7 @@ async def test_adapter_cancel_and_close(lab):
     a = client_for(srv, b"lns-secret", timeout=5.0, retransmit=0)
     try:
         task = asyncio.ensure_future(a.ask(pap_request("cpe1", "cpe1-pass")))
-        await asyncio.sleep(0.05)
+        await async_wait_until(lambda: a.client.in_flight == 1, timeout=5)
         assert a.client.in_flight == 1
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
