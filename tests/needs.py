@@ -91,8 +91,10 @@ def capture_problem() -> str | None:
         size = pcap.stat().st_size if pcap.exists() else 0
         if proc.returncode == 0 and size > 24:            # pcap file header + one packet
             return None
-        text = err.decode(errors="replace").strip().splitlines()
-        return f"needs capture: tcpdump -i lo captured nothing ({text[-1] if text else 'no output'})"
+        lines = [line.strip() for line in err.decode(errors="replace").splitlines()
+                 if line.strip() and "listening on" not in line]
+        why = " ".join(lines) or f"exit status {proc.returncode}"
+        return f"needs capture: tcpdump -i lo captured nothing: {why}"
 
 
 def need_root() -> None:
