@@ -94,8 +94,12 @@ def test_capture_check_passes_where_tcpdump_captures():
 
 
 def test_wait_until_returns_the_value_or_times_out():
-    calls = []
-    assert wait_until(lambda: calls.append(1) or len(calls) >= 3 and "done", timeout=5,
-                      interval=0) == "done"
+    calls: list[int] = []
+
+    def third_call() -> str:
+        calls.append(1)
+        return "done" if len(calls) >= 3 else ""
+
+    assert wait_until(third_call, timeout=5, interval=0) == "done" and len(calls) == 3
     with pytest.raises(Timeout, match="never"):
         wait_until(lambda: False, timeout=0.05, what="never")
