@@ -12,7 +12,7 @@ from tests.interop.validate_pcap import validate
 from . import topology as topo
 from .test_two_hosts import kernel_ping, sessions, start_engine, wait_until
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.tools("tcpdump", "tshark")]
+pytestmark = [pytest.mark.timeout(120), pytest.mark.capture]
 
 
 def tshark_fields(pcap: Path, display_filter: str, *fields: str) -> list[list[str]]:
