@@ -98,7 +98,7 @@ def emit(metric: str, value, unit: str) -> None:
           flush=True)
 
 
-def lab_rx_packets(lab: "topo.Topology") -> int:
+def lab_rx_packets(lab: topo.Topology) -> int:
     raw = topo.ip("-n", lab.lab_ns, "-s", "-j", "link", "show", lab.veth_lab)
     return json.loads(raw)[0]["stats64"]["rx"]["packets"]
 

@@ -33,8 +33,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from engine import icmp  # noqa: E402
-from engine.aio.config import (EngineConfig, ProfileConfig, RadiusServerConfig,  # noqa: E402
-                               TargetConfig, VirtualRouterConfig)
+from engine.aio.config import EngineConfig, ProfileConfig, RadiusServerConfig, TargetConfig, VirtualRouterConfig  # noqa: E402
 from engine.aio.engine import Engine  # noqa: E402
 from engine.dialout.service import ChassisConfig  # noqa: E402
 

@@ -1,20 +1,24 @@
 """Start a FreeRADIUS 3 server and a tcpdump capture for interop tests and the
-benchmark: configuration derived from ../shared/interop/, own temp dir, free ports,
+benchmark: configuration from tests/interop/freeradius, own temp dir, free ports,
 stopped by pid."""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
-from tests.shared_paths import INTEROP
-SECRET = b"testing123"
+from tests.interop import RADIUS_SECRET, freeradius_files
+from tests.interop.validate_pcap import validate
+from tests.needs import tool
+from tests.wait import file_settled
+
+SECRET = RADIUS_SECRET.encode()
 
 EXTRA_USERS = '''
 # full dial-out grants (with and without route distinguisher)
@@ -88,30 +92,13 @@ EXTRA_USERS = '''
 '''
 
 
-# FreeRADIUS 3.2.1 adds a Message-Authenticator to an Access-Accept or -Reject only when
-# the reply list holds one; the client drops replies without it (CVE-2024-3596), so
-# every reply gets one, accepts in post-auth and rejects in Post-Auth-Type REJECT.
-SIGN_REPLY = "update reply {\n\t\t\tMessage-Authenticator := 0x00\n\t\t}"
-POST_AUTH = ("post-auth {\n\t\t" + SIGN_REPLY + "\n\t\tPost-Auth-Type REJECT {\n\t\t\t"
-             + SIGN_REPLY.replace("\n\t\t", "\n\t\t\t") + "\n\t\t}\n\t}")
-
-
-def sign_replies(conf: str) -> str:
-    """The server configuration with a Message-Authenticator in every Access reply."""
-    out, n = re.subn(r"post-auth \{\s*\}", POST_AUTH, conf)
-    if n != 1:
-        raise RuntimeError("FreeRADIUS configuration has no empty post-auth section")
-    return out
-
-
 def _read(path: str) -> str:
     with open(path, errors="replace") as f:
         return f.read()
 
 
 def binary() -> str | None:
-    return shutil.which("freeradius") or (
-        "/usr/sbin/freeradius" if os.path.exists("/usr/sbin/freeradius") else None)
+    return tool("freeradius")
 
 
 def free_udp_ports(n: int) -> list[int]:
@@ -155,28 +142,12 @@ class FreeRadius:
         self.pid: int | None = None
 
     def _write_config(self) -> None:
-        conf = _read(os.path.join(INTEROP, "freeradius-radiusd.conf"))
-        conf = re.sub(r"(?m)^logdir = .*$", f"logdir = {self.dir}", conf)
-        conf = re.sub(r"(?m)^raddbdir = .*$", f"raddbdir = {self.dir}", conf)
-        conf = re.sub(r"(?m)^run_dir = .*$", f"run_dir = {self.dir}", conf)
-        conf = conf.replace("port = 18120", f"port = {self.auth_port}")
-        conf = conf.replace("port = 18130", f"port = {self.acct_port}")
-        if self.threads:
-            conf = re.sub(r"start_servers = \d+", f"start_servers = {self.threads}", conf)
-            conf = re.sub(r"max_servers = \d+", f"max_servers = {self.threads}", conf)
-        if self.max_requests:
-            conf = re.sub(r"(?m)^max_requests = \d+", f"max_requests = {self.max_requests}", conf)
-        if self.cleanup_delay is not None:
-            conf = re.sub(r"(?m)^cleanup_delay = \d+", f"cleanup_delay = {self.cleanup_delay}",
-                          conf)
-        conf = sign_replies(conf)
-        with open(os.path.join(self.dir, "radiusd.conf"), "w") as f:
-            f.write(conf)
-        users = _read(os.path.join(INTEROP, "freeradius-users"))
-        with open(os.path.join(self.dir, "users"), "w") as f:
-            f.write(EXTRA_USERS + users)
+        freeradius_files(Path(self.dir), auth_port=self.auth_port, acct_port=self.acct_port,
+                         extra_users=EXTRA_USERS, threads=self.threads,
+                         max_requests=self.max_requests or 16384,
+                         cleanup_delay=5 if self.cleanup_delay is None else self.cleanup_delay)
 
-    def start(self) -> "FreeRadius":
+    def start(self) -> FreeRadius:
         self._write_config()
         with open(os.path.join(self.dir, "stderr"), "w") as err:
             self.proc = subprocess.Popen(
@@ -254,7 +225,7 @@ class Capture:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            time.sleep(0.2)  # let the last packets reach the file
+            file_settled(self.path)      # tcpdump -U has written what it saw
             os.kill(self.proc.pid, signal.SIGINT)
             try:
                 self.proc.wait(5)
@@ -272,8 +243,8 @@ class Capture:
         return len([line for line in out.stdout.splitlines() if line.strip()])
 
 
-def validate_pcap(path: str, secret: bytes, ports: list[int]) -> subprocess.CompletedProcess:
-    args = ["sh", os.path.join(INTEROP, "validate_pcap.sh"), path, secret.decode()]
-    for p in ports:
-        args += ["-d", f"udp.port=={p},radius"]
-    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+def validate_pcap(path: str, secret: bytes, ports: list[int]) -> subprocess.CompletedProcess[str]:
+    """tests/interop/validate_pcap.py on the capture, RADIUS decoded on ``ports``."""
+    verdict = validate(path, secret.decode(), [f"udp.port=={p},radius" for p in ports])
+    return subprocess.CompletedProcess([str(path)], 0 if verdict.ok else 1,
+                                       verdict.report(path), "")

@@ -4,8 +4,7 @@ space and socket indexes."""
 import random
 
 from engine.aaa import codec
-from engine.aaa.client import (RadiusClient, RadiusReply, RadiusServer, RadiusTimeout,
-                               accounting_start, dialout_request)
+from engine.aaa.client import RadiusClient, RadiusReply, RadiusServer, RadiusTimeout, accounting_start, dialout_request
 
 P = RadiusServer("127.0.0.1", 1812, b"s1", timeout=3.0, retransmit=3, deadtime_s=60.0)
 S = RadiusServer("127.0.0.2", 1812, b"s2", timeout=3.0, retransmit=3, deadtime_s=60.0)

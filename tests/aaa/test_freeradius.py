@@ -1,24 +1,33 @@
 """Interop with FreeRADIUS 3 (independent server): dial-out grants, CPE PAP/CHAP,
 accounting, wrong secret, and a wire check of every packet with tshark."""
 
-import asyncio
 import hashlib
 import os
 import random
-import shutil
 
 import pytest
 
-from engine.aaa.client import (DialoutGrant, RadiusClient, RadiusReply, RadiusServer,
-                               RadiusTimeout, accounting_start, accounting_stop, chap_request,
-                               dialout_request, dialout_user_name, pap_request,
-                               parse_dialout_reply, parse_framed)
+from engine.aaa.client import (
+    DialoutGrant,
+    RadiusClient,
+    RadiusReply,
+    RadiusServer,
+    RadiusTimeout,
+    accounting_start,
+    accounting_stop,
+    chap_request,
+    dialout_request,
+    dialout_user_name,
+    pap_request,
+    parse_dialout_reply,
+    parse_framed,
+)
 from engine.aaa.udp import RadiusUdpAdapter
+from tests.wait import async_wait_until
 
 from . import freeradius as frh
 
-pytestmark = [pytest.mark.interop,
-              pytest.mark.skipif(frh.binary() is None, reason="freeradius binary not installed")]
+pytestmark = [pytest.mark.interop, pytest.mark.tools("freeradius")]
 
 DOMAIN = "L2TP-dial-out.de.dt"
 SECRET = frh.SECRET
@@ -64,7 +73,7 @@ async def scenario_dialout(a):
     check_full_grant(parse_dialout_reply(r), rd=True)
     r = await a.ask(dialout_request(dialout_user_name("10.10.5.5", DOMAIN), nas_ip="127.0.0.1"))
     check_full_grant(parse_dialout_reply(r), rd=False)
-    # the shared users file's entry: one tunnel
+    # the users file's own entry (tests/interop/freeradius/users): one tunnel
     r = await a.ask(dialout_request(dialout_user_name("10.10.1.1", DOMAIN, "0.0.0.0:65000")))
     g = parse_dialout_reply(r)
     assert isinstance(g, DialoutGrant) and len(g.tunnels) == 1
@@ -163,10 +172,7 @@ async def test_reply_signed_with_wrong_secret_is_dropped(fr):
         rid = a.submit(pap_request("cpe-user", "cpe-pass"))
         c.servers[0] = RadiusServer("127.0.0.1", fr.auth_port, b"other-secret",
                                     timeout=10.0, retransmit=0)
-        for _ in range(500):
-            if c.snapshot()[0].bad_authenticators:
-                break
-            await asyncio.sleep(0.01)
+        await async_wait_until(lambda: c.snapshot()[0].bad_authenticators, timeout=5)
         st = c.snapshot()[0]
         assert st.bad_authenticators == 1 and st.accepts == 0 and events == []
         assert c.in_flight == 1          # still waiting for a genuine reply
@@ -175,8 +181,7 @@ async def test_reply_signed_with_wrong_secret_is_dropped(fr):
         a.close()
 
 
-@pytest.mark.skipif(shutil.which("tcpdump") is None or shutil.which("tshark") is None,
-                    reason="tcpdump/tshark not installed")
+@pytest.mark.capture
 async def test_wire_valid_pcap(fr, tmp_path):
     pcap = str(tmp_path / "radius.pcap")
     ports = [fr.auth_port, fr.acct_port]

@@ -1,11 +1,26 @@
 """Dial-out reply interpretation (dialout.md §3): one test per denial reason, the full
 grant, and CPE Framed attributes."""
 
-from engine.aaa.client import (DialoutDenial, DialoutGrant, FramedInfo, RadiusReply,
-                               RadiusTimeout, dialout_request, dialout_user_name,
-                               parse_dialout_reply, parse_framed, parse_framed_route)
-from engine.aaa.tunnel_attrs import (DENY_MISSING_TUNNEL, DENY_NO_NUMBER, DENY_REJECT,
-                                     DENY_SERVICE_TYPE, DENY_TIMEOUT, DENY_TUNNEL_TYPE)
+from engine.aaa.client import (
+    DialoutDenial,
+    DialoutGrant,
+    FramedInfo,
+    RadiusReply,
+    RadiusTimeout,
+    dialout_request,
+    dialout_user_name,
+    parse_dialout_reply,
+    parse_framed,
+    parse_framed_route,
+)
+from engine.aaa.tunnel_attrs import (
+    DENY_MISSING_TUNNEL,
+    DENY_NO_NUMBER,
+    DENY_REJECT,
+    DENY_SERVICE_TYPE,
+    DENY_TIMEOUT,
+    DENY_TUNNEL_TYPE,
+)
 
 FULL = {
     "Service-Type": (5,),

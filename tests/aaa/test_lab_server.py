@@ -2,18 +2,30 @@
 
 import asyncio
 import hashlib
-import shutil
 import random
 import tomllib
 
 import pytest
 
-from engine.aaa.client import (DialoutDenial, DialoutGrant, RadiusClient, RadiusReply,
-                               RadiusServer, RadiusTimeout, accounting_start, accounting_stop,
-                               chap_request, dialout_request, dialout_user_name,
-                               pap_request, parse_dialout_reply, parse_framed)
+from engine.aaa.client import (
+    DialoutDenial,
+    DialoutGrant,
+    RadiusClient,
+    RadiusReply,
+    RadiusServer,
+    RadiusTimeout,
+    accounting_start,
+    accounting_stop,
+    chap_request,
+    dialout_request,
+    dialout_user_name,
+    pap_request,
+    parse_dialout_reply,
+    parse_framed,
+)
 from engine.aaa.udp import RadiusUdpAdapter
 from engine.lab.radius_server import RadiusServerCore, RadiusSpec, start_radius_servers
+from tests.wait import async_wait_until
 
 LAB = '''
 [[radius]]
@@ -234,8 +246,7 @@ async def test_more_than_255_in_flight_uses_second_socket(lab):
     assert a.client.in_flight == 0
 
 
-@pytest.mark.skipif(shutil.which("tcpdump") is None or shutil.which("tshark") is None,
-                    reason="tcpdump/tshark not installed")
+@pytest.mark.capture
 async def test_lab_server_wire_valid_pcap(tmp_path):
     from . import freeradius as frh
 
@@ -263,7 +274,7 @@ async def test_adapter_cancel_and_close(lab):
     a = client_for(srv, b"lns-secret", timeout=5.0, retransmit=0)
     try:
         task = asyncio.ensure_future(a.ask(pap_request("cpe1", "cpe1-pass")))
-        await asyncio.sleep(0.05)
+        await async_wait_until(lambda: a.client.in_flight == 1, timeout=5)
         assert a.client.in_flight == 1
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

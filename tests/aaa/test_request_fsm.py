@@ -5,8 +5,7 @@ import random
 import pytest
 
 from engine.aaa import client as cl
-from engine.aaa.client import (RadiusClient, RadiusReply, RadiusServer, RadiusTimeout,
-                               dialout_request)
+from engine.aaa.client import RadiusClient, RadiusReply, RadiusServer, RadiusTimeout, dialout_request
 
 P = RadiusServer("127.0.0.1", 1812, b"s1", timeout=1.0, retransmit=1, deadtime_s=10.0)
 S = RadiusServer("127.0.0.2", 1812, b"s2", timeout=1.0, retransmit=1)

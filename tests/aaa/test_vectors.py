@@ -17,7 +17,7 @@ REQ_AUTH = bytes(range(16))
 
 
 def xor(a, b):
-    return bytes(x ^ y for x, y in zip(a, b))
+    return bytes(x ^ y for x, y in zip(a, b, strict=False))
 
 
 def hand_salt_encrypt(plain: bytes, salt: bytes) -> bytes:

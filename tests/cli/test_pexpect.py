@@ -2,9 +2,7 @@
 import os
 import sys
 
-import pytest
-
-pexpect = pytest.importorskip("pexpect")
+import pexpect
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -20,7 +20,7 @@ async def test_transcript(path):
     ctx, ex = new_session()
     screen = await play(ctx, ex, text)
     expected = text.splitlines()
-    for i, (e, a) in enumerate(zip(expected, screen), 1):
+    for i, (e, a) in enumerate(zip(expected, screen, strict=False), 1):
         assert matches(e, a), f"{os.path.basename(path)}:{i}: expected {e!r}, got {a!r}"
     assert len(screen) == len(expected), (
         f"{os.path.basename(path)}: {len(expected)} lines expected, {len(screen)} produced; "

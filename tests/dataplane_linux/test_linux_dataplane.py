@@ -12,17 +12,16 @@ import pytest
 
 from engine.dataplane import netns_helpers as nsh
 from engine.dataplane.base import Route
-from engine.dataplane.linux import (ROOT_ERROR, DataplaneUnavailable, LinuxDataplane,
-                                    kernel_ifname, netns_name)
+from engine.dataplane.linux import ROOT_ERROR, DataplaneUnavailable, LinuxDataplane, kernel_ifname, netns_name
 
 from . import packets as pk
 from .conftest import needs_root
 
 N = ipaddress.IPv4Network
 A = ipaddress.IPv4Address
-I = ipaddress.IPv4Interface
+IF = ipaddress.IPv4Interface
 
-LOOP0 = I("10.255.0.1/32")
+LOOP0 = IF("10.255.0.1/32")
 LOCAL = A("10.255.0.1")
 PEER = A("10.66.0.2")
 
@@ -119,7 +118,7 @@ def test_loopback_address_and_static_routes_in_the_kernel(dp, ns_prefix):
     ns = f"{ns_prefix}r1"
     dp.add_vr("r1")
     dp.set_address("r1", "loopback0", LOOP0)
-    dp.set_address("r1", "loopback1", I("10.255.0.9/32"))
+    dp.set_address("r1", "loopback1", IF("10.255.0.9/32"))
     dp.add_session_interface("r1", "ppp0", LOCAL, PEER)
     static = Route(N("10.70.0.0/16"), "static", nexthop=PEER)
     null = Route(N("10.71.0.0/16"), "static", ifname="null0")
@@ -147,7 +146,7 @@ def test_loopback_address_and_static_routes_in_the_kernel(dp, ns_prefix):
     dp.remove_route("r1", static)  # absent: no error
     assert "10.70.0.0" not in ip("-n", ns, "route")
     with pytest.raises(ValueError):
-        dp.set_address("r1", "fastEthernet0/0", I("10.1.1.1/24"))
+        dp.set_address("r1", "fastEthernet0/0", IF("10.1.1.1/24"))
 
 
 @needs_root

@@ -7,8 +7,7 @@ import struct
 import pytest
 
 from engine.dataplane.base import Dataplane, Route
-from engine.dataplane.sim import (SimDataplane, decrement_ttl, ipv4_checksum,
-                                  parse_ipv4_destination)
+from engine.dataplane.sim import SimDataplane, decrement_ttl, ipv4_checksum, parse_ipv4_destination
 
 A = ipaddress.IPv4Address
 N = ipaddress.IPv4Network

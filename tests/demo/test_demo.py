@@ -5,9 +5,8 @@ import os
 import sys
 from pathlib import Path
 
+import pexpect
 import pytest
-
-pexpect = pytest.importorskip("pexpect")
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "sample-configs" / "lab.toml"

@@ -3,8 +3,17 @@ from __future__ import annotations
 
 import ipaddress
 
-from engine.dialout import (CallParams, ChassisConfig, DialoutConfig, DialoutService, Grant,
-                            SessionKey, TargetConfig, TunnelDef, VrConfig)
+from engine.dialout import (
+    CallParams,
+    ChassisConfig,
+    DialoutConfig,
+    DialoutService,
+    Grant,
+    SessionKey,
+    TargetConfig,
+    TunnelDef,
+    VrConfig,
+)
 
 NET = ipaddress.IPv4Network("10.10.0.0/16")
 DOMAIN = "L2TP-dial-out.de.dt"

@@ -1,9 +1,18 @@
 """Tunnel selection (dialout.md §4) alone and through the service's failure paths."""
 from __future__ import annotations
 
-from engine.dialout import (ChassisConfig, CloseTunnel, DestinationState, DestinationTable,
-                            OpenTunnel, PlaceCall, SessionState, StartPpp, TunnelDef,
-                            TunnelSelector)
+from engine.dialout import (
+    ChassisConfig,
+    CloseTunnel,
+    DestinationState,
+    DestinationTable,
+    OpenTunnel,
+    PlaceCall,
+    SessionState,
+    StartPpp,
+    TunnelDef,
+    TunnelSelector,
+)
 
 from .helpers import Harness
 

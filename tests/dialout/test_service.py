@@ -6,11 +6,30 @@ import ipaddress
 import pytest
 
 from engine.dataplane.base import Route
-from engine.dialout import (AuthorizeRequest, CallParams, ChassisConfig, ChassisState,
-                            CloseTunnel, ConfigError, DialoutConfig, DialoutService,
-                            ForwardPackets, Grant, InstallRoutes, OpenTunnel, PlaceCall,
-                            RemoveRoutes, SessionState, StartPpp, TargetConfig, TargetState,
-                            TearDown, TunnelDef, VrState, access_routes_from)
+from engine.dialout import (
+    AuthorizeRequest,
+    CallParams,
+    ChassisConfig,
+    ChassisState,
+    CloseTunnel,
+    ConfigError,
+    DialoutConfig,
+    DialoutService,
+    ForwardPackets,
+    Grant,
+    InstallRoutes,
+    OpenTunnel,
+    PlaceCall,
+    RemoveRoutes,
+    SessionState,
+    StartPpp,
+    TargetConfig,
+    TargetState,
+    TearDown,
+    TunnelDef,
+    VrState,
+    access_routes_from,
+)
 
 from .helpers import CALL, DOMAIN, LAC_A, NET, Harness, grant, vr_config
 

@@ -5,8 +5,7 @@ import itertools
 
 import pytest
 
-from engine.dialout import (ChassisConfig, Denial, InvalidTransition, SessionEvent,
-                            SessionState, TRANSITIONS, transition)
+from engine.dialout import TRANSITIONS, ChassisConfig, Denial, InvalidTransition, SessionEvent, SessionState, transition
 from engine.dialout.session import Action, inhibit_multiplier
 
 from .helpers import LAC_A, LAC_B, Harness, grant

@@ -1,8 +1,7 @@
 """Scripted-clock tests of the session timers (dialout.md §7, §8)."""
 from __future__ import annotations
 
-from engine.dialout import (AuthorizeRequest, ChassisConfig, Denial, SessionState, TearDown,
-                            CloseTunnel)
+from engine.dialout import AuthorizeRequest, ChassisConfig, CloseTunnel, Denial, SessionState, TearDown
 
 from .helpers import Harness, grant
 

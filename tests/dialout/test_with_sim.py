@@ -5,8 +5,17 @@ import ipaddress
 import struct
 
 from engine.dataplane.sim import SimDataplane, ipv4_checksum, parse_ipv4_destination
-from engine.dialout import (AuthorizeRequest, DialoutConfig, DialoutService, ForwardPackets,
-                            InstallRoutes, PlaceCall, RemoveRoutes, SessionState, StartPpp)
+from engine.dialout import (
+    AuthorizeRequest,
+    DialoutConfig,
+    DialoutService,
+    ForwardPackets,
+    InstallRoutes,
+    PlaceCall,
+    RemoveRoutes,
+    SessionState,
+    StartPpp,
+)
 
 from .helpers import grant, vr_config
 

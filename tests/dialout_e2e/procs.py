@@ -1,12 +1,10 @@
-"""External processes of the interop test: FreeRADIUS (config derived from
-../shared/interop/), the lab peers in their own process, and a tcpdump capture.  Each is
+"""External processes of the interop test: FreeRADIUS (config from
+tests/interop/freeradius), the lab peers in their own process, and a tcpdump capture.  Each is
 started with its pid recorded and stopped by that pid."""
 from __future__ import annotations
 
 import os
-import re
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,15 +12,15 @@ import sys
 import time
 from pathlib import Path
 
-from tests.shared_paths import INTEROP
-from tests.aaa.freeradius import sign_replies
+from tests.interop import RADIUS_SECRET, freeradius_files
+from tests.needs import tool
+
 REPO = Path(__file__).resolve().parents[2]
-FR_SECRET = "testing123"
+FR_SECRET = RADIUS_SECRET
 
 
 def freeradius_binary() -> str | None:
-    return shutil.which("freeradius") or (
-        "/usr/sbin/freeradius" if os.path.exists("/usr/sbin/freeradius") else None)
+    return tool("freeradius")
 
 
 def stop_pid(proc: subprocess.Popen | None, sig=signal.SIGTERM, wait: float = 5.0) -> None:
@@ -77,15 +75,9 @@ class FreeRadius:
     def pid(self) -> int | None:
         return None if self.proc is None else self.proc.pid
 
-    def start(self) -> "FreeRadius":
-        self.dir.mkdir(parents=True, exist_ok=True)
-        conf = (INTEROP / "freeradius-radiusd.conf").read_text()
-        for key in ("logdir", "raddbdir", "run_dir"):
-            conf = re.sub(rf"(?m)^{key} = .*$", f"{key} = {self.dir}", conf)
-        conf = conf.replace("port = 18120", f"port = {self.auth_port}")
-        conf = conf.replace("port = 18130", f"port = {self.acct_port}")
-        (self.dir / "radiusd.conf").write_text(sign_replies(conf))
-        (self.dir / "users").write_text(self.users + (INTEROP / "freeradius-users").read_text())
+    def start(self) -> FreeRadius:
+        freeradius_files(self.dir, auth_port=self.auth_port, acct_port=self.acct_port,
+                         extra_users=self.users)
         self.proc = subprocess.Popen(
             [freeradius_binary(), "-f", "-d", str(self.dir), "-l", str(self.dir / "radius.log")],
             stdout=subprocess.DEVNULL, stderr=open(self.dir / "stderr", "w"))
@@ -139,7 +131,7 @@ class LabProcess:
         self.proc: subprocess.Popen | None = None
         self.ready_line = ""
 
-    def start(self, timeout: float = 15.0) -> "LabProcess":
+    def start(self, timeout: float = 15.0) -> LabProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", self.module, str(self.labfile)],
                                      cwd=REPO, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
@@ -159,7 +151,7 @@ class Capture:
         self.path, self.bpf = path, bpf
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Capture":
+    def start(self) -> Capture:
         self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-w", str(self.path),
                                       self.bpf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)

@@ -13,8 +13,7 @@ import pytest
 from engine.aio.config import L2tpDefaults
 from engine.dialout.selection import DestinationState
 
-from .helpers import (DOMAIN, cpe, dialout_reply, framed_route, lac_addresses, running_lab,
-                      standard_lab, wait_for)
+from .helpers import DOMAIN, cpe, dialout_reply, framed_route, lac_addresses, running_lab, standard_lab, wait_for
 
 DST = "10.10.1.1"
 pytestmark = pytest.mark.timeout(60)

@@ -1,41 +1,41 @@
 """The whole dial-out against independent and separate peers: FreeRADIUS 3 as both the home
 and the LNS RADIUS server, the lab LAC and CPE in a child process, a tcpdump capture of every
-RADIUS and L2TP packet checked by ../shared/interop/validate_pcap.sh (tshark)."""
+RADIUS and L2TP packet checked by tests/interop/validate_pcap.py (tshark)."""
 from __future__ import annotations
 
-import asyncio
-import shutil
 import subprocess
 
 import pytest
 
 from engine.aio.engine import Engine
+from tests.interop.validate_pcap import validate
+from tests.wait import file_settled
 
-from .helpers import (DOMAIN, LabSpec, Running, cpe, dialout_reply, engine_config,
-                      free_udp_ports, lac_addresses, wait_for)
-from .procs import (FR_SECRET, INTEROP, Capture, FreeRadius, LabProcess, freeradius_binary,
-                    freeradius_users)
+from .helpers import (
+    DOMAIN,
+    LabSpec,
+    Running,
+    cpe,
+    dialout_reply,
+    engine_config,
+    free_udp_ports,
+    lac_addresses,
+    wait_for,
+)
+from .procs import FR_SECRET, Capture, FreeRadius, LabProcess, freeradius_users
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(90), pytest.mark.tools("freeradius"),
+              pytest.mark.capture]
 DST = "10.10.1.1"
-
-
-def _needs(*tools: str) -> None:
-    for t in tools:
-        if shutil.which(t) is None:
-            pytest.skip(f"{t} is not installed")
 
 
 def _tshark_count(pcap, display_filter: str, decode: list[str]) -> int:
     out = subprocess.run(["tshark", "-r", str(pcap), "-n", *decode, "-Y", display_filter],
                          capture_output=True, text=True, timeout=60)
-    return len([l for l in out.stdout.splitlines() if l.strip()])
+    return len([line for line in out.stdout.splitlines() if line.strip()])
 
 
 async def test_dialout_with_freeradius_separate_lab_and_capture(tmp_path):
-    if freeradius_binary() is None:
-        pytest.skip("freeradius is not installed")
-    _needs("tcpdump", "tshark")
     lacs = lac_addresses(1)
     auth_port, acct_port = free_udp_ports(2)
     users = {
@@ -81,18 +81,17 @@ async def test_dialout_with_freeradius_separate_lab_and_capture(tmp_path):
         # let the StopCCN be acknowledged and the accounting stop be answered
         await wait_for(lambda: all(x.accounting_responses >= 2 for x in dict(
             r.snap().radius)["lns"] if x.kind == "acct"), 10)
-        await asyncio.sleep(0.3)
     finally:
         await eng.stop()
+        file_settled(pcap)
         cap.stop()
         peers.stop()
         fr.stop()
 
     decode = ["-d", f"udp.port=={auth_port},radius", "-d", f"udp.port=={acct_port},radius",
               "-d", "udp.port==1701,l2tp"]
-    v = subprocess.run(["sh", str(INTEROP / "validate_pcap.sh"), str(pcap), FR_SECRET, *decode],
-                       capture_output=True, text=True, timeout=60)
-    assert v.returncode == 0, v.stdout + v.stderr
+    v = validate(pcap, FR_SECRET, decode[1::2])
+    assert v.ok, v.report(pcap)
     # the capture really holds the whole exchange
     assert _tshark_count(pcap, "radius.code == 2", decode) == 2           # Access-Accept x2
     assert _tshark_count(pcap, "radius.code == 5", decode) == 2           # Acct start + stop

@@ -45,6 +45,6 @@ async def test_burst_then_clear_everything(tmp_path, caplog):
         assert r.access_routes() == []
         c = r.chassis_counters()
         assert (c.sessions_removed, c.dialouts_torn_down) == (N, N)
-        await wait_for(lambda: not any(l.parties for l in r.lacs), 10)
+        await wait_for(lambda: not any(lac.parties for lac in r.lacs), 10)
     errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
     assert errors == [], errors[:3]

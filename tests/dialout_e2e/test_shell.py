@@ -170,7 +170,7 @@ async def test_happy_path_through_the_shell(tmp_path):
 
         # clear radius statistics zeroes the per-server counters
         def requests(lines):
-            return [l.split()[5] for l in lines if l.startswith(("home ", "lns "))]
+            return [line.split()[5] for line in lines if line.startswith(("home ", "lns "))]
         assert "0" not in requests(await sh.run("show radius statistics"))
         assert await sh.run("clear radius statistics") == []
         assert set(requests(await sh.run("show radius statistics"))) == {"0"}
@@ -179,9 +179,9 @@ async def test_happy_path_through_the_shell(tmp_path):
         out = await sh.run("clear l2tp tunnel all")
         assert out == ["1 tunnel(s) cleared"]
         out = await sh.run("show l2tp dial-out session brief")
-        assert [l.split()[-1] for l in out[2:4]] == ["dormant", "dormant"]
+        assert [line.split()[-1] for line in out[2:4]] == ["dormant", "dormant"]
         out = await sh.run("show ip route virtual-router home")
-        assert not any("access" in l for l in out)
+        assert not any("access" in line for line in out)
         out = await sh.run("clear l2tp dial-out session virtual-router home")
         assert out == ["2 dial-out session(s) cleared"]
         assert ctx.engine.snapshot().dialout.sessions == ()

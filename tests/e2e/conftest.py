@@ -1,7 +1,6 @@
 """Fixtures for the real-kernel end-to-end tests (root, TUN, veth, namespaces)."""
 from __future__ import annotations
 
-
 import pytest
 
 from . import topology as topo

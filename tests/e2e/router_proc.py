@@ -16,7 +16,6 @@ import sys
 
 from engine.aio.engine import Engine
 from engine.dataplane import netns_helpers as nsh
-
 from tests.e2e import topology as topo
 
 

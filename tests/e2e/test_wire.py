@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.interop.validate_pcap import validate
+
 from . import topology as topo
 from .test_two_hosts import kernel_ping, sessions, start_engine, wait_until
 
-pytestmark = pytest.mark.timeout(120)
-from tests.shared_paths import VALIDATE_PCAP as VALIDATE
+pytestmark = [pytest.mark.timeout(120), pytest.mark.capture]
 
 
 def tshark_fields(pcap: Path, display_filter: str, *fields: str) -> list[list[str]]:
@@ -42,9 +43,6 @@ async def settle(pcap: Path, quiet: float = 0.5, timeout: float = 10.0) -> None:
 
 
 async def test_capture_on_veth_passes_validate_pcap(lab, prefixed_dataplane, tmp_path):
-    missing = topo.missing_requirement("tcpdump", "tshark")
-    if missing is not None or not VALIDATE.exists():
-        pytest.skip(missing or f"{VALIDATE} not found")
     pcap = tmp_path / "veth.pcap"
     dump = subprocess.Popen(
         ["tcpdump", "-i", lab.veth_root, "-n", "-U", "--immediate-mode", "-Z", "root", "-w", str(pcap), "udp"],
@@ -84,8 +82,6 @@ async def test_capture_on_veth_passes_validate_pcap(lab, prefixed_dataplane, tmp
     assert tshark_count(pcap, "icmp.type == 0") >= 3             # echo replies inside PPP
     assert tshark_count(pcap, "chap") >= 2 and tshark_count(pcap, "ipcp") >= 2
     # ... and the independent validator finds nothing malformed or suspicious
-    res = subprocess.run(["sh", str(VALIDATE), str(pcap), topo.RADIUS_SECRET,
-                          "-d", f"udp.port=={topo.RADIUS_PORT},radius"],
-                         capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert res.stdout.startswith("OK")
+    res = validate(pcap, topo.RADIUS_SECRET, [f"udp.port=={topo.RADIUS_PORT},radius"])
+    assert res.ok, res.report(pcap)
+    assert res.report(pcap).startswith("OK")

@@ -108,8 +108,7 @@ def link_names(ns: str | None = None) -> list[str]:
 def engine_config(*, radius_host: str = LAB_ADDR, radius_port: int = RADIUS_PORT):
     """Dial-out target in VR ``home``; the RADIUS servers in VR ``default``, reached through the
     AAA domain map (dial-out authorization) and the profile's ppp_auth_vr (CPE check)."""
-    from engine.aio.config import (EngineConfig, ProfileConfig, RadiusServerConfig,
-                                   TargetConfig, VirtualRouterConfig)
+    from engine.aio.config import EngineConfig, ProfileConfig, RadiusServerConfig, TargetConfig, VirtualRouterConfig
     server = RadiusServerConfig(radius_host, radius_port, RADIUS_SECRET, timeout=2.0)
     return EngineConfig(vrs=(
         VirtualRouterConfig("default", radius_auth=(server,), domain_map=((DOMAIN, "default"),)),
@@ -216,7 +215,7 @@ class Topology:
     def labfile(self) -> Path:
         return self.workdir / "lab.toml"
 
-    def open(self) -> "Topology":
+    def open(self) -> Topology:
         if any(ROUTER_ADDR in line for line in ip("-o", "-4", "addr", "show").splitlines()):
             raise RuntimeError(f"{ROUTER_ADDR} is already configured in this namespace "
                                "(another e2e run?)")
@@ -261,7 +260,7 @@ class Topology:
         nsh.delete_namespace(self.lab_ns)
         ip("link", "del", self.veth_root, check=False)
 
-    def __enter__(self) -> "Topology":
+    def __enter__(self) -> Topology:
         return self.open()
 
     def __exit__(self, *exc) -> None:

@@ -4,11 +4,12 @@ import random
 import struct
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.l2tp import avp as A
 from engine.l2tp import message as M
-from engine.l2tp.avp import Avp, Accm, CallErrors, Q931Cause, ResultCode
+from engine.l2tp.avp import Accm, Avp, CallErrors, Q931Cause, ResultCode
 from engine.l2tp.errors import ERR_UNKNOWN_MANDATORY_AVP, L2tpProtocolError
 from engine.l2tp.seq import seq_add, seq_diff, seq_le, seq_lt
 
@@ -55,7 +56,7 @@ def test_hidden_avp_vector():
     # Called Number "5551001", hidden: subformat = length(2) || value, xor with MD5(type || secret || RV)
     plain = b"\x00\x07" + b"5551001"
     key = _md5(b"\x00\x15" + secret + rv)
-    expected_value = bytes(p ^ k for p, k in zip(plain, key))
+    expected_value = bytes(p ^ k for p, k in zip(plain, key, strict=False))
     avps = [Avp.make(A.CALLED_NUMBER, "5551001", hidden=True)]
     data = M.encode_control(M.OCRQ, 1, 0, 0, 0, avps, secret=secret, random_vector=rv)
     rv_avp = bytes.fromhex("8016" "0000" "0024") + rv
@@ -73,9 +74,9 @@ def test_hidden_long_value_chains_md5():
     h = A.hide_value(A.PRIVATE_GROUP_ID, value, secret, rv)
     plain = struct.pack("!H", 40) + value
     b1 = _md5(struct.pack("!H", A.PRIVATE_GROUP_ID) + secret + rv)
-    c1 = bytes(x ^ y for x, y in zip(plain[:16], b1))
+    c1 = bytes(x ^ y for x, y in zip(plain[:16], b1, strict=False))
     b2 = _md5(secret + c1)
-    c2 = bytes(x ^ y for x, y in zip(plain[16:32], b2))
+    c2 = bytes(x ^ y for x, y in zip(plain[16:32], b2, strict=False))
     assert h[:16] == c1 and h[16:32] == c2
     assert A.unhide_value(A.PRIVATE_GROUP_ID, h, secret, rv) == value
     # with padding
@@ -201,8 +202,8 @@ def test_control_round_trip(avps, mt, tid, sid, ns, nr, secret, rv):
 
 
 @settings(max_examples=200, deadline=None)
-@given(payload=st.binary(max_size=200), length=st.booleans(), seq=st.booleans(), offset=st.one_of(st.none(), st.integers(0, 8)),
-       prio=st.booleans())
+@given(payload=st.binary(max_size=200), length=st.booleans(), seq=st.booleans(),
+       offset=st.one_of(st.none(), st.integers(0, 8)), prio=st.booleans())
 def test_data_round_trip(payload, length, seq, offset, prio):
     d = M.encode_data(7, 8, payload, length=length, ns=3 if seq else None, nr=4 if seq else None,
                       offset=offset, priority=prio)

@@ -4,8 +4,17 @@ import random
 
 import pytest
 
-from engine.l2tp import (CallDown, CallUp, IncomingCallRequested, L2tpConfig, L2tpEndpoint,
-                         OutgoingCallRequested, PppFrame, TunnelDown, TunnelUp)
+from engine.l2tp import (
+    CallDown,
+    CallUp,
+    IncomingCallRequested,
+    L2tpConfig,
+    L2tpEndpoint,
+    OutgoingCallRequested,
+    PppFrame,
+    TunnelDown,
+    TunnelUp,
+)
 from engine.l2tp import avp as A
 from engine.l2tp import message as M
 from engine.l2tp.avp import Avp
@@ -27,7 +36,7 @@ def established(w, lns, n_calls=0, secret=SECRET, **kw):
 
 def sent(w, src, mt):
     out = []
-    for t, s, d, data in w.log:
+    for _t, s, _d, data in w.log:
         if s == src and data[0] & 0x80:
             m = M.decode_control(data, secret=SECRET)
             if m.msg_type == mt:

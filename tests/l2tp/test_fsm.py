@@ -34,7 +34,7 @@ def test_call_tables_complete(kind):
 def test_dead_states_absorb_everything():
     for e in T.EVENTS:
         assert T.TABLE[(T.DEAD, e)] == (T.DEAD, ("ignore",))
-    for kind, (states, table) in C.TABLES.items():
+    for _kind, (_states, table) in C.TABLES.items():
         for e in C.EVENTS:
             assert table[(C.DEAD, e)][0] == C.DEAD
 
@@ -81,6 +81,7 @@ def _msg(mt, **avps):
 @pytest.mark.parametrize("state", T.STATES)
 def test_every_tunnel_pair_executes(state):
     import random
+
     from engine.l2tp import message as M
     for e in T.EVENTS:
         ep = L2tpEndpoint(rng=random.Random(1))
@@ -98,6 +99,7 @@ def test_every_tunnel_pair_executes(state):
 @pytest.mark.parametrize("kind", sorted(C.TABLES))
 def test_every_call_pair_executes(kind):
     import random
+
     from engine.l2tp import message as M
     from engine.l2tp import tunnel as TT
     states, table = C.TABLES[kind]

@@ -1,5 +1,4 @@
 """Interop with xl2tpd (independent implementation) and wire validation with tshark."""
-import asyncio
 import random
 
 import pytest
@@ -7,32 +6,34 @@ import pytest
 from engine.l2tp import CallDown, CallUp, L2tpConfig, PppFrame, TunnelDown, TunnelUp
 from engine.lab.labfile import LacSpec
 from engine.lab.lac import LabLac
+from tests.needs import need_tools
+from tests.wait import async_wait_until
 
 from .aio import EngineSide
-from .interop import Capture, Xl2tpd, free_udp_port, need
+from .interop import Capture, Xl2tpd, free_udp_port
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture
 def xl2tpd_env(tmp_path):
-    need("xl2tpd", "tcpdump", "tshark")
+    """xl2tpd on its own ports; the wire check is the separate capture test below."""
+    need_tools("xl2tpd")
     port, lac_port = free_udp_port(), free_udp_port()
-    cap = Capture(tmp_path / "l2tp.pcap", [port, lac_port]).start()
     x = Xl2tpd(tmp_path, port=port, lac_target=("127.0.0.1", lac_port))
     try:
         x.start()
-        yield x, cap, lac_port
+        yield x, lac_port
     finally:
         x.stop()
-        cap.stop()
-    ok, out = cap.validate()
-    assert ok, out
-    assert cap.count_l2tp() > 0
 
 
 async def test_xl2tpd_control_connection_hello_stopccn(xl2tpd_env):
-    x, cap, _ = xl2tpd_env
+    x, _ = xl2tpd_env
+    await hello_stopccn(x)
+
+
+async def hello_stopccn(x: Xl2tpd) -> None:
     lines = []
     eng = EngineSide(config=L2tpConfig(hello_interval=0.5, hold_time=0.5), trace=lines.append)
     try:
@@ -41,23 +42,27 @@ async def test_xl2tpd_control_connection_hello_stopccn(xl2tpd_env):
         eng.adapter.flush()
         await eng.wait_for(lambda: eng.of(TunnelUp), timeout=10)
         assert eng.of(TunnelUp)[0].peer_tunnel_id != 0
-        await eng.wait_for(lambda: sum(" HELLO" in l and "l2tp tx" in l for l in lines) >= 2, timeout=10)
-        await asyncio.sleep(0.3)
+        await eng.wait_for(lambda: sum(" HELLO" in line and "l2tp tx" in line for line in lines) >= 2, timeout=10)
         t = ep.tunnels[tid]
-        assert t.channel.idle and t.state == "established"  # HELLOs acknowledged by xl2tpd
+        await eng.wait_for(lambda: t.channel.idle, timeout=10)   # HELLOs acknowledged by xl2tpd
+        assert t.channel.idle and t.state == "established"
         ep.close_tunnel(tid, now=eng.now)
         eng.adapter.flush()
         await eng.wait_for(lambda: eng.of(TunnelDown) and not ep.tunnels and ep.get_timer() is None, timeout=10)
         assert ep.counters["malformed"] == 0
-        assert any("rx" in l and "ZLB" in l for l in lines)
+        assert any("rx" in line and "ZLB" in line for line in lines)
     finally:
         eng.close()
-    await asyncio.sleep(0.3)
+    await async_wait_until(lambda: "hello" in x.log().lower(), timeout=5, what="xl2tpd logs HELLO")
     assert "Hello" in x.log() or "HELLO" in x.log() or "hello" in x.log().lower()
 
 
 async def test_xl2tpd_refuses_our_ocrq(xl2tpd_env):
-    x, cap, _ = xl2tpd_env
+    x, _ = xl2tpd_env
+    await refused_ocrq(x)
+
+
+async def refused_ocrq(x: Xl2tpd) -> None:
     eng = EngineSide(config=L2tpConfig(hold_time=0.5))
     try:
         ep = eng.endpoint
@@ -75,31 +80,48 @@ async def test_xl2tpd_refuses_our_ocrq(xl2tpd_env):
         eng.close()
 
 
+@pytest.mark.capture
+async def test_xl2tpd_exchanges_valid_on_the_wire(tmp_path):
+    """Both exchanges with xl2tpd above, captured: tshark finds nothing malformed."""
+    need_tools("xl2tpd")
+    port, lac_port = free_udp_port(), free_udp_port()
+    cap = Capture(tmp_path / "l2tp.pcap", [port, lac_port]).start()
+    x = Xl2tpd(tmp_path, port=port, lac_target=("127.0.0.1", lac_port))
+    try:
+        x.start()
+        await hello_stopccn(x)
+        await refused_ocrq(x)
+    finally:
+        x.stop()
+        cap.stop()
+    ok, out = cap.validate()
+    assert ok, out
+    assert cap.count_l2tp() > 0
+    assert {"1", "2", "3", "4", "6", "7"} <= set(cap.l2tp_types())   # incl. HELLO and OCRQ
+
+
 async def test_xl2tpd_ocrq_answered_by_lab_lac(xl2tpd_env):
-    x, cap, lac_port = xl2tpd_env
+    x, lac_port = xl2tpd_env
     lac = LabLac(LacSpec("lac1", ("127.0.0.1", lac_port), "lac1", None), rng=random.Random(4)).start()
     lac.keep_events = True
     try:
         x.command("o peer 5551001")
-        loop = asyncio.get_running_loop()
-        end = loop.time() + 15
-        while loop.time() < end and not any(isinstance(e, CallUp) for e in lac.events):
-            await asyncio.sleep(0.05)
+        await async_wait_until(lambda: any(isinstance(e, CallUp) for e in lac.events), 15,
+                               what="the lab LAC answers xl2tpd's OCRQ")
         up = [e for e in lac.events if isinstance(e, CallUp)]
         assert up and up[0].called_number == "5551001"
         assert lac.endpoint.counters["malformed"] == 0
         # xl2tpd starts pppd, which cannot run here, and then clears the call with a CDN
-        end = loop.time() + 15
-        while loop.time() < end and not any(isinstance(e, CallDown) for e in lac.events):
-            await asyncio.sleep(0.05)
+        await async_wait_until(lambda: any(isinstance(e, CallDown) for e in lac.events), 15,
+                               what="xl2tpd clears the call")
         log = x.log()
         assert "Outgoing-Call-Reply" in log and "Outgoing-Call-Connected" in log
     finally:
         lac.close()
 
 
+@pytest.mark.capture
 async def test_tshark_validates_engine_and_lab_lac_traffic(tmp_path):
-    need("tcpdump", "tshark")
     port = free_udp_port()
     cap = Capture(tmp_path / "lab.pcap", [port]).start()
     lac = LabLac(LacSpec("lac1", ("127.0.0.1", port), "lac1", b"tunnel-secret"), rng=random.Random(4)).start()
@@ -119,7 +141,8 @@ async def test_tshark_validates_engine_and_lab_lac_traffic(tmp_path):
         ep.disconnect_call(tid, sid_in, now=eng.now)
         ep.close_tunnel(tid, now=eng.now)
         eng.adapter.flush()
-        await asyncio.sleep(0.3)
+        # the StopCCN is acknowledged: nothing left unacknowledged on the tunnel
+        await eng.wait_for(lambda: tid not in ep.tunnels or ep.tunnels[tid].channel.idle, timeout=10)
     finally:
         eng.close()
         lac.close()

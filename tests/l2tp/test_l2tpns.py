@@ -3,23 +3,21 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
-from .interop import INTEROP, _stop, tool
+from tests.interop import l2tpns_startup_config
+from tests.wait import Timeout, wait_until
 
-pytestmark = [pytest.mark.interop, pytest.mark.root]
+from .interop import _stop, tool
+
+pytestmark = [pytest.mark.interop, pytest.mark.root, pytest.mark.tools("l2tpns", "ip", "ss")]
 
 ADDR = "10.255.255.2"
 
 
 @pytest.fixture
 def l2tpns(tmp_path):
-    if tool("l2tpns") is None:
-        pytest.skip("l2tpns not installed")
-    if os.geteuid() != 0 or tool("ip") is None:
-        pytest.skip("needs root and ip(8) for a network namespace")
     if not os.path.exists("/dev/net/tun"):
         pytest.skip("l2tpns needs /dev/net/tun")
     ns = f"l2tpt-{os.getpid()}"
@@ -28,17 +26,20 @@ def l2tpns(tmp_path):
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
         subprocess.run(["ip", "-n", ns, "addr", "add", f"{ADDR}/32", "dev", "lo"], check=True)
-        cfg = (INTEROP / "l2tpns-startup-config").read_text().replace("/tmp/l2tpns-test", str(tmp_path))
-        (tmp_path / "startup-config").write_text(cfg)
+        (tmp_path / "startup-config").write_text(l2tpns_startup_config(tmp_path))
         proc = subprocess.Popen(["ip", "netns", "exec", ns, tool("l2tpns"), "-c", str(tmp_path / "startup-config")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(100):
+        def listening() -> bool:
             out = subprocess.run(["ip", "netns", "exec", ns, "ss", "-uan"], capture_output=True, text=True).stdout
-            if f"{ADDR}:1701" in out:
-                break
-            if proc.poll() is not None:
-                pytest.skip("l2tpns exited at start")
-            time.sleep(0.05)
+            return f"{ADDR}:1701" in out
+
+        try:
+            wait_until(lambda: listening() or proc.poll() is not None, timeout=5, interval=0.05)
+        except Timeout:
+            pass
+        log = tmp_path / "l2tpns.log"
+        assert proc.poll() is None, "l2tpns exited at start: " + (
+            log.read_text(errors="replace")[-2000:] if log.exists() else "")
         yield ns, tmp_path
     finally:
         if proc is not None:

@@ -16,7 +16,8 @@ SECRET = b"tunnel-secret"
 FAST = L2tpConfig(retransmit_initial=0.2, retransmit_cap=1.6, max_retries=7)
 
 
-def lab_lac(failure=LacFailure(), secret=SECRET, config=None, dialer=None, seed=2):
+def lab_lac(failure=None, secret=SECRET, config=None, dialer=None, seed=2):
+    failure = LacFailure() if failure is None else failure
     spec = LacSpec("lac1", ("127.0.0.1", 0), "lac1", secret, failure=failure)
     lac = LabLac(spec, dialer, rng=random.Random(seed), config=config)
     lac.keep_events = True

@@ -4,8 +4,9 @@ import random
 
 import pytest
 
-from engine.l2tp import (CallDown, CallUp, L2tpConfig, TunnelDown, TunnelUp)
+from engine.l2tp import CallDown, CallUp, L2tpConfig, TunnelDown, TunnelUp
 from engine.l2tp import message as M
+
 from .wire import LAC_ADDR, LNS_ADDR, of_type, pair
 
 SECRET = b"tunnel-secret"
@@ -97,7 +98,8 @@ def sends_of(w, src, msg_type):
     return [t for t, s, d, data in w.log if s == src and ctl(data) and ctl(data)[0] == msg_type]
 
 
-@pytest.mark.parametrize("retries,schedule", [(5, [0, 1, 3, 7, 15, 31]), (2, [0, 1, 3]), (7, [0, 1, 3, 7, 15, 31, 47, 63])])
+@pytest.mark.parametrize("retries,schedule", [(5, [0, 1, 3, 7, 15, 31]), (2, [0, 1, 3]),
+                                              (7, [0, 1, 3, 7, 15, 31, 47, 63])])
 def test_retransmit_schedule_and_teardown(retries, schedule):
     # a 16 s back-off cap (RFC 2661 allows 8..): the schedule doubles until the cap
     lns, lac, w = pair(lns_config=L2tpConfig(max_retries=retries, retransmit_cap=16.0),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from engine.l2tp import L2tpConfig, L2tpEndpoint, OutgoingCallRequested
 
@@ -85,7 +85,8 @@ class Wire:
         end = self.now + seconds
         while True:
             self.flush()
-            nxt = min([x[0] for x in self.inflight] + [t for t in (ep.get_timer() for ep in self.endpoints.values()) if t is not None], default=None)
+            timers = [t for t in (ep.get_timer() for ep in self.endpoints.values()) if t is not None]
+            nxt = min([x[0] for x in self.inflight] + timers, default=None)
             if nxt is None or nxt > end:
                 self.now = end
                 return

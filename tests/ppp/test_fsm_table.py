@@ -34,7 +34,7 @@ def _expected():
         cells = [c.strip() for c in line.split("|")]
         ev, cells = cells[0], cells[1:]
         assert len(cells) == 10
-        for st, cell in zip(State, cells):
+        for st, cell in zip(State, cells, strict=False):
             if cell == "-":
                 out[(st, ev)] = None
             elif "/" in cell:

@@ -5,7 +5,7 @@ Topology (two network namespaces created here, unique names, removed afterwards)
   LNS ns: veth 10.255.255.2/30, l2tpns on :1701, FreeRADIUS on 127.0.0.1:18120 (ns loopback)
 l2tpns authenticates our PPP (PAP, CHAP) through RADIUS, hands out Framed-IP-Address
 10.10.1.1 and DNS, sends LCP echo; a wrong password must be refused.  The L2TP capture on the
-LAC's veth must pass ../shared/interop/validate_pcap.sh.
+LAC's veth must pass tests/interop/validate_pcap.py.
 """
 import json
 import os
@@ -15,28 +15,19 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.interop, pytest.mark.root]
+from tests.interop import freeradius_files, l2tpns_startup_config
+from tests.interop.validate_pcap import validate
+from tests.needs import need_capture, need_root, need_tools
+from tests.wait import Timeout, file_settled, wait_until
 
-from tests.shared_paths import INTEROP
+pytestmark = [pytest.mark.interop, pytest.mark.root, pytest.mark.capture,
+              pytest.mark.tools("l2tpns", "freeradius", "ip")]
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _missing():
-    if os.geteuid() != 0:
-        return "needs root (network namespaces)"
-    for tool in ("l2tpns", "freeradius", "tcpdump", "tshark", "ip"):
-        if shutil.which(tool) is None:
-            return f"{tool} not installed"
-    if not os.path.exists("/dev/net/tun"):
-        return "no /dev/net/tun"
-    if not (INTEROP / "l2tpns-startup-config").exists():
-        return "interop configs missing"
-    return None
 
 
 def _run(*args, check=True):
@@ -58,19 +49,21 @@ def _stop(proc, sig=signal.SIGTERM):
 
 
 def _wait_for(path: Path, text: str, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if path.exists() and text in path.read_text(errors="replace"):
-            return True
-        time.sleep(0.2)
-    return False
+    try:
+        wait_until(lambda: path.exists() and text in path.read_text(errors="replace"),
+                   timeout=timeout, interval=0.2)
+        return True
+    except Timeout:
+        return False
 
 
 @pytest.fixture(scope="module")
 def lns():
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
+    need_root()
+    need_tools("l2tpns", "freeradius", "ip")
+    need_capture()
+    if not os.path.exists("/dev/net/tun"):
+        pytest.skip("needs /dev/net/tun (TUN driver) for l2tpns")
     sfx = f"{os.getpid() % 100000:05d}{random.randrange(1000):03d}"
     ns_lns, ns_lac = f"pl{sfx}", f"pc{sfx}"
     va, vb = f"va{sfx}", f"vb{sfx}"
@@ -87,24 +80,19 @@ def lns():
         for ns, dev in ((ns_lns, va), (ns_lac, vb)):
             _run("ip", "-n", ns, "link", "set", "lo", "up")
             _run("ip", "-n", ns, "link", "set", dev, "up")
-        fr = tmp / "fr"
-        for d in ("log", "run", "raddb"):
-            (fr / d).mkdir(parents=True)
-        (fr / "raddb" / "radiusd.conf").write_text(
-            (INTEROP / "freeradius-radiusd.conf").read_text().replace("/tmp/fr", str(fr)))
-        shutil.copy(INTEROP / "freeradius-users", fr / "raddb" / "users")
-        cfg = (INTEROP / "l2tpns-startup-config").read_text().replace("/tmp/l2tpns-test",
-                                                                      str(tmp))
+        # l2tpns asks 127.0.0.1:18120 and accounts to the next port (namespace loopback)
+        fr = freeradius_files(tmp / "fr", auth_port=18120, acct_port=18121)
+        cfg = l2tpns_startup_config(tmp)
         (tmp / "startup-config").write_text(cfg + "set echo_timeout 1\nset ppp_keepalive no\n")
         pcap = tmp / "l2tp.pcap"
         procs.append(subprocess.Popen(
             ["ip", "netns", "exec", ns_lac, "tcpdump", "-i", vb, "-n", "-U", "-w", str(pcap),
              "udp port 1701"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         procs.append(subprocess.Popen(
-            ["ip", "netns", "exec", ns_lns, "freeradius", "-f", "-d", str(fr / "raddb"),
-             "-l", str(fr / "log" / "radius.log")],
+            ["ip", "netns", "exec", ns_lns, "freeradius", "-f", "-d", str(fr),
+             "-l", str(fr / "radius.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        if not _wait_for(fr / "log" / "radius.log", "Ready to process requests", 15):
+        if not _wait_for(fr / "radius.log", "Ready to process requests", 15):
             pytest.fail("FreeRADIUS did not start")
         procs.append(subprocess.Popen(
             ["ip", "netns", "exec", ns_lns, "l2tpns", "-c", str(tmp / "startup-config")],
@@ -147,11 +135,10 @@ def test_l2tpns_pap_chap_wrong_password_and_capture(lns):
         assert "NetworkUp" not in res["names"], res
         assert "AuthenticatedByPeer" not in res["names"]
         assert "LinkDown" in res["names"] and res["names"][-1] == "TunnelDown"
-    time.sleep(0.5)
+    file_settled(lns["pcap"], quiet=0.5)
     _stop(lns["tcpdump"], signal.SIGINT)
-    v = subprocess.run(["sh", str(INTEROP / "validate_pcap.sh"), str(lns["pcap"])],
-                       capture_output=True, text=True, timeout=60)
-    assert v.returncode == 0, v.stdout + v.stderr
+    v = validate(lns["pcap"], decode_as=["udp.port==1701,l2tp"])
+    assert v.ok, v.report(lns["pcap"])
     # the capture holds our PPP: check tshark sees LCP, PAP, CHAP and IPCP inside L2TP
     t = subprocess.run(["tshark", "-r", str(lns["pcap"]), "-n", "-T", "fields",
                         "-e", "ppp.protocol"], capture_output=True, text=True, timeout=60)

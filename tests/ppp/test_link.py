@@ -4,8 +4,15 @@ import random
 import pytest
 
 from engine import icmp
-from engine.ppp import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown,
-                        NetworkUp, PeerAuthenticated)
+from engine.ppp import (
+    AuthenticatedByPeer,
+    AuthFailed,
+    AuthRequest,
+    IpPacket,
+    LinkDown,
+    NetworkUp,
+    PeerAuthenticated,
+)
 from engine.ppp import frames as F
 
 from .harness import link, local_verifier, pair

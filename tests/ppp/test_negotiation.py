@@ -1,7 +1,8 @@
 """LCP/IPCP negotiation against a scripted raw peer; codec vectors; malformed input."""
 import hashlib
 
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from engine.ppp import LinkDown, LinkUp
 from engine.ppp import frames as F

@@ -2,14 +2,11 @@
 answers it with a lab CPE; mutual CHAP, IPCP, a ping, and teardown."""
 import random
 
-import pytest
-
-l2tp = pytest.importorskip("engine.l2tp.connection")
-from engine.l2tp.events import CallUp, OutgoingCallRequested, PppFrame  # noqa: E402
-
-from engine import icmp  # noqa: E402
-from engine.lab.cpe import CpeDialer, CpeSpec  # noqa: E402
-from engine.ppp import IpPacket, LinkDown, NetworkUp, PppConfig, PppLink  # noqa: E402
+from engine import icmp
+from engine.l2tp import connection as l2tp
+from engine.l2tp.events import CallUp, OutgoingCallRequested, PppFrame
+from engine.lab.cpe import CpeDialer, CpeSpec
+from engine.ppp import IpPacket, LinkDown, NetworkUp, PppConfig, PppLink
 from engine.ppp.chap import chap_md5  # noqa: E402
 
 LNS_ADDR, LAC_ADDR = ("127.0.0.1", 1701), ("127.0.0.2", 1701)
@@ -35,10 +32,10 @@ def test_outgoing_call_ppp_to_cpe():
     replies = []
     for _ in range(2000):
         moved = False
-        for d, addr in lns_ep.datagrams_to_send(now=now):
+        for d, _addr in lns_ep.datagrams_to_send(now=now):
             lac_ep.receive_datagram(d, LNS_ADDR, now=now)
             moved = True
-        for d, addr in lac_ep.datagrams_to_send(now=now):
+        for d, _addr in lac_ep.datagrams_to_send(now=now):
             lns_ep.receive_datagram(d, LAC_ADDR, now=now)
             moved = True
         while (ev := lac_ep.next_event()) is not None:
