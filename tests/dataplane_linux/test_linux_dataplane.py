@@ -295,7 +295,7 @@ def test_batch_install_of_10000_routes_then_cleanup(dp, ns_prefix):
     assert len(dp.routes("big")) == base
     # a failing route in a batch is reported, the others are installed (the kernel refuses
     # a broadcast address as a gateway)
-    dp.set_address("big", "loopback0", I("10.77.0.1/24"))
+    dp.set_address("big", "loopback0", IF("10.77.0.1/24"))
     bad = Route(N("10.200.0.0/16"), "static", nexthop=A("10.77.0.255"))
     good = Route(N("10.201.0.0/16"), "access", ifname="ppp9")
     with pytest.raises(OSError) as info:
