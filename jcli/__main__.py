@@ -1,7 +1,7 @@
 """jcli: a JunOSe (E-series) router shell.
 
     jcli [--config FILE] [-c CMD ...] [--startup FILE] [--strict-startup] [--lab LABFILE]
-         [--dataplane {sim,linux}] [--keep-namespaces]
+         [--dataplane {sim,linux}] [--keep-namespaces] [--port NAME=IFNAME ...] [--ports FILE]
 
 Exit status: 0 success; 1 a command or a configuration line failed; 2 the router could not
 start (or the startup configuration failed with --strict-startup); 3 an internal error.
@@ -29,10 +29,56 @@ def parse_args(argv=None) -> Options:
     p.add_argument("--lab", metavar="LABFILE", help="lab file (TOML)")
     p.add_argument("--dataplane", choices=("sim", "linux"), default="sim")
     p.add_argument("--keep-namespaces", action="store_true")
+    p.add_argument("--port", action="append", default=[], metavar="NAME=IFNAME",
+                   help="a physical port: NAME (gigabitEthernet1/0) is the Linux interface "
+                        "IFNAME (repeatable)")
+    p.add_argument("--ports", metavar="FILE", help="TOML file with a [ports] table of NAME = "
+                   "\"IFNAME\"")
     a = p.parse_args(argv)
+    try:
+        ports = parse_ports(a.port, a.ports)
+    except ValueError as e:
+        p.error(str(e))
     return Options(config=a.config, commands=a.commands, lab=a.lab, dataplane=a.dataplane,
                    keep_namespaces=a.keep_namespaces, startup=a.startup,
-                   strict_startup=a.strict_startup)
+                   strict_startup=a.strict_startup, ports=ports)
+
+
+def parse_ports(pairs: list[str], path: str | None) -> dict[str, str]:
+    """Port names to Linux interfaces from ``--ports FILE`` then ``--port NAME=IF``;
+    ValueError names the bad entry."""
+    import re
+    import tomllib
+
+    from jcli.commands.interfaces import canonical_port
+    raw: list[tuple[str, object]] = []
+    if path:
+        try:
+            with open(path, "rb") as f:
+                doc = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ValueError(f"--ports {path}: {e}") from None
+        table = doc.get("ports")
+        if not isinstance(table, dict) or set(doc) - {"ports"}:
+            raise ValueError(f"--ports {path}: expected only a [ports] table")
+        raw += list(table.items())
+    for pair in pairs:
+        name, sep, ifname = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--port {pair!r}: expected NAME=IFNAME")
+        raw.append((name, ifname))
+    ports: dict[str, str] = {}
+    for name, ifname in raw:
+        port = canonical_port(str(name))
+        if port is None:
+            raise ValueError(f"port {str(name)[:40]!r}: not a port name (gigabitEthernet1/0)")
+        if not isinstance(ifname, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}",
+                                                           ifname):
+            raise ValueError(f"port {port}: bad Linux interface name {str(ifname)[:40]!r}")
+        if ifname in ports.values() and ports.get(port) != ifname:
+            raise ValueError(f"port {port}: Linux interface {ifname} is already a port")
+        ports[port] = ifname
+    return ports
 
 
 EXIT_START = 2

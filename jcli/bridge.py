@@ -7,7 +7,8 @@ import logging
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
+from engine.aio.config import (EngineConfig, L2tpDefaults, PortConfig, ProfileConfig,
+                               RadiusServerConfig,
                                StaticRouteConfig, TargetConfig, VirtualRouterConfig)
 from engine.aio.engine import Engine
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
@@ -67,7 +68,16 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
         aaa_ppp=vr.aaa_ppp_default or "radius",
         domain_map=tuple((d.domain, d.router_name) for d in vr.domain_maps.values()
                          if d.router_name),
-        profiles=profiles, targets=targets, max_buffered_triggers=vr.max_buffered_triggers)
+        profiles=profiles, targets=targets, max_buffered_triggers=vr.max_buffered_triggers,
+        ports=tuple(PortConfig(p.name, ipaddress.IPv4Interface(f"{p.address}/{p.mask}")
+                               if p.address and p.mask else None, p.shutdown,
+                               p.description or "") for p in vr.ports.values()),
+        radius_update_source=_addr(vr.radius_update_source),
+        l2tp_source=_addr(vr.l2tp_source))
+
+
+def _addr(text: str | None) -> ipaddress.IPv4Address | None:
+    return ipaddress.IPv4Address(text) if text else None
 
 
 def engine_config(model: RouterConfig) -> EngineConfig:
@@ -95,6 +105,7 @@ class RouterEngine:
         self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
                              keep_namespaces=getattr(options, "keep_namespaces", False),
                              output=output)
+        self.engine.dataplane.ports = dict(getattr(options, "ports", None) or {})
         self.lab: RunningLab | None = None
 
     async def start(self) -> "RouterEngine":

@@ -20,6 +20,7 @@ class Options:
     keep_namespaces: bool = False
     startup: str = "startup.scr"
     strict_startup: bool = False
+    ports: dict[str, str] = field(default_factory=dict)  # --port NAME=LINUX-IF / --ports FILE
 
 
 class Output:

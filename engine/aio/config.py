@@ -55,6 +55,15 @@ class TargetConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PortConfig:
+    """``interface gigabitEthernet 1/0`` of a virtual router (a physical port)."""
+    name: str                                         # gigabitEthernet1/0
+    address: ipaddress.IPv4Interface | None = None
+    shutdown: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class VirtualRouterConfig:
     name: str
     route_distinguisher: str | None = None
@@ -67,6 +76,11 @@ class VirtualRouterConfig:
     profiles: tuple[ProfileConfig, ...] = ()
     targets: tuple[TargetConfig, ...] = ()
     max_buffered_triggers: int = 10
+    ports: tuple[PortConfig, ...] = ()
+    #: ``radius update-source-addr``: NAS-IP-Address of the VR's requests (None: the source)
+    radius_update_source: ipaddress.IPv4Address | None = None
+    #: ``l2tp source-address``: where the VR's tunnels start without Tunnel-Client-Endpoint
+    l2tp_source: ipaddress.IPv4Address | None = None
 
     def loopback(self, unit: int) -> ipaddress.IPv4Interface | None:
         for u, addr in self.loopbacks:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.aio.calls import Call, CallTable
-from engine.aio.config import VirtualRouterConfig
+from engine.aio.config import PortConfig, VirtualRouterConfig
 from engine.types import DataplaneError, Route
 from engine.dialout import service as ds
 
@@ -31,6 +31,9 @@ class DataplaneGlue:
         self.vrs_made: set[str] = set()
         self._static: dict[str, set[Route]] = {}  # VR -> static routes installed
         self._addresses: dict[str, dict[str, Any]] = {}
+        #: physical ports named at start: port name (gigabitEthernet1/0) -> Linux interface
+        self.ports: dict[str, str] = {}
+        self._ports: dict[str, tuple[str, PortConfig]] = {}   # port -> (VR, as applied)
 
     # ---------------------------------------------------------------- virtual routers
     def ensure_vr(self, name: str) -> None:
@@ -42,6 +45,8 @@ class DataplaneGlue:
         self.vrs_made.discard(name)
         self._static.pop(name, None)
         self._addresses.pop(name, None)
+        for port in [p for p, (vr, _c) in self._ports.items() if vr == name]:
+            del self._ports[port]
         if self.dp is not None:
             self.dp.remove_vr(name)
 
@@ -63,6 +68,37 @@ class DataplaneGlue:
             if have.get(ifname) != addr:
                 if self.call(self.dp.set_address, v.name, ifname, addr):
                     have[ifname] = addr
+        self.apply_ports(v)
+
+    def apply_ports(self, v: VirtualRouterConfig) -> None:
+        """Move the VR's configured ports in (address, up/down) and give back the others."""
+        want = {p.name: p for p in v.ports}
+        for name, (vr, _c) in list(self._ports.items()):
+            if vr == v.name and name not in want:
+                del self._ports[name]
+                self.call(self.dp.remove_port, name)
+        for name, p in want.items():
+            if self._ports.get(name) == (v.name, p):
+                continue
+            kname = self.ports.get(name)
+            if kname is None:
+                self.output(f"% virtual-router {v.name}: {name}: no such port (ports are named "
+                            "at start with --port)")
+                continue
+            if self.call(self.dp.set_port, v.name, name, kname, p.address, not p.shutdown):
+                self._ports[name] = (v.name, p)
+            else:
+                self._ports.pop(name, None)
+
+    def port_status(self, vr: str) -> list[dict[str, Any]]:
+        """The VR's ports (dataplane state and kernel counters) with their descriptions."""
+        if self.dp is None or vr not in self.vrs_made:
+            return []
+        rows: list[dict[str, Any]] = self.dp.port_status(vr)
+        for row in rows:
+            applied = self._ports.get(row["name"])
+            row["description"] = applied[1].description if applied else ""
+        return rows
 
     def call(self, fn: Callable[..., None], *args: Any) -> bool:
         """A configuration change to the dataplane; a failure is one ``%`` line to the

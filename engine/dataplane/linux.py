@@ -109,6 +109,7 @@ from .linux_support import (ICMP_FILTER, LOCAL_ICMP_TYPES, MAX_BURST, MAX_MTU, M
                             reconcile_locks, release_prefix, route_args, route_priority,
                             schedule_flush, to_route)
 from .nexthop import needs_resolution
+from .ports import LinuxPortOps, LinuxPorts
 
 __all__ = ["LinuxDataplane", "DataplaneUnavailable", "ROOT_ERROR", "PROTO", "PROTO_NAMES",
            "TRIGGER_IFNAME", "kernel_ifname", "netns_name", "route_priority"]
@@ -116,7 +117,7 @@ __all__ = ["LinuxDataplane", "DataplaneUnavailable", "ROOT_ERROR", "PROTO", "PRO
 logger = logging.getLogger(__name__)
 
 
-class LinuxDataplane:
+class LinuxDataplane(LinuxPortOps):
     """The ``Dataplane`` protocol over Linux namespaces; see the module docstring."""
 
     name = "linux"
@@ -134,6 +135,7 @@ class LinuxDataplane:
         self.prefix = prefix
         self.keep_namespaces = keep_namespaces
         self._lock = claim_prefix(prefix)
+        self.ports = LinuxPorts(prefix)     # physical ports (engine.dataplane.ports)
         self._loop = loop
         self._vrs: dict[str, VrState] = {}
         self._closed = False
@@ -151,6 +153,8 @@ class LinuxDataplane:
         """Delete ``<prefix>*`` namespaces not owned by this instance (left by a crashed run);
         their TUN devices and veth ends go with them.  Returns the deleted names."""
         mine = {st.ns for st in self._vrs.values()}
+        for port in self.ports.reconcile():     # before a namespace deletion destroys a veth
+            logger.info("gave port %s back after an earlier run", port)
         stale = [ns for ns in nsh.list_namespaces() if ns.startswith(self.prefix) and ns not in mine]
         for ns in stale:
             logger.info("deleting stale namespace %s", ns)
@@ -201,6 +205,7 @@ class LinuxDataplane:
         self._vrs[vr] = st
 
     def remove_vr(self, vr: str) -> None:
+        self.ports.release_vr(vr)
         st = self._vrs.pop(vr, None)
         if st is not None:
             self._teardown(st, delete=not self.keep_namespaces)
@@ -211,6 +216,7 @@ class LinuxDataplane:
             return
         self._closed = True
         try:
+            self.ports.close()
             for vr in list(self._vrs):
                 self.remove_vr(vr)
         finally:
@@ -246,8 +252,7 @@ class LinuxDataplane:
                 st.nl.addr(True, sess.index, sess.local, 32, sess.peer)
             return
         if not is_loopback(ifname):
-            raise DataplaneConfigError(st.name, ifname, "no such interface (only loopback and "
-                                       "session interfaces exist in the Linux dataplane)")
+            raise DataplaneConfigError(st.name, ifname, "no such interface (ports: set_port)")
         old = st.loopbacks.pop(ifname, None)
         if old is not None and old != address:
             ignore_missing(st.nl.addr, False, st.lo_index, old.ip, old.network.prefixlen)

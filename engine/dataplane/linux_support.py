@@ -107,6 +107,7 @@ class VrState:
     flush_scheduled: bool = False
     loop: asyncio.AbstractEventLoop | None = None
     nexthops: NextHops = field(default_factory=NextHops)
+    ports: dict[str, int] = field(default_factory=dict)         # port name -> ifindex
 
 
 # -- route translation -------------------------------------------------------------------------
@@ -117,6 +118,8 @@ def ifindex(st: VrState, ifname: str) -> int:
         return st.lo_index
     if ifname == TRIGGER_IFNAME:
         return st.trigger_index
+    if ifname in st.ports:
+        return st.ports[ifname]
     raise DataplaneConfigError(st.name, ifname, "no such interface")
 
 
@@ -149,6 +152,8 @@ def index_names(st: VrState) -> dict[int, str | None]:
     names[st.lo_index] = min(st.loopbacks) if st.loopbacks else "lo"
     for sess in st.sessions.values():
         names[sess.index] = sess.ifname
+    for port, index in st.ports.items():
+        names[index] = port
     return names
 
 

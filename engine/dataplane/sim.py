@@ -26,6 +26,11 @@ Theory of operation:
 * ``mtu(vr, ifname)``/``set_mtu``: a session interface's MTU; a packet longer than the MTU of
   the session interface it is routed to is dropped and counted (``too_big``), as a device
   with that MTU would not carry it.
+* Ports (``set_port``): a physical port is an in-process link with nobody behind it.  While it
+  has an address and is up, its network is a connected network of the VR (next hops resolve
+  through it, the address is local); packets routed into it are counted (``to_port``) and
+  dropped.  The VR's sockets (RADIUS, L2TP) are ordinary sockets of the host, so lab peers
+  "behind" a port are reached on the host's loopback addresses, not through the port.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass, field, replace
 
 from engine.dataplane.base import (
@@ -90,6 +96,8 @@ class _Vr:
     counters: Counter = field(default_factory=Counter)
     nexthops: NextHops = field(default_factory=NextHops)
     mtus: dict[str, int] = field(default_factory=dict)          # session ifname -> MTU
+    port_tx: Counter = field(default_factory=Counter)           # port -> packets routed to it
+    port_tx_bytes: Counter = field(default_factory=Counter)
 
 
 class SimDataplane:
@@ -103,6 +111,7 @@ class SimDataplane:
         self.on_local_packet: LocalPacketCallback | None = None
         self._vrs: dict[str, _Vr] = {}
         self.counters: Counter = Counter()
+        self.ports: dict[str, dict[str, Any]] = {}         # port name -> its state
 
     # -- virtual routers -------------------------------------------------------------------
     def add_vr(self, vr: str) -> None:
@@ -110,6 +119,40 @@ class SimDataplane:
 
     def remove_vr(self, vr: str) -> None:
         self._vrs.pop(vr, None)
+        for name in [n for n, p in self.ports.items() if p["vr"] == vr]:
+            del self.ports[name]
+
+    # -- ports -----------------------------------------------------------------------------
+    def set_port(self, vr: str, name: str, kname: str,
+                 address: ipaddress.IPv4Interface | None, up: bool) -> None:
+        """A port in the simulation is an in-process link: while it has an address and is
+        up, its network is a connected network of ``vr`` (it resolves next hops; packets
+        routed into it are counted ``to_port``, nobody answers on it)."""
+        v = self._vr(vr)
+        old = self.ports.get(name)
+        if old is not None and old["vr"] != vr:
+            self.remove_port(name)
+        want = address if up else None
+        if v.addresses.get(name) != want:
+            self.set_address(vr, name, want)
+        self.ports[name] = {"name": name, "kernel_name": kname, "vr": vr,
+                            "address": str(address) if address else None, "admin_up": up}
+
+    def remove_port(self, name: str) -> None:
+        port = self.ports.pop(name, None)
+        if port is not None and port["vr"] in self._vrs:
+            self.set_address(port["vr"], name, None)
+
+    def port_status(self, vr: str) -> list[dict[str, Any]]:
+        v = self._vr(vr)
+        out = []
+        for name, port in sorted(self.ports.items()):
+            if port["vr"] == vr:
+                row = dict(port, oper_up=port["admin_up"])
+                row["counters"] = {"tx_packets": v.port_tx.get(name, 0),
+                                   "tx_bytes": v.port_tx_bytes.get(name, 0)}
+                out.append(row)
+        return out
 
     def vrs(self) -> list[str]:
         return list(self._vrs)
@@ -314,6 +357,11 @@ class SimDataplane:
             self._count(v, "to_session")
             if self.on_session_packet is not None:
                 self.on_session_packet(vr, ifname, packet)
+            return
+        if ifname in self.ports:
+            self._count(v, "to_port")
+            v.port_tx[ifname] += 1
+            v.port_tx_bytes[ifname] += len(packet)
             return
         # A connected network on a loopback/ordinary interface with nobody else on it.
         self._count(v, "no_neighbor")

@@ -84,6 +84,16 @@ class Loopback:
     mask: str | None = None
 
 
+@dataclass
+class Port:
+    """A physical port configured in a virtual router (``interface gigabitEthernet 1/0``)."""
+    name: str                          # gigabitEthernet1/0
+    address: str | None = None
+    mask: str | None = None
+    shutdown: bool = False
+    description: str | None = None
+
+
 @dataclass(frozen=True)
 class StaticRoute:
     prefix: str
@@ -117,6 +127,9 @@ class VirtualRouter:
     profiles: dict[str, Profile] = field(default_factory=dict)
     targets: dict[tuple[str, str], DialoutTarget] = field(default_factory=dict)
     max_buffered_triggers: int = MAX_BUFFERED_TRIGGERS
+    ports: dict[str, Port] = field(default_factory=dict)
+    radius_update_source: str | None = None   # radius update-source-addr
+    l2tp_source: str | None = None            # l2tp source-address
 
     def radius(self, kind: str) -> list[RadiusServer]:
         return [s for s in self.radius_servers if s.kind == kind]

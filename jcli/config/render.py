@@ -102,6 +102,17 @@ def render_route(r: m.StaticRoute) -> str:
     return s
 
 
+def port_words(name: str) -> str:
+    """``gigabitEthernet1/0`` -> ``gigabitEthernet 1/0`` (the configuration's spelling)."""
+    i = next((n for n, c in enumerate(name) if c.isdigit()), len(name))
+    return f"{name[:i]} {name[i:]}"
+
+
+def port_sort_key(name: str) -> tuple[str, tuple[int, ...]]:
+    kind, _sp, num = port_words(name).partition(" ")
+    return kind, tuple(int(x) for x in num.split("/") if x.isdigit())
+
+
 def render_vr(vr: VirtualRouter) -> list[str]:
     out: list[str] = []
     for v in vr.vrfs.values():
@@ -114,8 +125,21 @@ def render_vr(vr: VirtualRouter) -> list[str]:
         if lo.address is not None:
             out.append(f" ip address {lo.address} {lo.mask}")
         out.append(" exit")
+    for port in sorted(vr.ports.values(), key=lambda x: port_sort_key(x.name)):
+        out.append(f"interface {port_words(port.name)}")
+        if port.description is not None:
+            out.append(f" description {port.description}")
+        if port.address is not None:
+            out.append(f" ip address {port.address} {port.mask}")
+        if port.shutdown:
+            out.append(" shutdown")
+        out.append(" exit")
     for r in vr.routes.values():
         out.append(render_route(r))
+    if vr.radius_update_source is not None:
+        out.append(f"radius update-source-addr {vr.radius_update_source}")
+    if vr.l2tp_source is not None:
+        out.append(f"l2tp source-address {vr.l2tp_source}")
     for s in vr.radius_servers:
         out += render_radius(s)
     if vr.aaa_ppp_default is not None:
