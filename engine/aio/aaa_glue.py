@@ -41,6 +41,7 @@ class VrRadius:
     servers: tuple[radius.RadiusServer, ...]
     client: radius.RadiusClient
     adapter: RadiusUdpAdapter | None = None
+    local_host: str = "0.0.0.0"
     callbacks: dict[int, Callback] = field(default_factory=dict)
 
 
@@ -54,6 +55,7 @@ class RadiusClients:
         self.now = now
         self.after_event = after_event
         self.by_vr: dict[str, VrRadius] = {}
+        self.sources: dict[str, str] = {}        # VR -> NAS-IP-Address of its requests
         # `debug radius`: gives the per-VR packet tracer (None while nobody listens)
         self.tracer: Callable[[str], Callable[[str], None] | None] = lambda vr: None
 
@@ -65,23 +67,46 @@ class RadiusClients:
                                 kind=kind, max_sessions=s.max_sessions,
                                 require_message_authenticator=s.require_message_authenticator)
             for kind, group in (("auth", v.radius_auth), ("acct", v.radius_acct)) for s in group)
+        local_host = str(v.radius_update_source) if v.radius_update_source else "0.0.0.0"
+        source = (str(v.radius_update_source) if v.radius_update_source
+                  else source_toward(servers, socket_factory) or self.nas_ip)
+        self.sources[v.name] = source
         cur = self.by_vr.get(v.name)
-        if cur is not None and cur.servers == servers:
+        if cur is not None and cur.servers == servers and cur.local_host == local_host:
+            cur.client.nas_ip = source
             return
         if cur is not None:
             self.remove(v.name)
         if not servers:
             return
-        client = radius.RadiusClient(list(servers), rng=self.rng, nas_ip=self.nas_ip)
-        entry = VrRadius(servers, client)
-        entry.adapter = RadiusUdpAdapter(client, local_host="0.0.0.0",
-                                         on_event=lambda ev, e=entry: self._on_event(e, ev),
-                                         loop=loop, socket_factory=socket_factory)
-        entry.adapter.on_trace = self.tracer(v.name)
+        client = radius.RadiusClient(list(servers), rng=self.rng, nas_ip=source)
+        entry = VrRadius(servers, client, local_host=local_host)
+        try:
+            entry.adapter = self._adapter(entry, v.name, loop, socket_factory)
+        except OSError as exc:      # update-source-addr not an address of the VR (yet)
+            log.warning("virtual-router %s: RADIUS source %s: %s; using any", v.name,
+                        local_host, exc.strerror or exc)
+            entry.local_host = "0.0.0.0"
+            entry.adapter = self._adapter(entry, v.name, loop, socket_factory)
+            entry.local_host = local_host        # retried at the next change
         self.by_vr[v.name] = entry
+
+    def nas_ip_for(self, vr: str) -> str:
+        """NAS-IP-Address of ``vr``'s requests: ``radius update-source-addr``, else the
+        address its requests leave from toward its first server."""
+        return self.sources.get(vr, self.nas_ip)
+
+    def _adapter(self, entry: VrRadius, vr: str, loop: asyncio.AbstractEventLoop,
+                 socket_factory: Callable[[], socket.socket] | None) -> RadiusUdpAdapter:
+        adapter = RadiusUdpAdapter(entry.client, local_host=entry.local_host,
+                                         on_event=lambda ev, e=entry: self._on_event(e, ev),
+                                   loop=loop, socket_factory=socket_factory)
+        adapter.on_trace = self.tracer(vr)
+        return adapter
 
     def remove(self, vr: str) -> None:
         """Close the VR's client; every outstanding request is answered with a timeout."""
+        self.sources.pop(vr, None)
         cur = self.by_vr.pop(vr, None)
         if cur is None:
             return
@@ -124,11 +149,32 @@ class RadiusClients:
         return tuple((vr, r.client.snapshot(now=now)) for vr, r in sorted(self.by_vr.items()))
 
 
+def source_toward(servers: tuple[radius.RadiusServer, ...],
+                  socket_factory: Callable[[], socket.socket] | None) -> str | None:
+    """The local address the kernel picks toward the first server (a connected UDP socket
+    in the VR's namespace sends nothing); None when there is no route."""
+    if not servers:
+        return None
+    try:
+        s = (socket_factory() if socket_factory is not None
+             else socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    except OSError:
+        return None
+    try:
+        s.connect((servers[0].address, servers[0].port))
+        addr: str = s.getsockname()[0]
+        return addr if addr != "0.0.0.0" else None
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
 # ---------------------------------------------------------------- dial-out authorisation
 def authorize(clients: RadiusClients, dialout: ds.DialoutService, req: ds.AuthorizeRequest,
               auth_vr: str) -> None:
     """Carry out ``AuthorizeRequest``; the result goes to ``dialout.on_auth_result``."""
-    spec = radius.dialout_request(req.user_name, nas_ip=clients.nas_ip)
+    spec = radius.dialout_request(req.user_name, nas_ip=clients.nas_ip_for(auth_vr))
 
     def done(reply: Any) -> None:
         result = parse_dialout_reply(reply)
@@ -182,7 +228,8 @@ class Accounting:
             return
         call.acct_id = f"{call.tunnel_id:04x}{call.session_id:04x}{int(now):08x}"
         spec = radius.accounting_start(call.acct_id, user_name=call.peer_name or None,
-                                       nas_ip=self.clients.nas_ip, framed_ip=peer_ip,
+                                       nas_ip=self.clients.nas_ip_for(self._vr(call)),
+                                       framed_ip=peer_ip,
                                        calling_station_id=str(call.key.dst))
         self.clients.ask(self._vr(call), spec, lambda _r: None)
 
@@ -191,7 +238,7 @@ class Accounting:
             return
         s = call.ppp.snapshot().counters
         spec = radius.accounting_stop(call.acct_id, user_name=call.peer_name or None,
-                                      nas_ip=self.clients.nas_ip,
+                                      nas_ip=self.clients.nas_ip_for(self._vr(call)),
                                       framed_ip=call.peer_ip or call.ppp.peer_ip,
                                       session_time=int(now - (call.up_since or now)),
                                       input_octets=s.ip_rx_octets, output_octets=s.ip_tx_octets,

@@ -224,14 +224,14 @@ class PppGlue:
             answer(True)
             return
         if ev.protocol == "pap":
-            spec = radius.pap_request(ev.username, ev.password or b"", nas_ip=e.nas_ip,
+            spec = radius.pap_request(ev.username, ev.password or b"", nas_ip=e.radius.nas_ip_for(vr),
                                       calling_station_id=str(call.key.dst))
         elif ev.chap_id is None or ev.chap_challenge is None or ev.chap_response is None:
             answer(False, "malformed CHAP response")
             return
         else:
             spec = radius.chap_request(ev.username, ev.chap_id, ev.chap_challenge,
-                                       ev.chap_response, nas_ip=e.nas_ip,
+                                       ev.chap_response, nas_ip=e.radius.nas_ip_for(vr),
                                        calling_station_id=str(call.key.dst))
 
         def done(reply: Any) -> None:

@@ -27,9 +27,9 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import netns_helpers as nsh
 from .base import DataplaneConfigError, DataplaneError
 from .linux_support import LOCK_DIR
-from . import netns_helpers as nsh
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from engine.dataplane.base import (
     DataplaneConfigError,
