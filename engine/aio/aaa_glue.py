@@ -70,13 +70,13 @@ class RadiusClients:
         local_host = str(v.radius_update_source) if v.radius_update_source else "0.0.0.0"
         source = (str(v.radius_update_source) if v.radius_update_source
                   else source_toward(servers, socket_factory) or self.nas_ip)
-        self.sources[v.name] = source
         cur = self.by_vr.get(v.name)
         if cur is not None and cur.servers == servers and cur.local_host == local_host:
-            cur.client.nas_ip = source
+            cur.client.nas_ip = self.sources[v.name] = source
             return
         if cur is not None:
             self.remove(v.name)
+        self.sources[v.name] = source
         if not servers:
             return
         client = radius.RadiusClient(list(servers), rng=self.rng, nas_ip=source)
