@@ -98,9 +98,11 @@ class RadiusClients:
 
     def _adapter(self, entry: VrRadius, vr: str, loop: asyncio.AbstractEventLoop,
                  socket_factory: Callable[[], socket.socket] | None) -> RadiusUdpAdapter:
+        def on_event(ev: Any) -> None:
+            self._on_event(entry, ev)
+
         adapter = RadiusUdpAdapter(entry.client, local_host=entry.local_host,
-                                         on_event=lambda ev, e=entry: self._on_event(e, ev),
-                                   loop=loop, socket_factory=socket_factory)
+                                   on_event=on_event, loop=loop, socket_factory=socket_factory)
         adapter.on_trace = self.tracer(vr)
         return adapter
 

@@ -2,6 +2,7 @@
 events (tunnel/call up and down, PPP frames) turned into dial-out inputs and PPP input."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.l2tp import events as le
 from engine.l2tp.avp import bearer_type_bits
+from engine.l2tp.udp import PeerAddr
 
 if TYPE_CHECKING:
     from engine.aio.engine import Engine
@@ -55,7 +57,8 @@ class L2tpGlue:
         host = t.client_auth_id or e.l2tp.host_name
         # `l2tp disable challenge`: no tunnel authentication (and so no hidden AVPs)
         secret = t.password if e.config.l2tp.challenge else None
-        key = (t.server_endpoint, secret, host, t.server_auth_id)
+        source = t.client_endpoint or self._vr_source(req.vr)
+        key = (t.server_endpoint, secret, host, t.server_auth_id, source)
         idle = self.idle_tunnels.pop(key, None)
         lt = e.l2tp.tunnels.get(idle) if idle is not None else None
         if idle is not None and lt is not None and lt.state == "established":
@@ -65,12 +68,65 @@ class L2tpGlue:
             assert e.loop is not None
             e.loop.call_soon(self._reuse_tunnel, req.tunnel_ref, idle)
             return
-        tid = e.l2tp.open_tunnel((t.server_endpoint, L2TP_PORT), secret=secret,
+        peer: tuple[str, int] = (t.server_endpoint, L2TP_PORT)
+        if source is not None:
+            local = self.local_source(source)
+            if local is None:
+                assert e.loop is not None
+                e.loop.call_soon(self._fail_tunnel, req.tunnel_ref,
+                                 f"cannot start a tunnel from {source}")
+                return
+            peer = PeerAddr(t.server_endpoint, L2TP_PORT, local)
+        tid = e.l2tp.open_tunnel(peer, secret=secret,
                                  host_name=host, expected_peer_host=t.server_auth_id,
                                  now=e.now())
         self.tunnel_ids[req.tunnel_ref] = tid
         self.tunnel_refs[tid] = req.tunnel_ref
         self.tunnel_keys[tid] = key
+
+    def _vr_source(self, vr: str) -> str | None:
+        src = self.e.vr_config(vr).l2tp_source
+        return str(src) if src is not None else None
+
+    def owner_vr(self, address: str) -> str | None:
+        """The VR that has ``address`` on a port or a loopback (None: no VR has it)."""
+        try:
+            ip = ipaddress.IPv4Address(address)
+        except ValueError:
+            return None
+        for v in self.e.config.vrs:
+            addrs = [p.address for p in v.ports] + [a for _u, a in v.loopbacks]
+            if any(a is not None and a.ip == ip for a in addrs):
+                return v.name
+        return None
+
+    def local_source(self, address: str) -> str | None:
+        """The key of the L2TP socket bound to ``address`` port 1701 in the VR that owns the
+        address (in the router's namespace when no VR has it), opened on first use; None
+        when it cannot be bound."""
+        e = self.e
+        adapter = e.l2tp_adapter
+        if adapter is None:
+            return None
+        vr = self.owner_vr(address)
+        key = f"{vr or ''}/{address}"
+        if key in adapter.locals:
+            return key
+        factory = e.dataplane.socket_factory(vr) if vr is not None else None
+        port = e.config.l2tp.udp_port or L2TP_PORT
+        try:
+            adapter.add_local(key, (address, port), factory)
+        except (OSError, ValueError) as exc:
+            log.warning("L2TP source %s:%d%s: %s", address, port,
+                        f" in virtual-router {vr}" if vr else "",
+                        getattr(exc, "strerror", None) or exc)
+            return None
+        return key
+
+    def _fail_tunnel(self, ref: int, reason: str) -> None:
+        e = self.e
+        e.dialout.on_tunnel_result(ref, False, reason, now=e.now())
+        e._pump()
 
     def _reuse_tunnel(self, ref: int, tid: int) -> None:
         e = self.e

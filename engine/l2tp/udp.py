@@ -3,6 +3,13 @@
 After any input the adapter flushes the endpoint's output and re-arms a single timer. All
 tunnels and calls of the socket live in one L2tpEndpoint (demultiplexed by tunnel id there);
 replies go to the peer's source address and port.
+
+Local sources: besides its main socket the adapter can hold more sockets, one per local
+address the tunnels use (``add_local(key, addr, factory)``; the factory makes the socket, e.g.
+inside a virtual router's namespace).  The endpoint knows peers as address tuples; a peer
+reached through such a socket is a ``PeerAddr`` — an ``(ip, port)`` tuple that also carries the
+socket's key in ``local`` — so the endpoint stays unaware of local addresses: datagrams read
+from the socket are tagged with its key, and datagrams to a tagged peer leave from its socket.
 """
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ import asyncio
 import logging
 import socket
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.aio.driver import CoreTimer
 
@@ -22,6 +30,18 @@ READ_BATCH = 512
 #: Linux socket option: send UDP datagrams with a zero checksum (asm-generic/socket.h)
 SO_NO_CHECK = getattr(socket, "SO_NO_CHECK", 11)
 NO_CHECK_SUPPORTED = sys.platform.startswith("linux")
+
+
+class PeerAddr(tuple):  # type: ignore[type-arg]
+    """``(ip, port)`` of a peer reached through the local socket ``local`` (see the module
+    docstring); equal to the plain tuple."""
+
+    local: str
+
+    def __new__(cls, ip: str, port: int, local: str) -> PeerAddr:
+        self = super().__new__(cls, (ip, port))
+        self.local = local
+        return self
 
 
 class L2tpUdpAdapter:
@@ -57,10 +77,15 @@ class L2tpUdpAdapter:
         self._no_check = False          # SO_NO_CHECK as currently set on the socket
         #: why the last requested port could not be bound (None when it was)
         self.bind_error: str | None = None
+        #: local sources: key -> socket (see the module docstring)
+        self.locals: dict[str, socket.socket] = {}
+        self._writer_sock: socket.socket | None = None
 
     # ---------------------------------------------------------------- lifecycle
-    def _open(self, addr: tuple[str, int]) -> socket.socket:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def _open(self, addr: tuple[str, int],
+              factory: Callable[[], socket.socket] | None = None) -> socket.socket:
+        s = factory() if factory is not None else socket.socket(socket.AF_INET,
+                                                                socket.SOCK_DGRAM)
         try:
             try:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
@@ -104,15 +129,47 @@ class L2tpUdpAdapter:
         old = self.sock
         if old is not None:
             loop.remove_reader(old.fileno())
-            if self._writer:
+            if self._writer and self._writer_sock in (None, old):
                 loop.remove_writer(old.fileno())
                 self._writer = False
+                self._writer_sock = None
             old.close()
         self.requested_addr = addr
         self.sock = s
         self._no_check = False
         loop.add_reader(s.fileno(), self._on_readable)
         self.flush()
+
+    def add_local(self, key: str, addr: tuple[str, int],
+                  factory: Callable[[], socket.socket] | None = None) -> None:
+        """Open the socket of local source ``key`` bound to ``addr`` (once; OSError when it
+        cannot be bound)."""
+        if key in self.locals:
+            return
+        loop = self._running_loop()
+        s = self._open(addr, factory)
+        self.locals[key] = s
+        loop.add_reader(s.fileno(), self._on_readable, key)
+
+    def remove_local(self, key: str) -> None:
+        s = self.locals.pop(key, None)
+        if s is not None:
+            self._forget_socket(s)
+
+    def _forget_socket(self, s: socket.socket) -> None:
+        if self.loop is not None:
+            self.loop.remove_reader(s.fileno())
+            if self._writer and self._writer_sock is s:
+                self.loop.remove_writer(s.fileno())
+                self._writer = False
+        s.close()
+
+    def local_source(self, key: str) -> tuple[str, int] | None:
+        s = self.locals.get(key)
+        if s is None:
+            return None
+        host, port = s.getsockname()[:2]
+        return str(host), int(port)
 
     def set_data_checksums(self, enabled: bool) -> None:
         """UDP checksums on data messages on or off (SO_NO_CHECK around data sends; Linux only)."""
@@ -122,6 +179,9 @@ class L2tpUdpAdapter:
 
     def _checksum_for(self, sock: socket.socket, data: bytes) -> None:
         want_no_check = not self.data_checksums and not (data[0] & 0x80)
+        if sock is not self.sock:           # a local source's socket: set it every time
+            sock.setsockopt(socket.SOL_SOCKET, SO_NO_CHECK, 1 if want_no_check else 0)
+            return
         if want_no_check != self._no_check:
             sock.setsockopt(socket.SOL_SOCKET, SO_NO_CHECK, 1 if want_no_check else 0)
             self._no_check = want_no_check
@@ -140,6 +200,8 @@ class L2tpUdpAdapter:
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        for key in list(self.locals):
+            self.remove_local(key)
         if self.sock is not None:
             if self.loop is not None:
                 self.loop.remove_reader(self.sock.fileno())
@@ -152,8 +214,8 @@ class L2tpUdpAdapter:
         return self._running_loop().time()
 
     # ---------------------------------------------------------------- I/O
-    def _on_readable(self) -> None:
-        sock = self.sock
+    def _on_readable(self, key: str | None = None) -> None:
+        sock = self.sock if key is None else self.locals.get(key)
         if sock is None:
             return
         ep = self.endpoint
@@ -169,6 +231,8 @@ class L2tpUdpAdapter:
                 continue
             if drop_in is not None and drop_in(data, addr):
                 continue
+            if key is not None:
+                addr = PeerAddr(addr[0], addr[1], key)
             ep.receive_datagram(data, addr, now=now)
         self.flush()
 
@@ -199,24 +263,33 @@ class L2tpUdpAdapter:
             self._timer.arm()
 
     def _send(self, out: list[tuple[bytes, Any]]) -> None:
-        sock = self.sock
-        if sock is None:
+        main = self.sock
+        if main is None:
             return
         drop_out = self.drop_out
         if self._backlog:
             self._backlog.extend(out)
             return
+        locals_ = self.locals
         for i, (data, addr) in enumerate(out):
             if drop_out is not None and drop_out(data, addr):
                 continue
+            sock = main
+            if type(addr) is PeerAddr:
+                found = locals_.get(addr.local)
+                if found is None:           # its source is gone: not sent from another
+                    self.send_errors += 1
+                    continue
+                sock = found
             try:
-                if not self.data_checksums or self._no_check:
+                if not self.data_checksums or self._no_check or sock is not main:
                     self._checksum_for(sock, data)
                 sock.sendto(data, addr)
             except (BlockingIOError, InterruptedError):
                 self._backlog.extend(out[i:])
                 if not self._writer:
                     self._writer = True
+                    self._writer_sock = sock
                     self._running_loop().add_writer(sock.fileno(), self._on_writable)
                 return
             except OSError as e:
@@ -225,8 +298,10 @@ class L2tpUdpAdapter:
 
     def _on_writable(self) -> None:
         backlog, self._backlog = self._backlog, []
-        if self.sock is None:
+        sock = self._writer_sock or self.sock
+        if sock is None or self.sock is None:
             return
-        self._running_loop().remove_writer(self.sock.fileno())
+        self._running_loop().remove_writer(sock.fileno())
         self._writer = False
+        self._writer_sock = None
         self._send(backlog)
