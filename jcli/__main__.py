@@ -1,7 +1,8 @@
 """jcli: a JunOSe (E-series) router shell.
 
     jcli [--config FILE] [-c CMD ...] [--startup FILE] [--strict-startup] [--lab LABFILE]
-         [--dataplane {sim,linux}] [--keep-namespaces] [--port NAME=IFNAME ...] [--ports FILE]
+         [--dataplane {sim,linux}] [--keep-namespaces] [--netns-prefix PREFIX]
+         [--port NAME=IFNAME ...] [--ports FILE]
 
 Exit status: 0 success; 1 a command or a configuration line failed; 2 the router could not
 start (or the startup configuration failed with --strict-startup); 3 an internal error.
@@ -29,6 +30,8 @@ def parse_args(argv=None) -> Options:
     p.add_argument("--lab", metavar="LABFILE", help="lab file (TOML)")
     p.add_argument("--dataplane", choices=("sim", "linux"), default="sim")
     p.add_argument("--keep-namespaces", action="store_true")
+    p.add_argument("--netns-prefix", default="jcli-", metavar="PREFIX",
+                   help="name prefix of the virtual routers' namespaces (default: jcli-)")
     p.add_argument("--port", action="append", default=[], metavar="NAME=IFNAME",
                    help="a physical port: NAME (gigabitEthernet1/0) is the Linux interface "
                         "IFNAME (repeatable)")
@@ -41,7 +44,8 @@ def parse_args(argv=None) -> Options:
         p.error(str(e))
     return Options(config=a.config, commands=a.commands, lab=a.lab, dataplane=a.dataplane,
                    keep_namespaces=a.keep_namespaces, startup=a.startup,
-                   strict_startup=a.strict_startup, ports=ports)
+                   strict_startup=a.strict_startup, ports=ports,
+                   netns_prefix=a.netns_prefix)
 
 
 def parse_ports(pairs: list[str], path: str | None) -> dict[str, str]:

@@ -104,6 +104,7 @@ class RouterEngine:
         self.model = model
         self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
                              keep_namespaces=getattr(options, "keep_namespaces", False),
+                             netns_prefix=getattr(options, "netns_prefix", "jcli-"),
                              output=output)
         self.engine.dataplane.ports = dict(getattr(options, "ports", None) or {})
         self.lab: RunningLab | None = None

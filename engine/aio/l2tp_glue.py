@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.aio.calls import Call
@@ -112,7 +114,11 @@ class L2tpGlue:
         key = f"{vr or ''}/{address}"
         if key in adapter.locals:
             return key
-        factory = e.dataplane.socket_factory(vr) if vr is not None else None
+        dp = e.dp
+        factory: Callable[[], socket.socket] | None = None
+        if vr is not None and hasattr(dp, "socket_in_vr"):     # even the default VR's
+            def factory() -> socket.socket:
+                return dp.socket_in_vr(vr)
         port = e.config.l2tp.udp_port or L2TP_PORT
         try:
             adapter.add_local(key, (address, port), factory)
