@@ -128,6 +128,10 @@ class Net:
         for ns in nsh.list_namespaces():
             if ns.startswith(self.prefix) or ns in (self.host, self.rad, self.lac):
                 nsh.delete_namespace(ns)
+        for name in ("ports.json", "lock"):      # left only when the router was killed
+            path = f"/run/jcli/{self.prefix}{name}"
+            if os.path.exists(path):
+                os.unlink(path)
 
 
 @pytest.fixture
@@ -157,32 +161,25 @@ def _capture(net: Net, ns: str, path: Path, bpf: str) -> subprocess.Popen[bytes]
     return p
 
 
-def _jcli(net: Net, tmp: Path):  # type: ignore[no-untyped-def]
+def _jcli(net: Net, tmp: Path, *extra: str):  # type: ignore[no-untyped-def]
     import pexpect
     env = dict(os.environ, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", HOME=str(tmp),
                PYTHONPATH=str(ROOT))
-    return pexpect.spawn("ip", ["netns", "exec", net.host, sys.executable, "-m", "jcli",
+    # nsenter enters the network namespace only: the namespaces the router makes (mounts
+    # under /run/netns) stay visible to the test (`ip netns exec` would unshare mounts)
+    return pexpect.spawn("nsenter", [f"--net=/run/netns/{net.host}", sys.executable, "-m", "jcli",
                                 "--dataplane", "linux", "--netns-prefix", net.prefix,
                                 "--port", f"gigabitEthernet1/0={net.va}",
                                 "--port", f"gigabitEthernet1/1={net.vb}",
-                                "--startup", str(tmp / "none.scr")],
+                                "--startup", str(tmp / "none.scr"), *extra],
                          env=env, encoding="utf-8", timeout=60, dimensions=(200, 200),
                          cwd=str(ROOT))
 
 
-PROMPT = r"host1[:\w()-]*#"
-
-
-def run(p, line: str) -> str:  # type: ignore[no-untyped-def]
-    p.sendline(line)
-    p.expect(PROMPT)
-    out: str = p.before
-    return out
-
-
 def _ping(ns: str, count: int, wait: int) -> tuple[int, str]:
     out = subprocess.run(["ip", "netns", "exec", ns, "ping", "-n", "-c", str(count), "-W",
-                          str(wait), CPE], capture_output=True, text=True, timeout=60).stdout
+                          str(wait), CPE], capture_output=True, text=True, timeout=60)
+    out = out.stdout + out.stderr
     m = re.search(r"(\d+) received", out)
     return (int(m.group(1)) if m else 0), out
 
@@ -206,49 +203,53 @@ def test_router_wired_by_configuration(net: Net, tmp_path: Path) -> None:
               env=dict(os.environ, PYTHONPATH=str(ROOT)))
     wait_until(lambda: _udp_listening(net.lac, 1701), 20, "the lab LAC")
 
-    p = _jcli(net, tmp_path)
+    config = ["interface gigabitEthernet 1/1", f" ip address {ROUTER_LAC_SIDE} 255.255.255.0",
+              " exit",
+              "virtual-router home",
+              " ip route 10.3.0.0 255.255.0.0 10.1.0.2",
+              " interface gigabitEthernet 1/0", "  description to FreeRADIUS",
+              f"  ip address {ROUTER_RADIUS_SIDE} 255.255.255.0", "  shutdown", "  exit",
+              " interface loopback 0", "  ip address 192.168.255.1 255.255.255.255", "  exit",
+              f" radius authentication server {RADIUS_ADDR}", f"  key {RADIUS_SECRET}",
+              "  exit",
+              " profile dialout", "  ppp authentication chap", "  ip unnumbered loopback 0",
+              "  exit",
+              f" l2tp dial-out target 10.10.0.0 255.255.0.0 domain {DOMAIN} profile dialout"]
+    (tmp_path / "router.scr").write_text("\n".join(config) + "\n")
+    (tmp_path / "up.scr").write_text("virtual-router home\n interface gigabitEthernet 1/0\n"
+                                     "  no shutdown\n")
+    p = _jcli(net, tmp_path, "--config", str(tmp_path / "router.scr"))
     try:
-        p.expect(PROMPT)
-        config = ["configure terminal",
-                  "interface gigabitEthernet 1/1", f"ip address {ROUTER_LAC_SIDE} 255.255.255.0",
-                  "exit",
-                  "virtual-router home",
-                  "ip route 10.3.0.0 255.255.0.0 10.1.0.2",
-                  "interface gigabitEthernet 1/0", "description to FreeRADIUS",
-                  f"ip address {ROUTER_RADIUS_SIDE} 255.255.255.0", "shutdown", "exit",
-                  "interface loopback 0", "ip address 192.168.255.1 255.255.255.255", "exit",
-                  f"radius authentication server {RADIUS_ADDR}", f"key {RADIUS_SECRET}", "exit",
-                  "profile dialout", "ppp authentication chap", "ip unnumbered loopback 0",
-                  "exit",
-                  f"l2tp dial-out target 10.10.0.0 255.255.0.0 domain {DOMAIN} profile dialout",
-                  "end"]
-        for line in config:
-            out = run(p, line)
-            assert "%" not in out, (line, out)
-        out = run(p, "show ip route virtual-router home")
-        assert re.search(r"10\.3\.0\.0/16\s+10\.1\.0\.2\s+-\s+static \(inactive\)", out), out
-        assert "10.10.0.0/16" in out                 # the VR and its dial-out are there
-        run(p, "configure terminal")
-        run(p, "virtual-router home")
-        run(p, "interface gigabitEthernet 1/0")
-        assert "%" not in run(p, "no shutdown")
-        run(p, "end")
-        out = run(p, "show ip route virtual-router home")
-        assert re.search(r"10\.3\.0\.0/16\s+10\.1\.0\.2\s+gigabitEthernet1/0\s+static\s", out), out
-        out = run(p, "show ip interface brief")
-        assert re.search(r"gigabitEthernet1/0\s+10\.1\.0\.1\s+up\s+up", out), out
+        p.expect(r"host1#")
+        assert "%" not in p.before, p.before
+        p.sendline("show ip route virtual-router home")
+        p.expect(r"10\.3\.0\.0/16\s+10\.1\.0\.2\s+-\s+static \(inactive\)")
+        p.expect(r"10\.10\.0\.0/16")              # the VR and its dial-out are there
+        p.sendline(f"configure file {tmp_path / 'up.scr'}")
+        p.sendline("show ip route virtual-router home")
+        p.expect(r"10\.3\.0\.0/16\s+10\.1\.0\.2\s+gigabitEthernet1/0\s+static\s")
+        p.sendline("virtual-router home")
+        p.sendline("show ip interface brief")
+        p.expect(r"gigabitEthernet1/0\s+10\.1\.0\.1\s+up\s+up")
 
         home_ns = net.prefix + "home"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and _ping(home_ns, 1, 2)[0] != 1:
             time.sleep(0.5)
         received, out = _ping(home_ns, 3, 5)
-        assert received == 3, out
-        out = run(p, "show interfaces gigabitEthernet 1/0")
-        m = re.search(r"Out: (\d+) packets", out)
-        assert m and int(m.group(1)) > 0, out
+        if received != 3:
+            p.sendline("show radius statistics")
+            p.sendline("show l2tp tunnel")
+            p.sendline("show ip route")
+            time.sleep(2)
+            p.expect(r"\S+", timeout=1)
+            dump = p.read_nonblocking(100000, timeout=1)
+            raise AssertionError(out + p.before + dump + (tmp_path / "radius" / "log").read_text()[-3000:])
+        p.sendline("show interfaces gigabitEthernet 1/0")
+        p.expect(r"Out: (\d+) packets")
+        assert int(p.match.group(1)) > 0
         p.sendline("exit")
-        p.expect(pexpect_eof())
+        p.expect(pexpect_eof(), timeout=60)
     finally:
         if p.isalive():
             p.terminate(force=True)
@@ -267,8 +268,8 @@ def test_router_wired_by_configuration(net: Net, tmp_path: Path) -> None:
     requests = [f.split("\t") for f in fields if f.strip()]
     assert requests, "no Access-Request captured"
     assert all(r == [ROUTER_RADIUS_SIDE, ROUTER_RADIUS_SIDE] for r in requests), requests
-    fields = subprocess.run(["tshark", "-r", str(l2tp_pcap), "-T", "fields", "-e", "ip.src",
-                             "-e", "ip.dst"], capture_output=True, text=True,
+    fields = subprocess.run(["tshark", "-r", str(l2tp_pcap), "-T", "fields", "-E",
+                             "occurrence=f", "-e", "ip.src", "-e", "ip.dst"], capture_output=True, text=True,
                             timeout=60).stdout.split("\n")
     pkts = [f.split("\t") for f in fields if f.strip()]
     assert pkts and pkts[0] == [ROUTER_LAC_SIDE, LAC_ADDR], pkts[:3]

@@ -58,7 +58,8 @@ def in_home(home: str, scenario: str, prefix: str, end: str) -> None:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     code = (f"import tests.ports.test_linux_ports as t; t.{scenario}({prefix!r}, {end!r}, "
             f"{home!r})")
-    p = subprocess.run(["ip", "netns", "exec", home, sys.executable, "-c", code], cwd=root,
+    p = subprocess.run(["nsenter", f"--net=/run/netns/{home}", sys.executable, "-c", code],
+                       cwd=root,
                        capture_output=True, text=True, timeout=120,
                        env={**os.environ, "PYTHONPATH": root})
     assert p.returncode == 0, p.stdout + p.stderr
