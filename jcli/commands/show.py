@@ -28,6 +28,9 @@ def config_data(cfg: RouterConfig) -> dict:
             "profiles": [dataclasses.asdict(p) for p in vr.profiles.values()],
             "targets": [dataclasses.asdict(t) for t in vr.targets.values()],
             "max_buffered_triggers": vr.max_buffered_triggers,
+            "ports": [dataclasses.asdict(p) for p in vr.ports.values()],
+            "radius_update_source": vr.radius_update_source,
+            "l2tp_source": vr.l2tp_source,
         }
     return {
         "hostname": cfg.hostname,
