@@ -67,10 +67,10 @@ def parse_ports(pairs: list[str], path: str | None) -> dict[str, str]:
             raise ValueError(f"--ports {path}: expected only a [ports] table")
         raw += list(table.items())
     for pair in pairs:
-        name, sep, ifname = pair.partition("=")
+        key, sep, value = pair.partition("=")
         if not sep:
             raise ValueError(f"--port {pair!r}: expected NAME=IFNAME")
-        raw.append((name, ifname))
+        raw.append((key, value))
     ports: dict[str, str] = {}
     for name, ifname in raw:
         port = canonical_port(str(name))
