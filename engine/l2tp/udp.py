@@ -10,12 +10,17 @@ inside a virtual router's namespace).  The endpoint knows peers as address tuple
 reached through such a socket is a ``PeerAddr`` — an ``(ip, port)`` tuple that also carries the
 socket's key in ``local`` — so the endpoint stays unaware of local addresses: datagrams read
 from the socket are tagged with its key, and datagrams to a tagged peer leave from its socket.
+A local address of the main socket's own namespace whose port the main socket holds on the
+wildcard address cannot have a socket of its own: its datagrams leave from the main socket with
+the source set per datagram (IP_PKTINFO); the answers arrive on the main socket.
 """
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
+import struct
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +35,17 @@ READ_BATCH = 512
 #: Linux socket option: send UDP datagrams with a zero checksum (asm-generic/socket.h)
 SO_NO_CHECK = getattr(socket, "SO_NO_CHECK", 11)
 NO_CHECK_SUPPORTED = sys.platform.startswith("linux")
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+
+
+def _is_local(address: str) -> bool:
+    """True when ``address`` can be bound in this namespace (it is one of its addresses)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError:
+            return False
+    return True
 
 
 class PeerAddr(tuple):  # type: ignore[type-arg]
@@ -79,6 +95,9 @@ class L2tpUdpAdapter:
         self.bind_error: str | None = None
         #: local sources: key -> socket (see the module docstring)
         self.locals: dict[str, socket.socket] = {}
+        #: local sources sent from the main socket: key -> IP_PKTINFO (source address)
+        self.pktinfo: dict[str, bytes] = {}
+        self._pktinfo_addr: dict[str, tuple[str, int]] = {}
         self._writer_sock: socket.socket | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -99,7 +118,7 @@ class L2tpUdpAdapter:
             raise
         return s
 
-    def start(self) -> "L2tpUdpAdapter":
+    def start(self) -> L2tpUdpAdapter:
         self.loop = asyncio.get_running_loop()
         s = self._open(self.requested_addr)
         self.sock = s
@@ -144,14 +163,27 @@ class L2tpUdpAdapter:
                   factory: Callable[[], socket.socket] | None = None) -> None:
         """Open the socket of local source ``key`` bound to ``addr`` (once; OSError when it
         cannot be bound)."""
-        if key in self.locals:
+        if key in self.locals or key in self.pktinfo:
             return
         loop = self._running_loop()
-        s = self._open(addr, factory)
+        try:
+            s = self._open(addr, factory)
+        except OSError as exc:
+            # the main socket holds the wildcard address on that port in this namespace:
+            # send from it with the source set per datagram (IP_PKTINFO) when it is local
+            if (exc.errno != errno.EADDRINUSE or factory is not None or self.sock is None
+                    or self.local_addr != ("0.0.0.0", addr[1]) or not _is_local(addr[0])):
+                raise
+            self.pktinfo[key] = struct.pack("=I4s4s", 0, socket.inet_aton(addr[0]),
+                                            bytes(4))
+            self._pktinfo_addr[key] = (addr[0], addr[1])
+            return
         self.locals[key] = s
         loop.add_reader(s.fileno(), self._on_readable, key)
 
     def remove_local(self, key: str) -> None:
+        self.pktinfo.pop(key, None)
+        self._pktinfo_addr.pop(key, None)
         s = self.locals.pop(key, None)
         if s is not None:
             self._forget_socket(s)
@@ -165,6 +197,8 @@ class L2tpUdpAdapter:
         s.close()
 
     def local_source(self, key: str) -> tuple[str, int] | None:
+        if key in self._pktinfo_addr:
+            return self._pktinfo_addr[key]
         s = self.locals.get(key)
         if s is None:
             return None
@@ -275,16 +309,24 @@ class L2tpUdpAdapter:
             if drop_out is not None and drop_out(data, addr):
                 continue
             sock = main
+            cmsg = None
             if type(addr) is PeerAddr:
                 found = locals_.get(addr.local)
-                if found is None:           # its source is gone: not sent from another
-                    self.send_errors += 1
-                    continue
-                sock = found
+                if found is None:
+                    cmsg = self.pktinfo.get(addr.local)
+                    if cmsg is None:        # its source is gone: not sent from another
+                        self.send_errors += 1
+                        continue
+                else:
+                    sock = found
             try:
                 if not self.data_checksums or self._no_check or sock is not main:
                     self._checksum_for(sock, data)
-                sock.sendto(data, addr)
+                if cmsg is None:
+                    sock.sendto(data, addr)
+                else:
+                    sock.sendmsg([data], [(socket.IPPROTO_IP, IP_PKTINFO, cmsg)], 0,
+                                 (addr[0], addr[1]))
             except (BlockingIOError, InterruptedError):
                 self._backlog.extend(out[i:])
                 if not self._writer:

@@ -69,3 +69,34 @@ async def test_datagrams_on_a_local_socket_are_tagged() -> None:
         assert isinstance(seen[0], PeerAddr) and seen[0].local == "k"
     finally:
         ad.close()
+
+
+async def test_source_beside_the_wildcard_main_socket_uses_pktinfo() -> None:
+    """In the main socket's namespace, a source address on the main socket's (wildcard) port
+    cannot have its own socket: its datagrams leave from the main socket with that source."""
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.setblocking(False)
+    ep = L2tpEndpoint(rng=random.Random(3), host_name="lns")
+    ad = L2tpUdpAdapter(ep, ("0.0.0.0", 0)).start()
+    loop = asyncio.get_running_loop()
+    try:
+        port = ad.local_addr[1]
+        ad.add_local("/127.0.0.6", ("127.0.0.6", port))
+        assert "/127.0.0.6" in ad.pktinfo and "/127.0.0.6" not in ad.locals
+        assert ad.local_source("/127.0.0.6") == ("127.0.0.6", port)
+        ep.open_tunnel(PeerAddr("127.0.0.1", peer.getsockname()[1], "/127.0.0.6"),
+                       secret=None, now=loop.time())
+        ad.flush()
+        _data, addr = await asyncio.wait_for(loop.sock_recvfrom(peer, 4096), 5)
+        assert addr == ("127.0.0.6", port)
+        # an address this namespace does not have is refused, not sent from another
+        try:
+            ad.add_local("/192.0.2.77", ("192.0.2.77", port))
+        except OSError:
+            pass
+        else:
+            raise AssertionError("an address of no interface was accepted as a source")
+    finally:
+        ad.close()
+        peer.close()
