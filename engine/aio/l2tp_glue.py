@@ -103,7 +103,8 @@ class L2tpGlue:
         return None
 
     def local_source(self, address: str) -> str | None:
-        """The key of the L2TP socket bound to ``address`` port 1701 in the VR that owns the
+        """The key of the L2TP socket bound to ``address`` (on the main socket's port, 1701
+        unless configured otherwise) in the VR that owns the
         address (in the router's namespace when no VR has it), opened on first use; None
         when it cannot be bound."""
         e = self.e
@@ -119,7 +120,7 @@ class L2tpGlue:
         if vr is not None and hasattr(dp, "socket_in_vr"):     # even the default VR's
             def factory() -> socket.socket:
                 return dp.socket_in_vr(vr)
-        port = e.config.l2tp.udp_port or L2TP_PORT
+        port = adapter.local_addr[1]          # every L2TP socket on the same port
         try:
             adapter.add_local(key, (address, port), factory)
         except (OSError, ValueError) as exc:
