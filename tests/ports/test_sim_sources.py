@@ -8,8 +8,7 @@ import ipaddress
 from pathlib import Path
 
 from engine.aio.config import PortConfig
-from tests.dialout_e2e.helpers import (DOMAIN, dialout_reply, lac_addresses, running_lab,
-                                       standard_lab)
+from tests.dialout_e2e.helpers import DOMAIN, dialout_reply, lac_addresses, running_lab, standard_lab
 
 SOURCE = "127.0.0.5"
 
