@@ -34,6 +34,7 @@ class DataplaneGlue:
         #: physical ports named at start: port name (gigabitEthernet1/0) -> Linux interface
         self.ports: dict[str, str] = {}
         self._ports: dict[str, tuple[str, PortConfig]] = {}   # port -> (VR, as applied)
+        self._ports_refused: set[str] = set()    # VRs with a port the dataplane refused
 
     # ---------------------------------------------------------------- virtual routers
     def ensure_vr(self, name: str) -> None:
@@ -47,6 +48,7 @@ class DataplaneGlue:
         self._addresses.pop(name, None)
         for port in [p for p, (vr, _c) in self._ports.items() if vr == name]:
             del self._ports[port]
+        self._ports_refused.discard(name)
         if self.dp is not None:
             self.dp.remove_vr(name)
 
@@ -73,6 +75,7 @@ class DataplaneGlue:
     def apply_ports(self, v: VirtualRouterConfig) -> None:
         """Move the VR's configured ports in (address, up/down) and give back the others."""
         want = {p.name: p for p in v.ports}
+        self._ports_refused.discard(v.name)
         for name, (vr, _c) in list(self._ports.items()):
             if vr == v.name and name not in want:
                 del self._ports[name]
@@ -84,11 +87,13 @@ class DataplaneGlue:
             if kname is None:
                 self.output(f"% virtual-router {v.name}: {name}: no such port (ports are named "
                             "at start with --port)")
+                self._ports_refused.add(v.name)
                 continue
             if self.call(self.dp.set_port, v.name, name, kname, p.address, not p.shutdown):
                 self._ports[name] = (v.name, p)
-            else:
+            else:                                  # retried at the next reconciliation
                 self._ports.pop(name, None)
+                self._ports_refused.add(v.name)
 
     def port_status(self, vr: str) -> list[dict[str, Any]]:
         """The VR's ports (dataplane state and kernel counters) with their descriptions."""
@@ -112,7 +117,8 @@ class DataplaneGlue:
             return False
 
     def apply_static(self, v: VirtualRouterConfig) -> bool:
-        """Install the VR's static routes; False when the dataplane refused one."""
+        """Install the VR's static routes; False when the dataplane refused one (or one of
+        the VR's ports: both are retried at the next reconciliation)."""
         want: set[Route] = set()
         for s in v.static_routes:
             if s.nexthop is None:
@@ -126,7 +132,7 @@ class DataplaneGlue:
         # a route the dataplane refused is retried at the next reconciliation
         self._static[v.name] = {r for r in want if r in have
                                 or self.call(self.dp.add_route, v.name, r)}
-        return self._static[v.name] == want
+        return self._static[v.name] == want and v.name not in self._ports_refused
 
     # ---------------------------------------------------------------- sessions
     def install_routes(self, req: ds.InstallRoutes) -> None:

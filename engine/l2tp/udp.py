@@ -145,6 +145,8 @@ class L2tpUdpAdapter:
                         e.strerror or e, self.local_addr[1])
             return
         self.bind_error = None
+        for key in list(self.locals) + list(self.pktinfo):   # reopened on the new port
+            self.remove_local(key)
         old = self.sock
         if old is not None:
             loop.remove_reader(old.fileno())
