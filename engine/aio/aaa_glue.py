@@ -42,6 +42,7 @@ class VrRadius:
     client: radius.RadiusClient
     adapter: RadiusUdpAdapter | None = None
     local_host: str = "0.0.0.0"
+    in_namespace: bool = False               # sockets made by the VR's socket factory
     callbacks: dict[int, Callback] = field(default_factory=dict)
 
 
@@ -71,7 +72,9 @@ class RadiusClients:
         source = (str(v.radius_update_source) if v.radius_update_source
                   else source_toward(servers, socket_factory) or self.nas_ip)
         cur = self.by_vr.get(v.name)
-        if cur is not None and cur.servers == servers and cur.local_host == local_host:
+        in_namespace = socket_factory is not None
+        if (cur is not None and cur.servers == servers and cur.local_host == local_host
+                and cur.in_namespace == in_namespace):
             cur.client.nas_ip = self.sources[v.name] = source
             return
         if cur is not None:
@@ -80,7 +83,7 @@ class RadiusClients:
         if not servers:
             return
         client = radius.RadiusClient(list(servers), rng=self.rng, nas_ip=source)
-        entry = VrRadius(servers, client, local_host=local_host)
+        entry = VrRadius(servers, client, local_host=local_host, in_namespace=in_namespace)
         try:
             entry.adapter = self._adapter(entry, v.name, loop, socket_factory)
         except OSError as exc:      # update-source-addr not an address of the VR (yet)

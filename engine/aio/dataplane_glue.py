@@ -54,10 +54,13 @@ class DataplaneGlue:
 
     def socket_factory(self, vr: str) -> Callable[[], socket.socket] | None:
         """Sockets of a virtual router live in its namespace (linux dataplane); the default
-        VR's sockets, like the L2TP socket, live in the namespace the process started in."""
+        VR's sockets, like the main L2TP socket, live in the namespace the process started in
+        unless the default VR has ports (then in its namespace, where its ports are)."""
         dp = self.dp
-        if vr == "default" or not hasattr(dp, "socket_in_vr"):
+        if not hasattr(dp, "socket_in_vr"):
             return None
+        if vr == "default" and not any(v == "default" for v, _c in self._ports.values()):
+            return None          # the default VR without ports: the process's namespace
         return lambda: dp.socket_in_vr(vr)
 
     def apply_addresses(self, v: VirtualRouterConfig) -> None:

@@ -51,3 +51,38 @@ def test_refused_port_is_one_line_and_retried() -> None:
     g.apply_addresses(v)
     assert g.apply_static(v) is True
     assert [r["name"] for r in g.port_status("home")] == ["gigabitEthernet1/0"]
+
+
+class _NsSim(SimDataplane):
+    """The sim dataplane with the Linux dataplane's per-VR socket hook."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[str] = []
+
+    def socket_in_vr(self, vr: str) -> object:
+        self.made.append(vr)
+        return object()
+
+
+def test_default_vr_sockets_move_to_its_namespace_with_a_port() -> None:
+    out: list[str] = []
+    g = DataplaneGlue(CallTable(), out.append)
+    dp = _NsSim()
+    g.dp = dp
+    g.ensure_vr("default")
+    g.ensure_vr("home")
+    assert g.socket_factory("default") is None
+    home = g.socket_factory("home")
+    assert home is not None
+    home()
+    assert dp.made == ["home"]
+    g.ports = {"gigabitEthernet1/1": "veth-b"}
+    g.apply_addresses(VirtualRouterConfig("default", ports=(PortConfig("gigabitEthernet1/1",
+                                                                       ADDR),)))
+    factory = g.socket_factory("default")
+    assert factory is not None
+    factory()
+    assert dp.made == ["home", "default"]
+    g.apply_addresses(VirtualRouterConfig("default"))
+    assert g.socket_factory("default") is None
