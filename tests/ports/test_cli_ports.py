@@ -76,6 +76,19 @@ def test_configuration_replays(tmp_path: Path) -> None:
     assert "  ip address 10.5.0.1 255.255.255.0" in q.stdout.splitlines()
 
 
+def test_no_interface_removes_the_port(tmp_path: Path) -> None:
+    p = jcli(tmp_path, "configure terminal\ninterface gigabitEthernet 1/0\n"
+             "ip address 10.5.0.1 255.255.255.0\nexit\nno interface gigabitEthernet 1/0\n"
+             "end\nshow ip interface brief\nshow configuration\n",
+             "--port", "gigabitEthernet1/0=veth-a")
+    assert p.returncode == 0, p.stderr
+    assert "gigabitEthernet" not in p.stdout
+    q = jcli(tmp_path, "configure terminal\nno interface gigabitEthernet 1/0\n",
+             "--port", "gigabitEthernet1/0=veth-a")
+    assert q.returncode == 1
+    assert "not configured" in q.stderr + q.stdout
+
+
 def test_unknown_and_foreign_ports_refused(tmp_path: Path) -> None:
     p = jcli(tmp_path, "configure terminal\ninterface gigabitEthernet 2/0\n",
              "--port", "gigabitEthernet1/0=veth-a")
