@@ -2,6 +2,10 @@
 
     jcli [--config FILE] [-c CMD ...] [--startup FILE] [--strict-startup] [--lab LABFILE]
          [--dataplane {sim,linux}] [--keep-namespaces]
+    jcli serve [--config F] [--startup F] [--lab F] [--dataplane sim|linux] [--ssh ADDR:PORT]
+               [--telnet ADDR:PORT] [--socket PATH] [--log FILE]
+    jcli attach [--socket PATH]
+    jcli --socket PATH [-c CMD ...]       (or a script on stdin) against the running router
 
 Exit status: 0 success; 1 a command or a configuration line failed; 2 the router could not
 start (or the startup configuration failed with --strict-startup); 3 an internal error.
@@ -11,9 +15,49 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from jcli.context import Options
+
+
+def _router_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", action="append", default=[], metavar="FILE",
+                   help="replay a configuration script at start (repeatable)")
+    p.add_argument("--startup", default="startup.scr", metavar="FILE",
+                   help="startup configuration file (default: startup.scr)")
+    p.add_argument("--strict-startup", action="store_true",
+                   help="do not start when the startup configuration cannot be fully loaded")
+    p.add_argument("--lab", metavar="LABFILE", help="lab file (TOML)")
+    p.add_argument("--dataplane", choices=("sim", "linux"), default="sim")
+    p.add_argument("--keep-namespaces", action="store_true")
+
+
+def _options(a: argparse.Namespace) -> Options:
+    return Options(config=a.config, commands=getattr(a, "commands", []), lab=a.lab,
+                   dataplane=a.dataplane, keep_namespaces=a.keep_namespaces, startup=a.startup,
+                   strict_startup=a.strict_startup)
+
+
+def serve_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="jcli serve", description="run the router as a service")
+    _router_args(p)
+    p.add_argument("--ssh", metavar="ADDR:PORT", help="SSH server address")
+    p.add_argument("--telnet", metavar="ADDR:PORT", help="telnet server address")
+    p.add_argument("--socket", metavar="PATH", help="local control socket")
+    p.add_argument("--log", metavar="FILE", help="log file (default: stderr; SIGHUP reopens it)")
+    a = p.parse_args(argv)
+    from jcli.service.server import serve
+    return serve(_options(a), socket_path=a.socket, ssh=a.ssh, telnet=a.telnet, log_path=a.log)
+
+
+def attach_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="jcli attach", description="a shell on the running router")
+    p.add_argument("--socket", metavar="PATH", help="the router's control socket")
+    a = p.parse_args(argv)
+    from jcli.service.client import attach
+    from jcli.service.local import default_socket_path
+    return attach(a.socket or default_socket_path())
 
 
 def parse_args(argv=None) -> Options:
@@ -29,7 +73,11 @@ def parse_args(argv=None) -> Options:
     p.add_argument("--lab", metavar="LABFILE", help="lab file (TOML)")
     p.add_argument("--dataplane", choices=("sim", "linux"), default="sim")
     p.add_argument("--keep-namespaces", action="store_true")
+    p.add_argument("--socket", metavar="PATH",
+                   help="run -c commands or the stdin script against the running router")
     a = p.parse_args(argv)
+    if a.socket:
+        raise _RemoteRun(a.socket, a.commands)
     return Options(config=a.config, commands=a.commands, lab=a.lab, dataplane=a.dataplane,
                    keep_namespaces=a.keep_namespaces, startup=a.startup,
                    strict_startup=a.strict_startup)
@@ -38,7 +86,36 @@ def parse_args(argv=None) -> Options:
 EXIT_START = 2
 
 
-def _read_stdin(stream=None) -> list[str]:
+class _RemoteRun(Exception):
+    def __init__(self, path: str, commands: list[str]) -> None:
+        self.path, self.commands = path, commands
+
+
+def _stream_stdin() -> asyncio.Queue[str | None]:
+    """Stdin lines as they arrive (a pipe or fifo need not reach EOF first), read by a daemon
+    thread so that the event loop never waits for input; None marks the end."""
+    import threading
+    loop = asyncio.get_running_loop()
+    q: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def push(line: str | None) -> None:
+        try:
+            loop.call_soon_threadsafe(q.put_nowait, line)
+        except RuntimeError:            # the loop is gone: the router is stopping
+            pass
+
+    def reader() -> None:
+        try:
+            _read_stdin(emit=push)
+        except (OSError, ValueError):
+            pass
+        finally:
+            push(None)
+    threading.Thread(target=reader, name="stdin", daemon=True).start()
+    return q
+
+
+def _read_stdin(stream=None, emit=None) -> list[str]:
     """Script lines from stdin. Bytes that are not UTF-8 stay in the line as lone surrogates
     and are refused by the value types, with the line's number. A line longer than a command
     line may be is not kept in memory: it becomes a placeholder the executor refuses as too
@@ -56,10 +133,10 @@ def _read_stdin(stream=None) -> list[str]:
                 more = f.readline(1 << 16)
                 if not more or more.endswith(b"\n"):
                     break
-            lines.append(" " * (LINE_MAX + 1))
+            (emit or lines.append)(" " * (LINE_MAX + 1))
             continue
         line = b.decode("utf-8", "surrogateescape").rstrip("\n")
-        lines.append(line[:-1] if line.endswith("\r") else line)
+        (emit or lines.append)(line[:-1] if line.endswith("\r") else line)
     return lines
 
 
@@ -77,6 +154,19 @@ async def amain(options: Options, engine_factory=None) -> int:
         logging.getLogger(__name__).debug("start failed", exc_info=True)
         print(f"% Cannot start: {_one_line(e)}", file=sys.stderr)
         return EXIT_START
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    ended_by: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        """A closed terminal (SIGHUP), SIGTERM, or SIGINT to a non-interactive run: stop
+        what runs and shut the router down gracefully."""
+        if not ended_by and task is not None:
+            ended_by.append(sig.name)
+            task.cancel()
+    stop_signals = [signal.SIGTERM, signal.SIGHUP] + ([] if interactive else [signal.SIGINT])
+    for sig in stop_signals:
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
         ok = await shell.load_startup()
         if not ok and options.strict_startup:
@@ -86,14 +176,25 @@ async def amain(options: Options, engine_factory=None) -> int:
         if options.commands:
             status = await shell.run_lines(options.commands, "-c")
         elif batch:
-            status = await shell.run_lines(_read_stdin(), "stdin")
+            status = await shell.run_lines(_stream_stdin(), "stdin")
         else:
             status = await shell.interact()
         if not ok:
             status = status or 1
         return status
+    except asyncio.CancelledError:
+        if not ended_by:
+            raise
+        task.uncancel()                                   # type: ignore[union-attr]
+        logging.getLogger(__name__).info("%s: shutting down", ended_by[0])
+        return 0
     finally:
-        await close_shell(shell)
+        for sig in stop_signals:
+            loop.remove_signal_handler(sig)
+        try:
+            await asyncio.wait_for(close_shell(shell), 5.0)
+        except TimeoutError:
+            print("% The router did not stop within 5 s", file=sys.stderr)
 
 
 def _one_line(e: BaseException) -> str:
@@ -114,7 +215,18 @@ def engine_factory(options: Options):
 
 
 def main(argv=None) -> int:
-    options = parse_args(argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args and args[0] == "serve":
+        return serve_main(args[1:])
+    if args and args[0] == "attach":
+        return attach_main(args[1:])
+    try:
+        options = parse_args(args)
+    except _RemoteRun as r:
+        from jcli.service.client import run_remote
+        if r.commands:
+            return run_remote(r.path, r.commands, "-c")
+        return run_remote(r.path, _read_stdin(), "stdin")
     from engine.dataplane.linux import DataplaneUnavailable
     try:
         return asyncio.run(amain(options, engine_factory(options)))

@@ -124,6 +124,14 @@ class Context:
         self.dirty = False
         self.quit = False
         self.started = time.time()
+        # the operator on this line (jcli.service): who, how trusted, how `enable` asks
+        self.user: str | None = None
+        self.privilege = 15
+        self.trusted = True             # console / local attach: `enable` needs no login
+        self.two_exits = False          # a login session: `exit` from # drops to >
+        self.ask_secret: Any = None     # async (prompt) -> str, on an interactive line
+        self.authenticator: Any = None  # jcli.auth.Authenticator of the service
+        self.service: Any = None        # jcli.service.server.Service, when running as one
 
     @property
     def prompt(self) -> str:
