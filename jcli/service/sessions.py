@@ -93,12 +93,17 @@ class Session:
         self.closed = True
         log.info("line %d (%s %s from %s) closed: %s", self.line, self.kind, self.user,
                  self.source, reason)
+        # the goodbye line is printed above the prompt by the line's own loop turn: end the
+        # line just after it
+        asyncio.get_running_loop().call_later(0.1, self._end)
+
+    def _end(self) -> None:
         if self.closer is not None:
             try:
                 self.closer()
             except Exception:
                 log.debug("line %d: close failed", self.line, exc_info=True)
-        if self.task is not None and self.task is not asyncio.current_task():
+        if self.task is not None and not self.task.done():
             self.task.cancel()
 
 
