@@ -53,13 +53,18 @@ class Router:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise AssertionError(f"jcli serve did not start: {self.errors()}")
+
             time.sleep(0.05)
 
     def ready(self) -> bool:
+        if self.log_path is not None:
+            return self.log_path.exists() and "running (pid" in self.log_path.read_text()
         return "running (pid" in self.errors()
 
     def errors(self) -> str:
-        self.stderr.flush()
+        """What the router logged (stderr, or its log file)."""
+        if self.log_path is not None and self.log_path.exists():
+            return self.log_path.read_text(errors="replace")
         return (self.tmp / "stderr.log").read_text(errors="replace")
 
     def run(self, *commands: str, stdin: str | None = None, timeout: float = 60
