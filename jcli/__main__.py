@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -31,12 +32,14 @@ def _router_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lab", metavar="LABFILE", help="lab file (TOML)")
     p.add_argument("--dataplane", choices=("sim", "linux"), default="sim")
     p.add_argument("--keep-namespaces", action="store_true")
+    p.add_argument("--netns-prefix", default="jcli-", metavar="PREFIX",
+                   help="name prefix of the virtual routers' namespaces (linux dataplane)")
 
 
 def _options(a: argparse.Namespace) -> Options:
     return Options(config=a.config, commands=getattr(a, "commands", []), lab=a.lab,
                    dataplane=a.dataplane, keep_namespaces=a.keep_namespaces, startup=a.startup,
-                   strict_startup=a.strict_startup)
+                   strict_startup=a.strict_startup, netns_prefix=a.netns_prefix)
 
 
 def serve_main(argv: list[str]) -> int:
@@ -104,9 +107,18 @@ def _stream_stdin() -> asyncio.Queue[str | None]:
         except RuntimeError:            # the loop is gone: the router is stopping
             pass
 
+    # a reader of its own on a copy of the descriptor: sys.stdin's lock is never held by a
+    # thread that may still be blocked in read() when the interpreter exits
+    fd = os.dup(sys.stdin.fileno())
+    try:
+        os.set_blocking(fd, True)       # a non-blocking descriptor would look like EOF at once
+    except OSError:
+        pass
+    stream = open(fd, "rb")
+
     def reader() -> None:
         try:
-            _read_stdin(emit=push)
+            _read_stdin(stream, emit=push)
         except (OSError, ValueError):
             pass
         finally:

@@ -94,6 +94,7 @@ class RouterEngine:
         self.model = model
         self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
                              keep_namespaces=getattr(options, "keep_namespaces", False),
+                             netns_prefix=getattr(options, "netns_prefix", "jcli-"),
                              output=output)
         self.lab: RunningLab | None = None
 

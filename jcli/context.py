@@ -18,6 +18,7 @@ class Options:
     lab: str | None = None                              # --lab LABFILE
     dataplane: str = "sim"                              # --dataplane {sim,linux}
     keep_namespaces: bool = False
+    netns_prefix: str = "jcli-"                         # --netns-prefix (linux dataplane)
     startup: str = "startup.scr"
     strict_startup: bool = False
 
