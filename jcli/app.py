@@ -323,7 +323,14 @@ class Shell:
 
         def on_sigint() -> None:
             interrupted.append(True)
-            task.cancel()
+            cancel_again()
+
+        def cancel_again() -> None:
+            # asyncio.wait_for can lose a cancellation that races with its result: repeat it
+            # until the command has really stopped
+            if not task.done():
+                task.cancel()
+                loop.call_later(0.05, cancel_again)
         try:
             loop.add_signal_handler(signal.SIGINT, on_sigint)
             installed = True
