@@ -19,7 +19,7 @@ log = logging.getLogger("jcli.auth")
 
 PREFIX = "$scrypt$"
 _N, _R, _P = 1 << 14, 8, 1
-_HASH_RE = re.compile(r"\$scrypt\$(\d{1,7})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/=]{8,64})\$([A-Za-z0-9+/=]{16,128})\Z")
+_HASH_RE = re.compile(r"\$scrypt\$(\d{1,7})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/=]{8,64})$([A-Za-z0-9+/]{43}=)\Z")
 FAIL_DELAY = 1.5                 # seconds before a refused login is answered
 SECRET_MAX = 128
 
@@ -54,8 +54,10 @@ def verify_secret(secret: str, stored: str | None) -> bool:
     try:
         salt = base64.b64decode(m.group(4), validate=True)
         want = base64.b64decode(m.group(5), validate=True)
+        if len(want) != 32 or len(salt) < 8:
+            return False
         got = hashlib.scrypt(secret.encode("utf-8", "surrogateescape"), salt=salt, n=n, r=r, p=p,
-                             dklen=len(want))
+                             dklen=32)
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(got, want)
