@@ -19,7 +19,7 @@ log = logging.getLogger("jcli.auth")
 
 PREFIX = "$scrypt$"
 _N, _R, _P = 1 << 14, 8, 1
-_HASH_RE = re.compile(r"\$scrypt\$(\d{1,7})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/=]{8,64})$([A-Za-z0-9+/]{43}=)\Z")
+_HASH_RE = re.compile(r"\$scrypt\$(\d{1,7})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/=]{8,64})\$([A-Za-z0-9+/]{43}=)\Z")
 FAIL_DELAY = 1.5                 # seconds before a refused login is answered
 SECRET_MAX = 128
 
