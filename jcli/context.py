@@ -132,7 +132,8 @@ class Context:
         self.two_exits = False          # a login session: `exit` from # drops to >
         self.ask_secret: Any = None     # async (prompt) -> str, on an interactive line
         self.authenticator: Any = None  # jcli.auth.Authenticator of the service
-        self.service: Any = None        # jcli.service.server.Service, when running as one
+        self.service: Any = None        # jcli.service.sessions.SessionTable, when a service
+        self.show_cache: Any = None     # jcli.service.showcache.ShowCache shared by the lines
 
     @property
     def prompt(self) -> str:
@@ -167,6 +168,8 @@ class Context:
         (script, stdin, a paste) the engine is told once, before the next command that looks
         at it and at the end, not once per line."""
         self.dirty = True
+        if self.show_cache is not None:
+            self.show_cache.clear()
         if not self.batch:
             self.flush_config()
 

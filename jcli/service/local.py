@@ -64,6 +64,13 @@ class FramedOutput(Output):
     def error(self, line: str) -> None:
         self._put("e", line)
 
+    def show(self, lines: list[str]) -> None:
+        if self.writer.is_closing():
+            self.broken = True
+            return
+        self.writer.write("".join(f"o {l.replace(chr(10), ' ')}\n" for l in lines)
+                          .encode("utf-8", "replace"))
+
 
 class _SocketStdout:
     def __init__(self, writer: asyncio.StreamWriter) -> None:

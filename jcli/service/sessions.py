@@ -116,6 +116,8 @@ class SessionTable:
         self.options = options
         self.authenticator = authenticator
         self.sessions: dict[int, Session] = {}
+        from jcli.service.showcache import ShowCache
+        self.show_cache = ShowCache()
 
     def open(self, kind: str, user: str, source: str, output: Output, *, trusted: bool,
              privilege: int, interactive: bool) -> Session:
@@ -129,6 +131,7 @@ class SessionTable:
         ctx.two_exits = interactive
         ctx.authenticator = self.authenticator
         ctx.service = self
+        ctx.show_cache = self.show_cache
         ctx.mode = "exec" if (trusted or privilege >= 15) else "user"
         Executor(ctx)
         self.sessions[line] = s
