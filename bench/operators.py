@@ -25,8 +25,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from bench.dialout import (Bench, destination, engine_config, free_ports, lab_text,  # noqa: E402
-                           lac_addresses, pct, start_lab, stop_pid)
+from bench.dialout import (  # noqa: E402
+    Bench,
+    destination,
+    engine_config,
+    free_ports,
+    lab_text,
+    lac_addresses,
+    pct,
+    start_lab,
+    stop_pid,
+)
 
 COMMAND = "show l2tp dial-out session brief"
 

@@ -133,6 +133,7 @@ class Context:
         self.ask_secret: Any = None     # async (prompt) -> str, on an interactive line
         self.authenticator: Any = None  # jcli.auth.Authenticator of the service
         self.service: Any = None        # jcli.service.sessions.SessionTable, when a service
+        self.executor: Any = None       # the jcli.executor.Executor running this context's lines
         self.show_cache: Any = None     # jcli.service.showcache.ShowCache shared by the lines
 
     @property

@@ -88,8 +88,8 @@ def _idle(seconds: float) -> str:
 
 
 def render_users(d: dict[str, Any]) -> list[str]:
-    rows = [(("*" if u["self"] else " ") + str(u["line"]), u["type"], u["user"], u["from"],
-             _idle(u["idle"]), u["mode"]) for u in d["users"]]
+    rows = [[("*" if u["self"] else " ") + str(u["line"]), u["type"], u["user"], u["from"],
+             _idle(u["idle"]), u["mode"]] for u in d["users"]]
     return table(["Line", "Type", "User", "From", "Idle", "Mode"], rows)
 
 

@@ -68,7 +68,7 @@ class FramedOutput(Output):
         if self.writer.is_closing():
             self.broken = True
             return
-        self.writer.write("".join(f"o {l.replace(chr(10), ' ')}\n" for l in lines)
+        self.writer.write("".join(f"o {x.replace(chr(10), ' ')}\n" for x in lines)
                           .encode("utf-8", "replace"))
 
 

@@ -108,7 +108,7 @@ class SshService:
 def _make_server(svc: SshService) -> Any:
     from prompt_toolkit.contrib.ssh.server import PromptToolkitSSHServer, PromptToolkitSSHSession
 
-    class Session(PromptToolkitSSHSession):            # type: ignore[misc]
+    class Session(PromptToolkitSSHSession):
         command: str | None = None
 
         def exec_requested(self, command: str) -> bool:
@@ -132,7 +132,7 @@ def _make_server(svc: SshService) -> Any:
                 return
             self.interact_task = asyncio.ensure_future(server.run_exec(self, self.command))
 
-    class Server(PromptToolkitSSHServer):               # type: ignore[misc]
+    class Server(PromptToolkitSSHServer):
         def __init__(self) -> None:
             super().__init__(self.interact_shell, enable_cpr=False)
             self.result: Any = None

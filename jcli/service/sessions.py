@@ -116,8 +116,10 @@ class SessionTable:
         self.options = options
         self.authenticator = authenticator
         self.sessions: dict[int, Session] = {}
+        from jcli.registry import load_commands
         from jcli.service.showcache import ShowCache
         self.show_cache = ShowCache()
+        self.registry = load_commands()          # once: a line opens without scanning modules
 
     def open(self, kind: str, user: str, source: str, output: Output, *, trusted: bool,
              privilege: int, interactive: bool) -> Session:
@@ -133,7 +135,7 @@ class SessionTable:
         ctx.service = self
         ctx.show_cache = self.show_cache
         ctx.mode = "exec" if (trusted or privilege >= 15) else "user"
-        Executor(ctx)
+        Executor(ctx, self.registry)
         self.sessions[line] = s
         log.info("line %d: %s %s from %s", line, kind, user, source)
         return s

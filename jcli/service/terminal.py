@@ -66,8 +66,8 @@ async def login(table: SessionTable, say: Any, source: str) -> Any:
         return None
     for _ in range(LOGIN_TRIES):
         try:
-            user = await asyncio.wait_for(PromptSession().prompt_async("User: "), LOGIN_TIMEOUT)
-            word = await asyncio.wait_for(PromptSession().prompt_async("Password: ", is_password=True),
+            user: str = await asyncio.wait_for(PromptSession().prompt_async("User: "), LOGIN_TIMEOUT)
+            word: str = await asyncio.wait_for(PromptSession().prompt_async("Password: ", is_password=True),
                                           LOGIN_TIMEOUT)
         except (TimeoutError, EOFError, KeyboardInterrupt):
             return None

@@ -27,7 +27,7 @@ def free_tcp_port() -> int:
 
 
 class Router:
-    def __init__(self, tmp: Path, config: str | None = ACCOUNTS, *, extra: list[str] = (),
+    def __init__(self, tmp: Path, config: str | None = ACCOUNTS, *, extra: tuple[str, ...] = (),
                  telnet: bool = True, ssh: bool = True, log: bool = False) -> None:
         self.tmp = tmp
         self.socket = str(tmp / "jcli.sock")

@@ -82,8 +82,8 @@ async def run_service_lifecycle(tmp_path, dataplane: str) -> None:
         assert took <= 5.0, took
         await asyncio.sleep(0.3)            # the last datagrams reach the lab
         events = [ev for lac in lab.lacs for ev in lac.events]
-        cdns = [ev for ev in events if isinstance(ev, CallDown) and ev.by_peer and not ev.message
-                in ("closed", "refused")]
+        cdns = [ev for ev in events if isinstance(ev, CallDown) and ev.by_peer
+                and ev.message not in ("closed", "refused")]
         assert len(cdns) == 2, events
         assert any(isinstance(ev, TunnelDown) and ev.by_peer for ev in events), events
         stops = [a for a in lns.core.received if a.get("Acct-Status-Type") == (2,)]   # Stop

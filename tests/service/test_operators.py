@@ -24,7 +24,9 @@ def session(config: RouterConfig | None = None, tmp_path=None) -> Context:
 
 async def run(ctx: Context, line: str) -> tuple[bool, list[str]]:
     ok = await ctx.executor.execute(line)
-    return ok, ctx.output.take()
+    out = ctx.output
+    assert isinstance(out, ListOutput)
+    return ok, out.take()
 
 
 def test_hash_is_salted_and_checked():
@@ -50,7 +52,7 @@ async def test_accounts_render_as_hashes_and_parse_back():
     assert "enable secret 5 $scrypt$" in body
     assert "aaa authentication login default radius local" in body
     again = session()
-    assert await again.executor.run_script(text, "rendered"), again.output.take()
+    assert await again.executor.run_script(text, "rendered")
     assert render_config(again.config)[1:] == text[1:]
     assert verify_secret("wonderland", again.config.operators.users["alice"].secret)
     ok, out = await run(ctx, "username carol secret 5 notahash")
@@ -65,7 +67,8 @@ async def test_local_login_counts_and_delays(monkeypatch):
     ctx = session()
     await run(ctx, "username alice secret wonderland")
     a = Authenticator(ctx.config)
-    assert (await a.login("alice", "wonderland", "test")).user == "alice"
+    ok = await a.login("alice", "wonderland", "test")
+    assert ok is not None and ok.user == "alice"
     assert await a.login("alice", "nope", "test") is None
     assert await a.login("mallory", "wonderland", "test") is None
     assert a.failures == 2

@@ -148,15 +148,15 @@ def test_two_sessions_config_and_shows(router):
         out = router.ssh("alice", "wonderland", "show users\nshow configuration")
         assert out.returncode == 0, out.stderr
         assert "hostname edge7" in out.stdout
-        users = [l for l in out.stdout.splitlines() if "alice" in l]
-        assert any(" telnet " in f" {l} " for l in users), out.stdout
-        assert any(l.startswith("*") and " ssh " in l for l in users), out.stdout
+        users = [ln for ln in out.stdout.splitlines() if "alice" in ln]
+        assert any(" telnet " in f" {ln} " for ln in users), out.stdout
+        assert any(ln.startswith("*") and " ssh " in ln for ln in users), out.stdout
         # each session has its own mode: the socket session is in privileged exec
         out = router.run("show users")
         assert out.returncode == 0
         assert "privileged" in out.stdout and "telnet" in out.stdout
         # clear line ends another operator's session
-        line = next(l.split()[0] for l in out.stdout.splitlines() if " telnet " in l)
+        line = next(ln.split()[0] for ln in out.stdout.splitlines() if " telnet " in ln)
         out = router.run(f"clear line {line}")
         assert out.returncode == 0 and f"Line {line} cleared" in out.stdout
         t.expect("Session closed")
@@ -241,6 +241,6 @@ def test_sighup_reopens_log_and_sigterm_exits_0(tmp_path):
         assert r.wait(10) == 0
         text = r.log_path.read_text()
         assert "SIGHUP: log reopened" in text and "stopped" in text
-        assert all(len(l.split(" ", 3)) == 4 for l in text.splitlines())   # date time LEVEL text
+        assert all(len(ln.split(" ", 3)) == 4 for ln in text.splitlines())   # date time LEVEL text
     finally:
         r.stop()
