@@ -227,9 +227,11 @@ class Shell:
             text = buf.document.text_before_cursor
             lines = [ctx.prompt + text + "?"] + ex.describe(text)
 
+            out = event.app.output          # this line's terminal (a remote line has its own)
+
             def show():
-                for line in lines:
-                    print(line)
+                out.write_raw("".join(line + "\n" for line in lines))
+                out.flush()
             run_in_terminal(show)
 
         @kb.add("c-z")

@@ -2,6 +2,7 @@
 telnet (pexpect), netmiko, and the local socket."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -244,3 +245,35 @@ def test_sighup_reopens_log_and_sigterm_exits_0(tmp_path):
         assert all(len(ln.split(" ", 3)) == 4 for ln in text.splitlines())   # date time LEVEL text
     finally:
         r.stop()
+
+
+def test_attach_gives_the_interactive_shell(router):
+    env = dict(os.environ, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    a = pexpect.spawn(sys.executable, ["-m", "jcli", "attach", "--socket", router.socket],
+                      env=env, encoding="utf-8", timeout=15, dimensions=(40, 120))
+    try:
+        a.expect("host1#")
+        a.send("show ?")
+        a.expect("System software version")
+        a.send("\x15")                       # Ctrl-U clears the kept line
+        a.send("sh vers\t")
+        a.expect("version")
+        a.send("\r")
+        a.expect("Juniper Edge Routing Switch")
+        a.expect("host1#")
+        a.sendline("show logging | include line 0")
+        a.expect("line 0: con root from local attach")
+        a.expect("host1#")
+        a.sendline("terminal length 5")
+        a.expect("host1#")
+        a.sendline("show configuration")     # paged: --More--, q ends it
+        a.expect("--More--")
+        a.send("q")
+        a.expect("host1#")
+        a.sendline("exit")
+        a.expect("host1>")
+        a.sendline("exit")
+        a.expect(pexpect.EOF)
+    finally:
+        close(a)
+    assert router.proc.poll() is None            # the router runs on
