@@ -142,3 +142,42 @@ def test_login_lands_in_the_accounts_mode(privilege, mode):
     s = table.open("ssh", "u", "z", ListOutput(), trusted=False, privilege=privilege,
                    interactive=True)
     assert s.ctx.mode == mode
+
+
+async def test_radius_login_through_the_default_virtual_router(tmp_path, monkeypatch):
+    """`aaa authentication login default radius local`: the lab RADIUS server of the default
+    VR decides; when it does not answer, the local accounts do."""
+    import jcli.auth as auth
+    from engine.lab.labfile import load_labfile
+    from engine.lab.runner import start_lab
+    from jcli.bridge import RouterEngine
+    from tests.dialout_e2e.helpers import free_udp_ports
+    monkeypatch.setattr(auth, "FAIL_DELAY", 0.0)
+    [port] = free_udp_ports(1)
+    (tmp_path / "lab.toml").write_text(
+        f'[[radius]]\nname = "ops"\nlisten = "127.0.0.1:{port}"\nsecret = "ops-secret"\n'
+        '[radius.users.noc]\npassword = "noc-pass"\n'
+        'reply = { "Service-Type" = "Administrative-User" }\n')
+    lab = await start_lab(load_labfile(tmp_path / "lab.toml"))
+    ctx = session(tmp_path=tmp_path)
+    router = RouterEngine(ctx.options, output=lambda line: None, model=ctx.config)
+    try:
+        await router.start()
+        ctx.engine = router
+        for line in ("username alice secret wonderland",
+                     "aaa authentication login default radius local",
+                     "radius authentication server 127.0.0.1", "udp-port " + str(port),
+                     "key ops-secret", "timeout 1", "retransmit 0", "exit"):
+            ok, out = await run(ctx, line)
+            assert ok, (line, out)
+        a = Authenticator(ctx.config, router)
+        got = await a.login("noc", "noc-pass", "test")
+        assert got is not None and got.user == "noc"
+        assert await a.login("noc", "wrong", "test") is None           # rejected: no fallback
+        assert await a.login("alice", "wonderland", "test") is None    # RADIUS said no
+        await lab.close()
+        got = await a.login("alice", "wonderland", "test")             # unreachable: local
+        assert got is not None and got.user == "alice"
+    finally:
+        await router.close()
+        await lab.close()

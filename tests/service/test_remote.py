@@ -69,6 +69,17 @@ def test_ssh_password_login_runs_commands(router):
     finally:
         close(c)
     assert "login refused for 'alice'" in router.errors()
+    # the host key was generated once, beside the startup file, readable by the owner only
+    key = router.tmp / "ssh_host_ed25519_key"
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    first = key.read_bytes()
+    router.stop()
+    again = Router(router.tmp)
+    try:
+        assert again.ssh("alice", "wonderland", "show version").returncode == 0
+        assert key.read_bytes() == first
+    finally:
+        again.stop()
 
 
 @pytest.mark.tools("telnet")
