@@ -202,10 +202,12 @@ class Shell:
             step = 1 if key == "\r" else n - 1
 
     async def interact(self, *, remote: bool = False,
-                       on_line: Callable[[], None] | None = None) -> int:
+                       on_line: Callable[[], None] | None = None,
+                       busy: Callable[[asyncio.Task | None], None] | None = None) -> int:
         """The interactive prompt. `remote`: a line of the running router (telnet, SSH, a local
         attach) in its own prompt_toolkit app session: no stdout patching, history in memory.
-        `on_line` is called before each line runs (idle time)."""
+        `on_line` is called before each line runs (idle time); `busy(task)` while a line runs
+        and `busy(None)` after it: the line's transport cancels the task on Ctrl-C."""
         import contextlib
 
         from prompt_toolkit import PromptSession
@@ -305,7 +307,7 @@ class Shell:
                     continue
                 try:
                     if remote:          # SIGINT belongs to the service, not to one line
-                        ok = await self.run_typed(line, more=len(pasted) > 1)
+                        ok = await self._remote_line(line, more=len(pasted) > 1, busy=busy)
                     else:
                         ok = await self._interruptible(line, more=len(pasted) > 1)
                 except KeyboardInterrupt:
@@ -315,6 +317,24 @@ class Shell:
                 if not ok:
                     self.failed += 1
         return 0
+
+    async def _remote_line(self, line: str, *, more: bool,
+                           busy: Callable[[asyncio.Task | None], None] | None) -> bool:
+        """A line typed on a remote line; Ctrl-C from its transport cancels just that."""
+        task = asyncio.ensure_future(self.run_typed(line, more=more))
+        if busy is not None:
+            busy(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if not task.cancelled() or (me is not None and me.cancelling()):
+                raise
+            self.ctx.output.write("% Interrupted")
+            raise KeyboardInterrupt from None
+        finally:
+            if busy is not None:
+                busy(None)
 
     async def _interruptible(self, line: str, *, more: bool) -> bool:
         """Run a typed line; Ctrl-C (SIGINT while the terminal is not in raw mode) stops

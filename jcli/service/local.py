@@ -208,7 +208,10 @@ class LocalServer:
                         kind = await reader.readexactly(1)
                         if kind == b"D":
                             (n,) = struct.unpack("!H", await reader.readexactly(2))
-                            inp.send_bytes(await reader.readexactly(n))
+                            data = await reader.readexactly(n)
+                            if b"\x03" in data and s.interrupt():
+                                continue            # Ctrl-C stopped the running command
+                            inp.send_bytes(data)
                         elif kind == b"W":
                             r, c = struct.unpack("!HH", await reader.readexactly(4))
                             size[:] = [max(r, 1), max(c, 1)]

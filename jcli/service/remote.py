@@ -65,7 +65,25 @@ class TelnetService:
             return
         s.closer = conn.close
         s.task = asyncio.current_task()
+        conn.vt100_input = _CtrlC(conn.vt100_input, s)
         await run_shell(self.table, s)
+
+
+class _CtrlC:
+    """The telnet connection's input as its protocol parser sees it: Ctrl-C while a command
+    runs stops that command instead of waiting in the input."""
+
+    def __init__(self, inp: Any, line: Any) -> None:
+        self._inp = inp
+        self._line = line
+
+    def send_bytes(self, data: bytes) -> None:
+        if b"\x03" in data and self._line.interrupt():
+            return
+        self._inp.send_bytes(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inp, name)
 
 
 def host_key_path(startup_path: str) -> str:
@@ -114,6 +132,13 @@ def _make_server(svc: SshService) -> Any:
         def exec_requested(self, command: str) -> bool:
             self.command = command
             return True
+
+        line: Any = None                               # the Session of this channel
+
+        def data_received(self, data: str, datatype: object) -> None:
+            if "\x03" in data and self.line is not None and self.line.interrupt():
+                return                                 # Ctrl-C stopped the running command
+            super().data_received(data, datatype)
 
         def eof_received(self) -> bool:
             """End of the operator's input: what was typed still runs, then the line ends
@@ -176,6 +201,7 @@ def _make_server(svc: SshService) -> Any:
                 return
             s.closer = ssh_session._chan.close
             s.task = asyncio.current_task()
+            ssh_session.line = s
             await run_shell(svc.table, s)
 
         async def run_exec(self, ssh_session: Any, command: str) -> None:

@@ -75,6 +75,18 @@ class Session:
         self.closer: Callable[[], None] | None = None
         self.notify: Callable[[str], None] | None = None      # an asynchronous line to the operator
         self.closed = False
+        self.running: asyncio.Task[Any] | None = None         # the command running now
+
+    def set_running(self, task: asyncio.Task[Any] | None) -> None:
+        self.running = task
+
+    def interrupt(self) -> bool:
+        """Ctrl-C from the line's transport: cancel the running command, if any."""
+        t = self.running
+        if t is None or t.done():
+            return False
+        t.cancel()
+        return True
 
     def touch(self) -> None:
         self.last_active = time.monotonic()
