@@ -306,3 +306,24 @@ def test_attach_gives_the_interactive_shell(router):
     finally:
         close(a)
     assert router.proc.poll() is None            # the router runs on
+
+
+@pytest.mark.tools("telnet", "ssh", "sshpass")
+def test_sigterm_ends_operator_lines_and_exits_0(router):
+    t = telnet_login(router, "alice", "wonderland")
+    c = pexpect.spawn("sshpass", ["-p", "wonderland", "ssh", *SSH_OPTS, "-p",
+                                  str(router.ssh_port), "alice@127.0.0.1"],
+                      encoding="utf-8", timeout=15)
+    try:
+        t.expect("host1#")
+        c.expect("host1#")
+        t0 = time.monotonic()
+        router.signal(signal.SIGTERM)
+        t.expect("Session closed: the router is shutting down")
+        t.expect(pexpect.EOF)
+        c.expect(pexpect.EOF)
+        assert router.wait(10) == 0
+        assert time.monotonic() - t0 <= 5
+    finally:
+        close(t)
+        close(c)
