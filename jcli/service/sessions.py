@@ -149,7 +149,9 @@ class SessionTable:
         ctx.mode = "exec" if (trusted or privilege >= 15) else "user"
         Executor(ctx, self.registry)
         self.sessions[line] = s
-        log.info("line %d: %s %s from %s", line, kind, user, source)
+        # logins are events; a script run over the socket (monitoring polls) is not
+        log.log(logging.INFO if interactive else logging.DEBUG, "line %d: %s %s from %s", line,
+                kind, user, source)
         return s
 
     def remove(self, s: Session) -> None:
