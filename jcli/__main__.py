@@ -3,6 +3,10 @@
     jcli [--config FILE] [-c CMD ...] [--startup FILE] [--strict-startup] [--lab LABFILE]
          [--dataplane {sim,linux}] [--keep-namespaces] [--netns-prefix PREFIX]
          [--port NAME=IFNAME ...] [--ports FILE]
+    jcli serve [router options as above] [--ssh ADDR:PORT]
+               [--telnet ADDR:PORT] [--socket PATH] [--log FILE]
+    jcli attach [--socket PATH]
+    jcli --socket PATH [-c CMD ...]       (or a script on stdin) against the running router
 
 Exit status: 0 success; 1 a command or a configuration line failed; 2 the router could not
 start (or the startup configuration failed with --strict-startup); 3 an internal error.
@@ -12,15 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
 
 from jcli.context import Options
 
 
-def parse_args(argv=None) -> Options:
-    p = argparse.ArgumentParser(prog="jcli", description="JunOSe (E-series) router shell")
-    p.add_argument("-c", dest="commands", action="append", default=[], metavar="CMD",
-                   help="run CMD in privileged exec mode (repeatable), then exit")
+def _router_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", action="append", default=[], metavar="FILE",
                    help="replay a configuration script at start (repeatable)")
     p.add_argument("--startup", default="startup.scr", metavar="FILE",
@@ -37,15 +40,50 @@ def parse_args(argv=None) -> Options:
                         "IFNAME (repeatable)")
     p.add_argument("--ports", metavar="FILE", help="TOML file with a [ports] table of NAME = "
                    "\"IFNAME\"")
-    a = p.parse_args(argv)
+
+
+def _options(p: argparse.ArgumentParser, a: argparse.Namespace) -> Options:
     try:
         ports = parse_ports(a.port, a.ports)
     except ValueError as e:
         p.error(str(e))
-    return Options(config=a.config, commands=a.commands, lab=a.lab, dataplane=a.dataplane,
-                   keep_namespaces=a.keep_namespaces, startup=a.startup,
-                   strict_startup=a.strict_startup, ports=ports,
-                   netns_prefix=a.netns_prefix)
+    return Options(config=a.config, commands=getattr(a, "commands", []), lab=a.lab,
+                   dataplane=a.dataplane, keep_namespaces=a.keep_namespaces, startup=a.startup,
+                   strict_startup=a.strict_startup, ports=ports, netns_prefix=a.netns_prefix)
+
+
+def serve_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="jcli serve", description="run the router as a service")
+    _router_args(p)
+    p.add_argument("--ssh", metavar="ADDR:PORT", help="SSH server address")
+    p.add_argument("--telnet", metavar="ADDR:PORT", help="telnet server address")
+    p.add_argument("--socket", metavar="PATH", help="local control socket")
+    p.add_argument("--log", metavar="FILE", help="log file (default: stderr; SIGHUP reopens it)")
+    a = p.parse_args(argv)
+    from jcli.service.server import serve
+    return serve(_options(p, a), socket_path=a.socket, ssh=a.ssh, telnet=a.telnet, log_path=a.log)
+
+
+def attach_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="jcli attach", description="a shell on the running router")
+    p.add_argument("--socket", metavar="PATH", help="the router's control socket")
+    a = p.parse_args(argv)
+    from jcli.service.client import attach
+    from jcli.service.local import default_socket_path
+    return attach(a.socket or default_socket_path())
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    p = argparse.ArgumentParser(prog="jcli", description="JunOSe (E-series) router shell")
+    p.add_argument("-c", dest="commands", action="append", default=[], metavar="CMD",
+                   help="run CMD in privileged exec mode (repeatable), then exit")
+    _router_args(p)
+    p.add_argument("--socket", metavar="PATH",
+                   help="run -c commands or the stdin script against the running router")
+    a = p.parse_args(argv)
+    if a.socket:
+        raise _RemoteRun(a.socket, a.commands)
+    return _options(p, a)
 
 
 def parse_ports(pairs: list[str], path: str | None) -> dict[str, str]:
@@ -88,7 +126,45 @@ def parse_ports(pairs: list[str], path: str | None) -> dict[str, str]:
 EXIT_START = 2
 
 
-def _read_stdin(stream=None) -> list[str]:
+class _RemoteRun(Exception):
+    def __init__(self, path: str, commands: list[str]) -> None:
+        self.path, self.commands = path, commands
+
+
+def _stream_stdin() -> asyncio.Queue[str | None]:
+    """Stdin lines as they arrive (a pipe or fifo need not reach EOF first), read by a daemon
+    thread so that the event loop never waits for input; None marks the end."""
+    import threading
+    loop = asyncio.get_running_loop()
+    q: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def push(line: str | None) -> None:
+        try:
+            loop.call_soon_threadsafe(q.put_nowait, line)
+        except RuntimeError:            # the loop is gone: the router is stopping
+            pass
+
+    # a reader of its own on a copy of the descriptor: sys.stdin's lock is never held by a
+    # thread that may still be blocked in read() when the interpreter exits
+    fd = os.dup(sys.stdin.fileno())
+    try:
+        os.set_blocking(fd, True)       # a non-blocking descriptor would look like EOF at once
+    except OSError:
+        pass
+    stream = open(fd, "rb")
+
+    def reader() -> None:
+        try:
+            _read_stdin(stream, emit=push)
+        except (OSError, ValueError):
+            pass
+        finally:
+            push(None)
+    threading.Thread(target=reader, name="stdin", daemon=True).start()
+    return q
+
+
+def _read_stdin(stream=None, emit=None) -> list[str]:
     """Script lines from stdin. Bytes that are not UTF-8 stay in the line as lone surrogates
     and are refused by the value types, with the line's number. A line longer than a command
     line may be is not kept in memory: it becomes a placeholder the executor refuses as too
@@ -106,10 +182,10 @@ def _read_stdin(stream=None) -> list[str]:
                 more = f.readline(1 << 16)
                 if not more or more.endswith(b"\n"):
                     break
-            lines.append(" " * (LINE_MAX + 1))
+            (emit or lines.append)(" " * (LINE_MAX + 1))
             continue
         line = b.decode("utf-8", "surrogateescape").rstrip("\n")
-        lines.append(line[:-1] if line.endswith("\r") else line)
+        (emit or lines.append)(line[:-1] if line.endswith("\r") else line)
     return lines
 
 
@@ -127,6 +203,19 @@ async def amain(options: Options, engine_factory=None) -> int:
         logging.getLogger(__name__).debug("start failed", exc_info=True)
         print(f"% Cannot start: {_one_line(e)}", file=sys.stderr)
         return EXIT_START
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    ended_by: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        """A closed terminal (SIGHUP), SIGTERM, or SIGINT to a non-interactive run: stop
+        what runs and shut the router down gracefully."""
+        if not ended_by and task is not None:
+            ended_by.append(sig.name)
+            task.cancel()
+    stop_signals = [signal.SIGTERM, signal.SIGHUP] + ([] if interactive else [signal.SIGINT])
+    for sig in stop_signals:
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
         ok = await shell.load_startup()
         if not ok and options.strict_startup:
@@ -136,14 +225,25 @@ async def amain(options: Options, engine_factory=None) -> int:
         if options.commands:
             status = await shell.run_lines(options.commands, "-c")
         elif batch:
-            status = await shell.run_lines(_read_stdin(), "stdin")
+            status = await shell.run_lines(_stream_stdin(), "stdin")
         else:
             status = await shell.interact()
         if not ok:
             status = status or 1
         return status
+    except asyncio.CancelledError:
+        if not ended_by:
+            raise
+        task.uncancel()                                   # type: ignore[union-attr]
+        logging.getLogger(__name__).info("%s: shutting down", ended_by[0])
+        return 0
     finally:
-        await close_shell(shell)
+        for sig in stop_signals:
+            loop.remove_signal_handler(sig)
+        try:
+            await asyncio.wait_for(close_shell(shell), 5.0)
+        except TimeoutError:
+            print("% The router did not stop within 5 s", file=sys.stderr)
 
 
 def _one_line(e: BaseException) -> str:
@@ -164,7 +264,18 @@ def engine_factory(options: Options):
 
 
 def main(argv=None) -> int:
-    options = parse_args(argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args and args[0] == "serve":
+        return serve_main(args[1:])
+    if args and args[0] == "attach":
+        return attach_main(args[1:])
+    try:
+        options = parse_args(args)
+    except _RemoteRun as r:
+        from jcli.service.client import run_remote
+        if r.commands:
+            return run_remote(r.path, r.commands, "-c")
+        return run_remote(r.path, _read_stdin(), "stdin")
     from engine.dataplane.linux import DataplaneUnavailable
     try:
         return asyncio.run(amain(options, engine_factory(options)))

@@ -113,19 +113,25 @@ class Shell:
     # ------------------------------------------------------------ batch
     async def run_lines(self, lines, source: str = "-c") -> int:
         """Run lines in order (privileged exec). Errors name the line (`stdin:12: % ...`).
-        Exit status: 0, 1 when a line failed, EXIT_INTERNAL after an internal error.
+        `lines` is a sequence or an asyncio.Queue of lines ended by None (stdin as it
+        arrives). Exit status: 0, 1 when a line failed, EXIT_INTERNAL after an internal error.
         Configuration lines reach the engine once per run of consecutive configuration
         lines, not once per line."""
         status = 0
         ctx, ex = self.ctx, self.executor
-        lines = list(lines)
+        src = _LineSource(lines)
         prev = ex._where
         ctx.batch += 1
+        n = 0
         try:
-            for n, line in enumerate(lines, 1):
+            while True:
+                line = await src.next()
+                if line is None:
+                    break
+                n += 1
                 ex._where = f"{source}:{n}"
                 if ctx.quit:
-                    if any(l.strip() and l.lstrip()[0] != "!" for l in lines[n - 1:]):
+                    if any(l.strip() and l.lstrip()[0] != "!" for l in [line, *src.rest_now()]):
                         ex._error(["% Input continues after 'exit'; the rest is not run"])
                         status = 1
                     break
@@ -135,6 +141,8 @@ class Shell:
                     continue
                 ok = await ex.execute(line)
                 self._flush_plain()
+                if src.empty():
+                    ctx.flush_config()          # waiting for more input: the engine is told now
                 if not ok:
                     status = 1
                 if getattr(ctx.output, "broken", False):
@@ -193,7 +201,15 @@ class Shell:
                 break
             step = 1 if key == "\r" else n - 1
 
-    async def interact(self) -> int:
+    async def interact(self, *, remote: bool = False,
+                       on_line: Callable[[], None] | None = None,
+                       busy: Callable[[asyncio.Task | None], None] | None = None) -> int:
+        """The interactive prompt. `remote`: a line of the running router (telnet, SSH, a local
+        attach) in its own prompt_toolkit app session: no stdout patching, history in memory.
+        `on_line` is called before each line runs (idle time); `busy(task)` while a line runs
+        and `busy(None)` after it: the line's transport cancels the task on Ctrl-C."""
+        import contextlib
+
         from prompt_toolkit import PromptSession
         from prompt_toolkit.application import run_in_terminal
         from prompt_toolkit.filters import Condition
@@ -213,9 +229,11 @@ class Shell:
             text = buf.document.text_before_cursor
             lines = [ctx.prompt + text + "?"] + ex.describe(text)
 
+            out = event.app.output          # this line's terminal (a remote line has its own)
+
             def show():
-                for line in lines:
-                    print(line)
+                out.write_raw("".join(line + "\n" for line in lines))
+                out.flush()
             run_in_terminal(show)
 
         @kb.add("c-z")
@@ -252,10 +270,18 @@ class Shell:
             buf.insert_text(lines[0][:max(room, 0)])
             buf.validate_and_handle()
 
+        from prompt_toolkit.history import InMemoryHistory
         session: PromptSession = PromptSession(
-            history=make_history(ctx, ex), completer=CliCompleter(ex),
-            complete_while_typing=False, key_bindings=kb)
-        with patch_stdout(raw=True), _logging_to():
+            history=InMemoryHistory() if remote else make_history(ctx, ex),
+            completer=CliCompleter(ex), complete_while_typing=False, key_bindings=kb)
+
+        async def ask_secret(text: str) -> str:
+            return await PromptSession().prompt_async(text, is_password=True)
+        ctx.ask_secret = ask_secret
+        with contextlib.ExitStack() as stack:
+            if not remote:
+                stack.enter_context(patch_stdout(raw=True))
+                stack.enter_context(_logging_to())
             if isinstance(ctx.output, ShellOutput):
                 ctx.output.stream = _TerminalStream()
             while not ctx.quit:
@@ -273,12 +299,17 @@ class Shell:
                         if ctx.mode in ("exec", "user"):
                             break
                         line = "end"
+                if on_line is not None:
+                    on_line()
                 if line == "\x1a":
                     if ctx.mode not in ("exec", "user"):
                         ctx.enter("exec")
                     continue
                 try:
-                    ok = await self._interruptible(line, more=len(pasted) > 1)
+                    if remote:          # SIGINT belongs to the service, not to one line
+                        ok = await self._remote_line(line, more=len(pasted) > 1, busy=busy)
+                    else:
+                        ok = await self._interruptible(line, more=len(pasted) > 1)
                 except KeyboardInterrupt:
                     ok = False
                     pasted.clear()      # Ctrl-C also drops the rest of a paste
@@ -286,6 +317,24 @@ class Shell:
                 if not ok:
                     self.failed += 1
         return 0
+
+    async def _remote_line(self, line: str, *, more: bool,
+                           busy: Callable[[asyncio.Task | None], None] | None) -> bool:
+        """A line typed on a remote line; Ctrl-C from its transport cancels just that."""
+        task = asyncio.ensure_future(self.run_typed(line, more=more))
+        if busy is not None:
+            busy(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if not task.cancelled() or (me is not None and me.cancelling()):
+                raise
+            self.ctx.output.write("% Interrupted")
+            raise KeyboardInterrupt from None
+        finally:
+            if busy is not None:
+                busy(None)
 
     async def _interruptible(self, line: str, *, more: bool) -> bool:
         """Run a typed line; Ctrl-C (SIGINT while the terminal is not in raw mode) stops
@@ -296,7 +345,14 @@ class Shell:
 
         def on_sigint() -> None:
             interrupted.append(True)
-            task.cancel()
+            cancel_again()
+
+        def cancel_again() -> None:
+            # asyncio.wait_for can lose a cancellation that races with its result: repeat it
+            # until the command has really stopped
+            if not task.done():
+                task.cancel()
+                loop.call_later(0.05, cancel_again)
         try:
             loop.add_signal_handler(signal.SIGINT, on_sigint)
             installed = True
@@ -335,6 +391,39 @@ class Shell:
         if isinstance(out, ShellOutput):
             await self.page(out.take())
         return ok
+
+
+class _LineSource:
+    """A list of lines, or a queue of lines ended by None."""
+
+    def __init__(self, lines) -> None:
+        self.live = isinstance(lines, asyncio.Queue)
+        self.q = lines if self.live else None
+        self.items = [] if self.live else list(lines)
+        self.i = 0
+
+    async def next(self) -> str | None:
+        if self.q is not None:
+            return await self.q.get()
+        if self.i >= len(self.items):
+            return None
+        self.i += 1
+        return self.items[self.i - 1]
+
+    def empty(self) -> bool:
+        return self.q is not None and self.q.empty()
+
+    def rest_now(self) -> list[str]:
+        """The lines that are already there (the rest of a list; what a queue holds now)."""
+        if self.q is None:
+            return self.items[self.i:]
+        out = []
+        while not self.q.empty():
+            line = self.q.get_nowait()
+            if line is None:
+                break
+            out.append(line)
+        return out
 
 
 class _TerminalStream:

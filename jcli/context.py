@@ -18,6 +18,7 @@ class Options:
     lab: str | None = None                              # --lab LABFILE
     dataplane: str = "sim"                              # --dataplane {sim,linux}
     keep_namespaces: bool = False
+    netns_prefix: str = "jcli-"                         # --netns-prefix (linux dataplane)
     startup: str = "startup.scr"
     strict_startup: bool = False
     ports: dict[str, str] = field(default_factory=dict)  # --port NAME=LINUX-IF / --ports FILE
@@ -126,6 +127,16 @@ class Context:
         self.dirty = False
         self.quit = False
         self.started = time.time()
+        # the operator on this line (jcli.service): who, how trusted, how `enable` asks
+        self.user: str | None = None
+        self.privilege = 15
+        self.trusted = True             # console / local attach: `enable` needs no login
+        self.two_exits = False          # a login session: `exit` from # drops to >
+        self.ask_secret: Any = None     # async (prompt) -> str, on an interactive line
+        self.authenticator: Any = None  # jcli.auth.Authenticator of the service
+        self.service: Any = None        # jcli.service.sessions.SessionTable, when a service
+        self.executor: Any = None       # the jcli.executor.Executor running this context's lines
+        self.show_cache: Any = None     # jcli.service.showcache.ShowCache shared by the lines
 
     @property
     def prompt(self) -> str:
@@ -160,6 +171,8 @@ class Context:
         (script, stdin, a paste) the engine is told once, before the next command that looks
         at it and at the end, not once per line."""
         self.dirty = True
+        if self.show_cache is not None:
+            self.show_cache.clear()
         if not self.batch:
             self.flush_config()
 

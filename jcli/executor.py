@@ -43,6 +43,7 @@ class Executor:
         self._files: list[str] = []         # scripts being read (nested `configure file`)
         self.errors: list[str] = []         # error lines reported while a script runs
         self.internal_errors = 0            # handler failures that are bugs, not bad input
+        self._show_key: tuple | None = None  # the shared show output this command fills
 
     # ----------------------------------------------------------------- errors
     def _error(self, lines: list[str]) -> None:
@@ -138,6 +139,14 @@ class Executor:
             ctx.enter(mode)
         kw = dict(cmd.defaults)
         kw.update(res.args)
+        cache = ctx.show_cache
+        self._show_key = cache.key(ctx, cmd, line) if cache is not None and cmd.kind == "show" \
+            else None
+        if self._show_key is not None:
+            hit = cache.get(self._show_key)
+            if hit is not None:             # the same show, just computed for another line
+                ctx.output.show(list(hit))
+                return True
         try:
             result = cmd.handler(ctx, **kw)
         except CliError as e:
@@ -179,6 +188,8 @@ class Executor:
                 lines = result.lines()
             if flt is not None:
                 lines = flt.apply(lines)
+            if self._show_key is not None:
+                self.ctx.show_cache.put(self._show_key, lines)
             self.ctx.output.show(lines)
         elif isinstance(result, list):
             if flt is not None:
@@ -186,6 +197,8 @@ class Executor:
                     from jcli.views import lines_result
                     result = lines_result(result).json_lines()
                 result = flt.apply(result)
+            if self._show_key is not None:
+                self.ctx.show_cache.put(self._show_key, result)
             self.ctx.output.show(result)
         return True
 

@@ -112,8 +112,9 @@ class Registry:
         pos = self._roots.get(mode)
         if pos is None:
             nodes: list[Node] = []
+            from jcli.privilege import user_exec_allows
             for c in self.commands:
-                if mode in c.modes:
+                if mode in c.modes and (mode != "user" or user_exec_allows(c)):
                     nodes += c.spec.first
             pos = self._roots[mode] = Position(nodes)
         return pos

@@ -450,7 +450,7 @@ class Engine:
                 r.adapter.on_trace = self._radius_tracer(name)
         for call in self._calls.values():
             if call.ppp is not None:
-                call.ppp.tracer = self.ppp_tracer(call.ifname)
+                call.ppp.tracer = self.ppp_tracer(call.ifname or "")
 
     def ppp_tracer(self, ifname: str) -> Callable[[str], None] | None:
         """``debug ppp``: every PPP control packet of the interface, in the trace's format."""

@@ -2,6 +2,7 @@
 virtual-router context, saving the configuration."""
 from __future__ import annotations
 
+import asyncio
 import os
 
 from jcli.config.render import render_config
@@ -15,7 +16,27 @@ def vr_names(ctx):
 
 
 @command("user", "enable", ["Turn on privileged commands"], kind="nav")
-def enable(ctx):
+async def enable(ctx):
+    """Asks for the enable secret when one is set, except on a trusted line (the console, a
+    local attach); a remote line without an enable secret needs privilege 15."""
+    secret = ctx.config.operators.enable_secret
+    if not getattr(ctx, "trusted", True):
+        ask = getattr(ctx, "ask_secret", None)
+        if secret is None:
+            if getattr(ctx, "privilege", 1) < 15:
+                raise CliError("No password set")
+        elif ask is None:
+            raise CliError("Password required")
+        else:
+            auth = getattr(ctx, "authenticator", None)
+            word = await ask("Password: ")
+            if auth is None or not await auth.check_enable(word or ""):
+                raise CliError("Access denied")
+    elif secret is not None and getattr(ctx, "ask_secret", None) is not None:
+        from jcli.auth import verify_secret
+        word = await ctx.ask_secret("Password: ")
+        if not verify_secret(word or "", secret):
+            raise CliError("Access denied")
     ctx.enter("exec")
 
 
@@ -48,7 +69,9 @@ async def configure_file(ctx, path):
 @command("*", "exit", ["Exit from the current mode"], kind="nav")
 def exit_(ctx):
     target = MODES[ctx.mode].exit_to
-    if target is None:
+    if ctx.mode == "exec" and getattr(ctx, "two_exits", False):
+        ctx.enter("user")          # a login session: `exit` from # drops to >, then ends
+    elif target is None:
         ctx.quit = True
     else:
         ctx.enter(target)
@@ -87,22 +110,32 @@ def exec_virtual_router(ctx, name):
     ctx.vr, ctx.vrf = vr, (vrf or None)
 
 
-def save(ctx) -> None:
+_SAVING: set[str] = set()      # startup files being written now (one save at a time)
+
+
+async def save(ctx) -> None:
+    """Render now (the configuration as of this command), write off the event loop; a second
+    save while one is being written is refused, as on the router."""
     path = ctx.startup_path
+    if path in _SAVING:
+        raise CliError("Non-Volatile memory is in use")
     text = "\n".join(render_config(ctx.config)) + "\n"
+    _SAVING.add(path)
     try:
-        atomic_write(path, text)
+        await asyncio.to_thread(atomic_write, path, text)
     except OSError as e:
         raise CliError(f"Cannot save the configuration to {path}: {e.strerror or e}") from None
+    finally:
+        _SAVING.discard(path)
     ctx.write(f"Configuration saved to {os.path.basename(path)}")
 
 
 @command("exec", "write [memory]", ["Write the running configuration", "To the startup file"])
-def write_memory(ctx):
-    save(ctx)
+async def write_memory(ctx):
+    await save(ctx)
 
 
 @command("exec", "copy running-configuration startup-configuration",
          ["Copy a configuration", "The running configuration", "To the startup configuration"])
-def copy_run_start(ctx):
-    save(ctx)
+async def copy_run_start(ctx):
+    await save(ctx)

@@ -159,12 +159,29 @@ class L2tpSettings:
 
 
 @dataclass
+class Operator:
+    name: str
+    secret: str                        # a jcli.auth hash, never the clear secret
+    privilege: int = 1                 # 0-15; 15 logs in to privileged exec
+
+
+@dataclass
+class Operators:
+    """Who may log in (telnet, SSH) and how: `username`, `enable secret`,
+    `aaa authentication login default`."""
+    users: dict[str, Operator] = field(default_factory=dict)
+    enable_secret: str | None = None
+    login_methods: tuple[str, ...] = ("local",)     # ("local",) | ("radius",) | ("radius", "local")
+
+
+@dataclass
 class RouterConfig:
     hostname: str = "host1"
     virtual_routers: dict[str, VirtualRouter] = field(
         default_factory=lambda: {"default": VirtualRouter("default")})
     dialout: DialoutChassis = field(default_factory=DialoutChassis)
     l2tp: L2tpSettings = field(default_factory=L2tpSettings)
+    operators: Operators = field(default_factory=Operators)
 
     def vr(self, name: str) -> VirtualRouter:
         return self.virtual_routers[name]

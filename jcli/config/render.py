@@ -158,8 +158,21 @@ def render_vr(vr: VirtualRouter) -> list[str]:
     return out
 
 
+def render_operators(ops: m.Operators) -> list[str]:
+    out = []
+    if ops.enable_secret is not None:
+        out.append(f"enable secret 5 {ops.enable_secret}")
+    for u in ops.users.values():
+        priv = f" privilege {u.privilege}" if u.privilege != 1 else ""
+        out.append(f"username {u.name}{priv} secret 5 {u.secret}")
+    if ops.login_methods != ("local",):
+        out.append("aaa authentication login default " + " ".join(ops.login_methods))
+    return out
+
+
 def render_body(cfg: RouterConfig) -> list[str]:
     out = render_chassis(cfg)
+    out += render_operators(cfg.operators)
     out += render_vr(cfg.virtual_routers["default"])
     others = [vr for name, vr in cfg.virtual_routers.items() if name != "default"]
     for vr in others:
