@@ -97,7 +97,10 @@ class PppGlue:
         for f in link.frames_to_send():
             e.l2tp.send_ppp(call.tunnel_id, call.session_id, f)
         if call.ppp_timer is not None:
-            call.ppp_timer.arm()
+            if e.l2tp_glue.in_batch:
+                e.l2tp_glue.arm_after_batch(call.ppp_timer)
+            else:
+                call.ppp_timer.arm()
 
     def close(self, call: Call, reason: str, *, now: float) -> None:
         """LCP Terminate (if the link still runs) and stop its timer."""
