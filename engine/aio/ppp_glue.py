@@ -68,7 +68,9 @@ class PppGlue:
         call.ppp = link
         link.tracer = e.ppp_tracer(req.ifname)
         assert e.loop is not None
-        call.ppp_timer = CoreTimer(e.loop, link, partial(self._after_timer, call))
+        # the link ignores an early timer: an armed timer is kept while it fires in time
+        call.ppp_timer = CoreTimer(e.loop, link, partial(self._after_timer, call),
+                                   keep_earlier=True)
         e._calls.set_interface(call, req.ifname)
         call.profile = prof
         call.auth_vr = prof.ppp_auth_vr or req.session_key.vr

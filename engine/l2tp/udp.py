@@ -80,7 +80,8 @@ class L2tpUdpAdapter:
         self.sock = s
         self._no_check = False
         self.loop.add_reader(s.fileno(), self._on_readable)
-        self._timer = CoreTimer(self.loop, self.endpoint, self.flush)
+        # the endpoint ignores an early timer: an armed timer is kept while it fires in time
+        self._timer = CoreTimer(self.loop, self.endpoint, self.flush, keep_earlier=True)
         self.flush()
         return self
 
