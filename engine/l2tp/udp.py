@@ -174,19 +174,18 @@ class L2tpUdpAdapter:
         self.flush()
 
     def flush(self) -> None:
-        """Send pending output, deliver events, re-arm the timer."""
+        """Deliver events, send pending output, re-arm the timer.
+
+        Events go first: what their handlers send (a PPP frame, the next call's request)
+        leaves in the same batch as the acknowledgement of the messages just received, which
+        then rides on a control message instead of costing a ZLB of its own."""
         if self.sock is None:
             return
         ep = self.endpoint
         loop = self._running_loop()
         for _ in range(100):
-            now = loop.time()
-            out = ep.datagrams_to_send(now=now)
-            if out:
-                self._send(out)
             ev = ep.next_event()
-            if ev is None and not out:
-                break
+            delivered = ev is not None
             while ev is not None:
                 if self.on_event is not None:
                     try:
@@ -194,6 +193,11 @@ class L2tpUdpAdapter:
                     except Exception:
                         log.exception("on_event handler failed for %r", ev)
                 ev = ep.next_event()
+            out = ep.datagrams_to_send(now=loop.time())
+            if out:
+                self._send(out)
+            elif not delivered:
+                break
         if self.after_service is not None:
             self.after_service()
         if self._timer is not None:
