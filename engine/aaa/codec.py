@@ -172,12 +172,38 @@ def split_name(name: str) -> tuple[str, int | None]:
     return base, (int(tag) if sep else None)
 
 
+# Attributes whose value is the same in every request of a kind (the NAS address, service and
+# port types, ...): their encoding is computed once per (name, value) and reused.
+PRECOMPILED_ATTRIBUTES = frozenset({
+    "Service-Type", "NAS-Port-Type", "Framed-Protocol", "NAS-IP-Address", "NAS-Identifier",
+    "Acct-Status-Type", "Acct-Authentic"})
+_PRECOMPILED_MAX = 256
+_precompiled: dict[tuple[str, Any], bytes] = {}
+
+
 def encode_attribute(name: str, value: Any, *, secret: bytes = b"",
                      authenticator: bytes = b"", rng: random.Random | None = None) -> bytes:
     """Encode one attribute (with its header, inside a Vendor-Specific for vendor
     attributes).  ``name`` may carry a tag ('Tunnel-Password:1').  User-Password is
     hidden (RFC 2865 §5.2) and salt-encrypted attributes (RFC 2868 §3.5) encrypted with
     ``secret`` and ``authenticator`` (the Request Authenticator)."""
+    if name in PRECOMPILED_ATTRIBUTES:
+        key = (name, value)
+        try:
+            return _precompiled[key]
+        except KeyError:
+            pass
+        except TypeError:                 # an unhashable value: encoded every time
+            return _encode_attribute(name, value, secret, authenticator, rng)
+        raw = _encode_attribute(name, value, secret, authenticator, rng)
+        if len(_precompiled) < _PRECOMPILED_MAX:
+            _precompiled[key] = raw
+        return raw
+    return _encode_attribute(name, value, secret, authenticator, rng)
+
+
+def _encode_attribute(name: str, value: Any, secret: bytes, authenticator: bytes,
+                      rng: random.Random | None) -> bytes:
     base, tag = split_name(name)
     d = DICTIONARY.get(base)
     if tag is not None and not (0 <= tag <= 0x1F):

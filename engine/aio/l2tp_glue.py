@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.aio.calls import Call
+from engine.aio.driver import CoreTimer
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.l2tp import events as le
@@ -32,6 +33,8 @@ class L2tpGlue:
         self.idle_tunnels: dict[tuple[Any, ...], int] = {}  # tunnels without sessions, kept open
         self._in_event = 0                           # >0 while the adapter delivers an event
         self._flush_scheduled = False
+        # timers to re-arm once the adapter has delivered its whole batch of events
+        self._to_arm: dict[CoreTimer, None] = {}
 
     # ---------------------------------------------------------------- flushing
     def flush(self) -> None:
@@ -47,6 +50,22 @@ class L2tpGlue:
         if e.l2tp_adapter is not None and not self._flush_scheduled and e.loop is not None:
             self._flush_scheduled = True
             e.loop.call_soon(self._deferred_flush)
+
+    @property
+    def in_batch(self) -> bool:
+        """True while the adapter delivers events: timers are re-armed after the batch."""
+        return self._in_event > 0
+
+    def arm_after_batch(self, timer: CoreTimer | None) -> None:
+        if timer is not None:
+            self._to_arm[timer] = None
+
+    def after_batch(self) -> None:
+        """The adapter delivered a batch of events: re-arm each timer they touched, once."""
+        while self._to_arm:
+            timers, self._to_arm = self._to_arm, {}
+            for t in timers:
+                t.arm()
 
     def _deferred_flush(self) -> None:
         self._flush_scheduled = False

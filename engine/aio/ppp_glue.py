@@ -68,7 +68,9 @@ class PppGlue:
         call.ppp = link
         link.tracer = e.ppp_tracer(req.ifname)
         assert e.loop is not None
-        call.ppp_timer = CoreTimer(e.loop, link, partial(self._after_timer, call))
+        # the link ignores an early timer: an armed timer is kept while it fires in time
+        call.ppp_timer = CoreTimer(e.loop, link, partial(self._after_timer, call),
+                                   keep_earlier=True)
         e._calls.set_interface(call, req.ifname)
         call.profile = prof
         call.auth_vr = prof.ppp_auth_vr or req.session_key.vr
@@ -97,7 +99,10 @@ class PppGlue:
         for f in link.frames_to_send():
             e.l2tp.send_ppp(call.tunnel_id, call.session_id, f)
         if call.ppp_timer is not None:
-            call.ppp_timer.arm()
+            if e.l2tp_glue.in_batch:
+                e.l2tp_glue.arm_after_batch(call.ppp_timer)
+            else:
+                call.ppp_timer.arm()
 
     def close(self, call: Call, reason: str, *, now: float) -> None:
         """LCP Terminate (if the link still runs) and stop its timer."""

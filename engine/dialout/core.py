@@ -105,8 +105,15 @@ class ServiceCore:
         callers test it before formatting a line."""
         return self.trace is not None or self.keep_events
 
-    def _trace(self, vr: str, dst: IPv4 | None, line: str, now: float) -> None:
-        ev = DialoutTrace(now, vr, dst, line)
+    def _trace(self, vr: str, dst: IPv4 | None, line: str, now: float, *,
+               since: float | None = None) -> None:
+        """One trace line; about a session (``dst``), it carries the time since the session's
+        trigger (``since``: the trigger time, looked up when not given)."""
+        if since is None and dst is not None:
+            s = self._sessions.get(SessionKey(vr, dst))
+            if s is not None:
+                since = s.created_at
+        ev = DialoutTrace(now, vr, dst, line, None if since is None else max(0.0, now - since))
         if self.keep_events:
             self._events.append(ev)
         if self.trace is not None:
@@ -188,7 +195,7 @@ class ServiceCore:
         if nxt is None:
             if self.tracing:
                 self._trace(s.key.vr, s.key.dst, f"session {s.key}: {old} -> deleted on {event}",
-                            now)
+                            now, since=s.created_at)
 
     def _arm(self, s: SessionEntry, delay: float, now: float) -> None:
         s.timer_gen += 1

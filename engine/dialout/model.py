@@ -209,11 +209,13 @@ Request = Union[AuthorizeRequest, OpenTunnel, PlaceCall, StartPpp, InstallRoutes
 
 @dataclass(frozen=True, slots=True)
 class DialoutTrace:
-    """One ``debug l2tp dial-out`` line."""
+    """One ``debug l2tp dial-out`` line.  ``elapsed`` is the time since the trigger that created
+    the line's session (seconds), ``None`` for lines not about a session."""
     time: float
     vr: str
     destination: ipaddress.IPv4Address | None
     line: str
+    elapsed: float | None = None
 
 
 # ============================================================================ levels

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 from typing import Any
 
 from . import avp as A
@@ -16,12 +17,30 @@ from .tunnel_control import TunnelControl
 
 log = logging.getLogger(__name__)
 
+# first header octet: T (control), S (Ns/Nr), O (offset) and P (priority) send a datagram down
+# the full header decoder; L (length) is handled by the data fast path
+_SLOW_BITS = 0x80 | 0x08 | 0x02 | 0x01
+_L_BIT = 0x40
+_TID_SID = struct.Struct("!HH")
+
 
 class Receiver(TunnelControl):
     """Datagrams in: find the tunnel, sequence control messages, hand them to the state machines."""
 
     # ================================================================ receive path
     def _receive(self, data: bytes, addr: Any, now: float) -> None:
+        # fast path: a data message without Ns/Nr, offset or priority (the usual PPP frame)
+        n = len(data)
+        if n >= 6 and not data[0] & _SLOW_BITS and data[1] & 0x0F == M.VERSION:
+            if data[0] & _L_BIT:
+                end = (data[2] << 8) | data[3]
+                pos = 4
+            else:
+                end, pos = n, 2
+            if 6 <= end <= n and end - pos >= 4:
+                tid, sid = _TID_SID.unpack_from(data, pos)
+                self._deliver_data(tid, sid, data, pos + 4, end, addr)
+                return
         h = M.decode_header(data, max_len=self.config.max_message_len)
         if not h.is_control:
             self._receive_data(data, h, addr)
@@ -172,18 +191,22 @@ class Receiver(TunnelControl):
             self._dispatch(t, m)
 
     def _receive_data(self, data: bytes, h: M.Header, addr: Any) -> None:
-        t = self.tunnels.get(h.tunnel_id)
+        self._deliver_data(h.tunnel_id, h.session_id, data, h.payload_offset, h.end, addr)
+
+    def _deliver_data(self, tunnel_id: int, session_id: int, data: bytes, start: int, end: int,
+                      addr: Any) -> None:
+        t = self.tunnels.get(tunnel_id)
         if t is None or t.state != T.ESTABLISHED:
             self.counters["unknown_tunnel"] += 1
-            raise L2tpProtocolError(f"data for unknown tunnel {h.tunnel_id}")
+            raise L2tpProtocolError(f"data for unknown tunnel {tunnel_id}")
         if addr != t.peer_addr:
             self._wrong_source(t, addr)
             return
-        c = t.calls.get(h.session_id)
+        c = t.calls.get(session_id)
         if c is None or c.state == C.DEAD or not c.peer_id:
             self.counters["unknown_session"] += 1
-            raise L2tpProtocolError(f"data for unknown session {h.session_id}")
+            raise L2tpProtocolError(f"data for unknown session {session_id}")
         c.rx_packets += 1
         self.counters["rx_data"] += 1
-        self._events.append(PppFrame(t.local_id, c.local_id, bytes(data[h.payload_offset:h.end])))
+        self._events.append(PppFrame(t.local_id, c.local_id, bytes(data[start:end])))
 

@@ -68,6 +68,8 @@ class ReliableChannel:
         self.unsent: deque[_Pending] = deque()
         self.inflight: deque[_Pending] = deque()
         self._due: list[_Pending] = []
+        # the earliest deadline of ``inflight``; None when it must be recomputed
+        self._earliest: float | None = None
         self._reorder: dict[int, Any] = {}
         self.ack_pending = False
         self.retransmits = 0
@@ -115,6 +117,10 @@ class ReliableChannel:
             p.deadline = now + p.rto
             p.first_sent = p.last_sent = now
             p.data[10:12] = nr
+            if not self.inflight:
+                self._earliest = p.deadline
+            elif self._earliest is not None and p.deadline < self._earliest:
+                self._earliest = p.deadline
             self.inflight.append(p)
             out.append(bytes(p.data))
         if out:
@@ -149,6 +155,7 @@ class ReliableChannel:
         freed = 0
         if seq_lt(self.inflight[0].ns, nr):
             self._in_recovery = False
+        self._earliest = None
         while self.inflight and seq_lt(self.inflight[0].ns, nr):
             p = self.inflight.popleft()
             if p in self._due:
@@ -173,6 +180,7 @@ class ReliableChannel:
             self._due.append(p)
         p.deadline = now + p.rto
         p.last_sent = now
+        self._earliest = None
         self.retransmits += 1
         self.fast_retransmits += 1
         if not self._in_recovery:
@@ -183,7 +191,9 @@ class ReliableChannel:
     def deadline(self) -> float | None:
         if not self.inflight:
             return None
-        return min(p.deadline for p in self.inflight)
+        if self._earliest is None:
+            self._earliest = min(p.deadline for p in self.inflight)
+        return self._earliest
 
     def on_timer(self, now: float, *, peer_heard_at: float | None = None) -> bool:
         """Retransmit expired messages. Returns False when a message ran out of retries.
@@ -193,6 +203,7 @@ class ReliableChannel:
         transmission, up to ``max_age`` after it was first sent; a silent peer fails as usual.
         """
         expired = False
+        self._earliest = None
         for p in self.inflight:
             if p.deadline <= now:
                 if p.retries >= self.max_retries:

@@ -124,7 +124,8 @@ class L2tpUdpAdapter:
         self.sock = s
         self._no_check = False
         self.loop.add_reader(s.fileno(), self._on_readable)
-        self._timer = CoreTimer(self.loop, self.endpoint, self.flush)
+        # the endpoint ignores an early timer: an armed timer is kept while it fires in time
+        self._timer = CoreTimer(self.loop, self.endpoint, self.flush, keep_earlier=True)
         self.flush()
         return self
 
@@ -273,19 +274,18 @@ class L2tpUdpAdapter:
         self.flush()
 
     def flush(self) -> None:
-        """Send pending output, deliver events, re-arm the timer."""
+        """Deliver events, send pending output, re-arm the timer.
+
+        Events go first: what their handlers send (a PPP frame, the next call's request)
+        leaves in the same batch as the acknowledgement of the messages just received, which
+        then rides on a control message instead of costing a ZLB of its own."""
         if self.sock is None:
             return
         ep = self.endpoint
         loop = self._running_loop()
         for _ in range(100):
-            now = loop.time()
-            out = ep.datagrams_to_send(now=now)
-            if out:
-                self._send(out)
             ev = ep.next_event()
-            if ev is None and not out:
-                break
+            delivered = ev is not None
             while ev is not None:
                 if self.on_event is not None:
                     try:
@@ -293,6 +293,11 @@ class L2tpUdpAdapter:
                     except Exception:
                         log.exception("on_event handler failed for %r", ev)
                 ev = ep.next_event()
+            out = ep.datagrams_to_send(now=loop.time())
+            if out:
+                self._send(out)
+            elif not delivered:
+                break
         if self.after_service is not None:
             self.after_service()
         if self._timer is not None:

@@ -131,6 +131,7 @@ class RadiusServerCore:
                          "bad_authenticator": 0}
         self.received: list[dict] = []   # decoded attributes of the last requests
         self._reply_secret = spec.secret + (b"-wrong" if spec.mode == "wrong-secret" else b"")
+        self._replies: dict[str, tuple] = {}     # user -> (reply, encoded plain attributes)
 
     def handle(self, data: bytes) -> bytes | None:
         secret = self.spec.secret
@@ -170,8 +171,7 @@ class RadiusServerCore:
         ok, user, message = self._authenticate(adict, auth)
         if ok and self.spec.mode != "reject":
             self.counters["accepts"] += 1
-            rattrs = codec.encode_attributes(user.reply, secret=self._reply_secret,
-                                             authenticator=auth, rng=self.rng)
+            rattrs = self._encode_reply(user, auth)
             rcode = codec.ACCESS_ACCEPT
         else:
             self.counters["rejects"] += 1
@@ -179,6 +179,24 @@ class RadiusServerCore:
             rcode = codec.ACCESS_REJECT
         return codec.build_response(rcode, ident, auth, rattrs, self._reply_secret,
                                     with_message_authenticator=self.spec.mode != "unsigned")
+
+    def _encode_reply(self, user, auth: bytes) -> bytes:
+        """The user's reply attributes: the plain ones encoded once per user, the encrypted
+        ones (Tunnel-Password: salt and Request Authenticator) for every reply."""
+        cached = self._replies.get(user.name)
+        if cached is None or cached[0] is not user.reply:
+            parts: list = []
+            for name, value in user.reply:
+                if codec.DICTIONARY.get(codec.split_name(name)[0]).encrypt:
+                    parts.append((name, value))
+                else:
+                    parts.append(codec.encode_attribute(name, value))
+            cached = (user.reply, parts)
+            self._replies[user.name] = cached
+        return b"".join(
+            p if isinstance(p, bytes) else codec.encode_attribute(
+                p[0], p[1], secret=self._reply_secret, authenticator=auth, rng=self.rng)
+            for p in cached[1])
 
     def _authenticate(self, a: dict, auth: bytes):
         name = (a.get("User-Name") or (None,))[0]

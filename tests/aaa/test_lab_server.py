@@ -288,3 +288,30 @@ async def test_adapter_cancel_and_close(lab):
         a.close()
         srv.close()
     a.close()   # idempotent
+
+
+def test_replies_reuse_plain_attributes_and_salt_each_tunnel_password():
+    from engine.aaa import codec
+    home = specs()[0]
+    core = RadiusServerCore(home, rng=random.Random(7))
+    user = "0.0.0.0:65000/10.10.1.1@L2TP-dial-out.de.dt"
+
+    def ask(ident: int) -> tuple[bytes, dict]:
+        auth = bytes([ident]) * 16
+        attrs = codec.encode_attributes([("User-Name", user), ("Service-Type", 5)])
+        reply = core.handle(codec.build_access_request(ident, auth, attrs, b"home-secret"))
+        assert reply is not None and reply[0] == codec.ACCESS_ACCEPT
+        decoded = codec.decode_attributes(reply[20:], secret=b"home-secret", authenticator=auth)
+        return reply, codec.attributes_dict(decoded)
+
+    r1, a1 = ask(1)
+    r2, a2 = ask(2)
+    for a in (a1, a2):
+        a.pop("Message-Authenticator")
+    assert a1 == a2                               # the same attributes, the password revealed
+    assert a1["Tunnel-Password:1"] == (b"tunnel-secret",)
+    assert r1[20:] != r2[20:]                     # each reply salts its Tunnel-Password anew
+    for name, value in home.users[0].reply:       # the plain attributes, byte for byte
+        if not name.startswith("Tunnel-Password"):
+            raw = codec.encode_attribute(name, value)
+            assert raw in r1 and raw in r2

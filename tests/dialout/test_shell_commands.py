@@ -261,3 +261,19 @@ async def test_vr_commands_while_restricted_keep_config_and_engine_together(shel
     assert names == set(shell.ctx.config.virtual_routers)
     assert "other" not in names and "extra" in names
     assert eng.engine.config.vr("extra").route_distinguisher == "0.0.0.0:1"
+
+
+async def test_debug_dial_out_lines_carry_milliseconds_since_the_trigger(shell: Shell):
+    import re
+    assert (await shell.run("debug l2tp dial-out"))[-1].endswith("on")
+    out = await shell.run("ping virtual-router home 10.10.3.3 count 1 timeout 1", ok=False)
+    session = [line for line in out if line.startswith("L2TP dial-out [home]")
+               and "10.10.3.3" in line]
+    assert len(session) >= 2, out
+    stamps = []
+    for line in session:
+        m = re.match(r"L2TP dial-out \[home\] \+(\d+\.\d{3})ms: session home/10\.10\.3\.3", line)
+        assert m, line
+        stamps.append(float(m.group(1)))
+    assert stamps[0] == 0.0 and stamps == sorted(stamps)
+    await shell.run("no debug l2tp dial-out")

@@ -384,3 +384,52 @@ def test_sccrq_with_unknown_mandatory_avp_answered_with_stopccn_error_8():
     assert (stop.get(A.RESULT_CODE).result, stop.get(A.RESULT_CODE).error) == (2, 8)
     assert len(lac.tunnels) == 1 and next(iter(lac.tunnels.values())).state == "closing"
     assert lac.counters["malformed"] == 0
+
+
+@pytest.mark.parametrize("length,seq,offset,prio", [
+    (False, False, False, False), (True, False, False, False), (False, True, False, False),
+    (True, True, True, False), (False, False, True, True), (True, False, False, True)])
+def test_every_data_header_form_delivers_the_frame(length, seq, offset, prio):
+    lns, lac, w = pair()
+    tid, sids = established(w, lns, 1)
+    t = next(iter(lac.tunnels.values()))
+    lac_sid = next(iter(t.calls))
+    peer_sid = t.calls[lac_sid].peer_id
+    data = M.encode_data(t.peer_id, peer_sid, b"\xc0\x21frame", length=length,
+                         ns=0 if seq else None, nr=0 if seq else None,
+                         offset=3 if offset else None, priority=prio)
+    rx = lns.counters["rx_data"]
+    lns.receive_datagram(data, LAC_ADDR, now=w.now)
+    assert lns.next_event() == PppFrame(tid, sids[0], b"\xc0\x21frame")
+    assert lns.counters["rx_data"] == rx + 1
+    if length:                   # bytes after the Length field are not part of the message
+        lns.receive_datagram(data + b"junk", LAC_ADDR, now=w.now)
+        assert lns.next_event() == PppFrame(tid, sids[0], b"\xc0\x21frame")
+
+
+@pytest.mark.parametrize("data", [
+    bytes([0x00, 0x02, 0x00]),                        # shorter than a header
+    bytes([0x40, 0x02, 0x00, 0x05, 0, 1, 0, 1]),      # Length below the minimum
+    bytes([0x40, 0x02, 0x00, 0x40, 0, 1, 0, 1]),      # Length beyond the datagram
+    bytes([0x40, 0x02, 0x00, 0x07, 0, 1, 0]),         # Length leaves no session id
+    bytes([0x00, 0x03, 0, 1, 0, 1, 0xff]),            # version 3
+])
+def test_malformed_data_headers_are_counted_not_delivered(data):
+    lns, lac, w = pair()
+    established(w, lns, 1)
+    before = lns.counters["malformed"]
+    lns.receive_datagram(data, LAC_ADDR, now=w.now)
+    assert lns.counters["malformed"] == before + 1 and lns.next_event() is None
+
+
+def test_data_for_an_unknown_session_or_from_another_port_is_dropped():
+    lns, lac, w = pair()
+    tid, sids = established(w, lns, 1)
+    t = next(iter(lac.tunnels.values()))
+    data = M.encode_data(t.peer_id, 4321, b"x")
+    before = lns.counters["unknown_session"]
+    lns.receive_datagram(data, LAC_ADDR, now=w.now)
+    assert lns.counters["unknown_session"] == before + 1 and lns.next_event() is None
+    good = M.encode_data(t.peer_id, t.calls[next(iter(t.calls))].peer_id, b"x")
+    lns.receive_datagram(good, (LAC_ADDR[0], LAC_ADDR[1] + 1), now=w.now)
+    assert lns.counters["wrong_source"] >= 1 and lns.next_event() is None

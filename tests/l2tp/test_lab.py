@@ -103,3 +103,57 @@ def test_lab_process_bad_file(tmp_path):
     r = subprocess.run([sys.executable, "-m", "engine.lab", str(f)], capture_output=True, text=True, timeout=30,
                        env=dict(os.environ, PYTHONPATH=os.getcwd()))
     assert r.returncode == 2 and "lab:" in r.stderr
+
+
+def test_share_spreads_servers_and_lacs_and_keeps_every_cpe():
+    from engine.lab.__main__ import share
+    text = EXAMPLE + '\n[[lac]]\nname = "lac3"\nlisten = "127.0.0.4:1701"\n'
+    lab = parse_labfile(text)
+    parts = [share(lab, i, 2) for i in range(2)]
+    assert [x.name for x in parts[0].lac] == ["lac1", "lac3"]
+    assert [x.name for x in parts[1].lac] == ["lac2"]
+    assert len(parts[0].radius) == 1 and not parts[1].radius
+    assert all(p.cpe == lab.cpe for p in parts)
+    assert share(lab, 0, 1) is lab
+
+
+async def test_lab_workers_answer_on_every_lac_and_stop_together(tmp_path):
+    ports = [_free_port(), _free_port()]
+    f = tmp_path / "lab.toml"
+    f.write_text("".join(f'[[lac]]\nname = "lac{i}"\nlisten = "127.0.0.1:{port}"\n'
+                         f'host-name = "lac{i}"\nsecret = "s"\n' for i, port in enumerate(ports)))
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    p = subprocess.Popen([sys.executable, "-m", "engine.lab", str(f), "--workers", "2"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("lab ready:"), line + p.stderr.read()
+        assert f"lac lac0 127.0.0.1:{ports[0]}" in line and f"lac lac1 127.0.0.1:{ports[1]}" in line
+        assert "workers=2" in line
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as fh:
+            [child] = [int(x) for x in fh.read().split()]
+        for port in ports:                   # each worker's LAC answers an outgoing call
+            eng = EngineSide()
+            try:
+                tid = eng.endpoint.open_tunnel(("127.0.0.1", port), secret=b"s", now=eng.now)
+                eng.endpoint.place_outgoing_call(tid, called_number="1", now=eng.now)
+                eng.adapter.flush()
+                await eng.wait_for(lambda eng=eng: eng.of(CallUp), timeout=10)
+            finally:
+                eng.close()
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=15) == 0
+        assert not os.path.exists(f"/proc/{child}") or "zombie" in open(f"/proc/{child}/status").read().lower()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_lab_workers_out_of_range(tmp_path):
+    f = tmp_path / "lab.toml"
+    f.write_text("")
+    r = subprocess.run([sys.executable, "-m", "engine.lab", str(f), "--workers", "0"],
+                       capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert r.returncode == 2 and "--workers" in r.stderr
