@@ -148,7 +148,7 @@ def main() -> None:
     ]
     for loss in (float(x) for x in args.losses.split(",") if x):
         pct, mean_s, p95_s, rate = bench_lossy(args.trials, loss)
-        tag = "loss%d" % round(loss * 100)
+        tag = f"loss{round(loss * 100)}"
         out += [(tag + "_up", pct, "%"), (tag + "_mean_time_to_up", mean_s, "s (scripted)"),
                 (tag + "_p95_time_to_up", p95_s, "s (scripted)"),
                 (tag + "_trials", rate, "trials/s")]

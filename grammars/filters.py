@@ -39,12 +39,12 @@ class OutputFilter:
 
     def apply(self, lines: list[str]) -> list[str]:
         if self.name == "include":
-            return [l for l in lines if self.regex.search(l)]
+            return [ln for ln in lines if self.regex.search(ln)]
         if self.name == "exclude":
-            return [l for l in lines if not self.regex.search(l)]
+            return [ln for ln in lines if not self.regex.search(ln)]
         if self.name == "begin":
-            for i, l in enumerate(lines):
-                if self.regex.search(l):
+            for i, ln in enumerate(lines):
+                if self.regex.search(ln):
                     return lines[i:]
             return []
         if self.name == "count":

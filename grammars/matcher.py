@@ -8,8 +8,9 @@ one dict lookup per keyword.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from grammars.spec import Node
 
@@ -153,7 +154,7 @@ def match_line(root: Position, line: str, words: list[str] | None = None) -> Mat
                 break
     chain.reverse()
     args: dict[str, Any] = {}
-    for n, w in zip(chain, words):
+    for n, w in zip(chain, words, strict=False):  # a rest-of-line argument ends the chain early
         if n.arg is not None:
             if n.word is not None:
                 args[n.arg] = n.word

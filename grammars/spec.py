@@ -80,9 +80,9 @@ def _compile(item, nodes: list[Node]):
         nullable = name == "opt"
         start = len(nodes)
         for seq in item[0]:
-            f, l, n = _compile_seq(seq, nodes)
+            f, ln, n = _compile_seq(seq, nodes)
             first += f
-            last += l
+            last += ln
             nullable = nullable or n
         group_arg = item.get("arg")
         if group_arg:
@@ -98,14 +98,14 @@ def _compile_seq(seq, nodes: list[Node]):
     last: list[Node] = []
     nullable = True
     for item in seq:
-        f, l, n = _compile(item, nodes)
+        f, ln, n = _compile(item, nodes)
         for a in last:
             for b in f:
                 if b not in a.next:
                     a.next.append(b)
         if nullable:
             first = first + f
-        last = (last + l) if n else l
+        last = (last + ln) if n else ln
         nullable = nullable and n
     return first, last, nullable
 
@@ -121,7 +121,7 @@ def compile_spec(text: str, helps: list[str] | tuple[str, ...] | None = None) ->
     if helps is not None:
         if len(helps) != len(nodes):
             raise ValueError(f"{text!r}: {len(nodes)} tokens but {len(helps)} help lines")
-        for n, h in zip(nodes, helps):
+        for n, h in zip(nodes, helps, strict=True):
             n.help = h
     args: list[str] = []
     for n in nodes:

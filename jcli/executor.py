@@ -9,7 +9,8 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 from grammars.filters import FILTERS as FILTER_ARG
 from grammars.filters import HELP as FILTER_HELP
@@ -47,17 +48,17 @@ class Executor:
     # ----------------------------------------------------------------- errors
     def _error(self, lines: list[str]) -> None:
         if self._where is not None:
-            msg = next((l for l in lines if l.startswith("%")), lines[-1])
+            msg = next((ln for ln in lines if ln.startswith("%")), lines[-1])
             first = f"{self._where}: {msg}"
             self.errors.append(first)
             self.ctx.error(first)
             if self._echo:
-                for l in lines:
-                    if l is not msg:
-                        self.ctx.error(l)
+                for ln in lines:
+                    if ln is not msg:
+                        self.ctx.error(ln)
             return
-        for l in lines:
-            self.ctx.error(l)
+        for ln in lines:
+            self.ctx.error(ln)
 
     def _match_error(self, res, line: str) -> None:
         if res.status is AMBIGUOUS:
@@ -225,7 +226,7 @@ class Executor:
                         break
                 if ctx.quit and not quit_before:      # `exit` at the top: the script ends
                     ctx.quit = False
-                    if any(l.strip() and l.lstrip()[0] != "!" for l in lines[n:]):
+                    if any(ln.strip() and ln.lstrip()[0] != "!" for ln in lines[n:]):
                         self._where = f"{source}:{n + 1}"
                         self._error(["% Input continues after 'exit'; the rest is not run"])
                         failed += 1

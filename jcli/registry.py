@@ -20,8 +20,9 @@ argument per `$name` of the spec (None when absent); they may be `async def`. Ra
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from grammars.matcher import Position
 from grammars.spec import CompiledSpec, Node, compile_spec
@@ -118,7 +119,7 @@ class Registry:
             pos = self._roots[mode] = Position(nodes)
         return pos
 
-    def subset(self, modules) -> "Registry":
+    def subset(self, modules) -> Registry:
         """A registry with only the commands declared in the given modules (same Command
         objects), e.g. the core command set without extensions."""
         reg = Registry()

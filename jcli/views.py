@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import tabulate as _tabulate_mod
 from tabulate import tabulate
@@ -43,8 +44,8 @@ def table(headers: list[str], rows: list[list[Any]]) -> list[str]:
         text = tabulate(rows_s, headers=headers, tablefmt="simple", disable_numparse=True)
     finally:
         _tabulate_mod.MIN_PADDING = saved
-    return [l.rstrip() for l in text.splitlines()]
+    return [ln.rstrip() for ln in text.splitlines()]
 
 
 def lines_result(lines: list[str], data: Any = None) -> ShowResult:
-    return ShowResult(data if data is not None else {"lines": lines}, lambda _d, l=lines: l)
+    return ShowResult(data if data is not None else {"lines": lines}, lambda _d, ln=lines: ln)

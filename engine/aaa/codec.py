@@ -28,9 +28,10 @@ import hashlib
 import hmac
 import ipaddress
 import os
-import struct
 import random
-from typing import Any, Iterable, Iterator
+import struct
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pyrad import tools as _pyrad_tools  # type: ignore[import-untyped]
 from pyrad.dictionary import Dictionary as _PyradDictionary  # type: ignore[import-untyped]
@@ -307,7 +308,7 @@ def hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes
     last = authenticator
     for i in range(0, len(buf), 16):
         b = hashlib.md5(secret + last).digest()
-        block = bytes(x ^ y for x, y in zip(buf[i:i + 16], b))
+        block = bytes(x ^ y for x, y in zip(buf[i:i + 16], b, strict=True))
         out += block
         last = block
     return bytes(out)
@@ -322,7 +323,7 @@ def reveal_password(hidden: bytes, secret: bytes, authenticator: bytes) -> bytes
     for i in range(0, len(hidden), 16):
         b = hashlib.md5(secret + last).digest()
         block = hidden[i:i + 16]
-        out += bytes(x ^ y for x, y in zip(block, b))
+        out += bytes(x ^ y for x, y in zip(block, b, strict=True))
         last = block
     return bytes(out).rstrip(b"\x00")
 

@@ -26,29 +26,29 @@ def render_chassis(cfg: RouterConfig) -> list[str]:
         out.append(f"l2tp dial-out max-sessions {d.max_sessions}")
     if d.max_connecting != m.MAX_CONNECTING:
         out.append(f"l2tp dial-out max-connecting {d.max_connecting}")
-    l = cfg.l2tp
-    if l.destination_lockout_timeout != m.LOCKOUT_TIMEOUT:
-        out.append(f"l2tp destination lockout-timeout {l.destination_lockout_timeout}")
-    if l.failover_within_preference:
+    ln = cfg.l2tp
+    if ln.destination_lockout_timeout != m.LOCKOUT_TIMEOUT:
+        out.append(f"l2tp destination lockout-timeout {ln.destination_lockout_timeout}")
+    if ln.failover_within_preference:
         out.append("l2tp failover-within-preference")
-    if l.weighted_load_balancing:
+    if ln.weighted_load_balancing:
         out.append("l2tp weighted-load-balancing")
-    if l.retransmission != m.RETRANSMISSION:
-        out.append(f"l2tp retransmission {l.retransmission}")
-    if l.hello_interval != m.HELLO_INTERVAL:
-        out.append(f"l2tp hello-interval {l.hello_interval}")
-    if l.receive_window_size != m.RECEIVE_WINDOW_SIZE:
-        out.append(f"l2tp receive-window-size {l.receive_window_size}")
-    if l.tunnel_idle_timeout != m.TUNNEL_IDLE_TIMEOUT:
-        out.append(f"l2tp tunnel-idle-timeout {l.tunnel_idle_timeout}")
-    if l.checksum:
+    if ln.retransmission != m.RETRANSMISSION:
+        out.append(f"l2tp retransmission {ln.retransmission}")
+    if ln.hello_interval != m.HELLO_INTERVAL:
+        out.append(f"l2tp hello-interval {ln.hello_interval}")
+    if ln.receive_window_size != m.RECEIVE_WINDOW_SIZE:
+        out.append(f"l2tp receive-window-size {ln.receive_window_size}")
+    if ln.tunnel_idle_timeout != m.TUNNEL_IDLE_TIMEOUT:
+        out.append(f"l2tp tunnel-idle-timeout {ln.tunnel_idle_timeout}")
+    if ln.checksum:
         out.append("l2tp checksum")
-    if l.disable_challenge:
+    if ln.disable_challenge:
         out.append("l2tp disable challenge")
-    if l.host_name is not None:
-        out.append(f"l2tp host-name {l.host_name}")
-    if l.udp_port != m.L2TP_UDP_PORT:
-        out.append(f"l2tp udp-port {l.udp_port}")
+    if ln.host_name is not None:
+        out.append(f"l2tp host-name {ln.host_name}")
+    if ln.udp_port != m.L2TP_UDP_PORT:
+        out.append(f"l2tp udp-port {ln.udp_port}")
     return out
 
 

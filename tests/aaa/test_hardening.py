@@ -6,8 +6,15 @@ import random
 import pytest
 
 from engine.aaa import codec
-from engine.aaa.client import (RadiusClient, RadiusReply, RadiusServer, RadiusTimeout,
-                               accounting_start, dialout_request, parse_dialout_reply)
+from engine.aaa.client import (
+    RadiusClient,
+    RadiusReply,
+    RadiusServer,
+    RadiusTimeout,
+    accounting_start,
+    dialout_request,
+    parse_dialout_reply,
+)
 from engine.aaa.server import COUNTER_NAMES, COUNTERS, DEFAULT_DEADTIME_MIN, ServerStats
 from engine.aaa.types import REASON_INVALID
 

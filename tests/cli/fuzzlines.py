@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from grammars.spec import Node
 from jcli.context import Context, ListOutput, Options
@@ -173,12 +173,12 @@ async def drive(ctx: Context, ex: Executor, lines, mode: str, result: FuzzResult
             result.crashes.append(f"{mode}: {line!r}: {type(e).__name__}: {e}")
             continue
         out = ctx.output.take()
-        if ex.internal_errors != before or any("Internal error" in l for l in out):
+        if ex.internal_errors != before or any("Internal error" in ln for ln in out):
             result.tracebacks += 1
             result.crashes.append(f"{mode}: {line!r}: {out[-1:]}")
         if not ok:
             result.rejected += 1
-            if not any(l.lstrip().startswith("%") or ": % " in l for l in out):
+            if not any(ln.lstrip().startswith("%") or ": % " in ln for ln in out):
                 result.silent_rejections.append(f"{mode}: {line!r}: {out}")
 
 

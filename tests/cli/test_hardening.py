@@ -34,7 +34,7 @@ def session(tmp_path, mode: str = "config") -> tuple[Context, Executor]:
 async def rejected(ex: Executor, ctx: Context, line: str) -> list[str]:
     assert not await ex.execute(line), line
     out = ctx.output.take()
-    assert any(l.startswith("%") or ": % " in l for l in out), out
+    assert any(ln.startswith("%") or ": % " in ln for ln in out), out
     return out
 
 
@@ -49,7 +49,7 @@ def test_fuzz_every_mode_no_traceback_and_every_rejection_has_a_message(tmp_path
 
 async def test_fuzz_as_script_every_failed_line_is_numbered(tmp_path):
     ctx, ex = session(tmp_path)
-    lines = [l for l in generate(3000, seed=7) if not l.endswith("?")]
+    lines = [ln for ln in generate(3000, seed=7) if not ln.endswith("?")]
     await ex.run_script(lines, "fz.scr", max_errors=10**9)
     check_model(ctx.config)
     assert ex.internal_errors == 0
@@ -180,9 +180,9 @@ async def test_file_that_is_not_a_script_is_never_echoed(tmp_path):
     f = tmp_path / "shadow"
     f.write_text("".join(f"user{i}:$6$secrethash{i}:19000:0:99999:7:::\n" for i in range(40)))
     out = await rejected(ex, ctx, f"configure file {f}")
-    assert not any("secrethash" in l for l in out)
+    assert not any("secrethash" in ln for ln in out)
     assert out[0] == "shadow:1: % Invalid input detected at '^' marker."
-    assert len([l for l in out if ": %" in l]) == 21      # 20 errors, then it stops
+    assert len([ln for ln in out if ": %" in ln]) == 21      # 20 errors, then it stops
     assert out[-1].endswith("% Too many errors (20): rest of shadow not read")
 
 
@@ -380,8 +380,8 @@ async def test_exit_at_the_top_of_a_script_does_not_end_the_session(tmp_path):
 
 async def test_fuzz_through_batch_mode(tmp_path):
     shell = await build_shell(Options(startup=str(tmp_path / "s.scr")), output=ListOutput())
-    lines = [l for l in generate(4000, seed=11)          # keep the session to the end
-             if not (l.split()[:1] and l.split()[0].lower().startswith(("ex", "en", "e")))]
+    lines = [ln for ln in generate(4000, seed=11)          # keep the session to the end
+             if not (ln.split()[:1] and ln.split()[0].lower().startswith(("ex", "en", "e")))]
     status = await shell.run_lines(lines, "stdin")
     assert not shell.ctx.quit
     assert status == 1                       # some lines fail, none is an internal error

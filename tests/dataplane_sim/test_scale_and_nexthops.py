@@ -13,7 +13,7 @@ from engine.types import DataplaneConfigError, DataplaneError, Route
 
 N = ipaddress.IPv4Network
 A = ipaddress.IPv4Address
-I = ipaddress.IPv4Interface
+Ifc = ipaddress.IPv4Interface
 
 
 class CountingName(str):
@@ -92,7 +92,7 @@ def test_next_hop_route_inactive_until_connected_then_active_and_back():
     shown = [r for r in dp.routes("home") if r.prefix == route.prefix]
     assert shown == [route] and not shown[0].active
     assert dp.lookup("home", A("10.9.1.1")) is None
-    dp.set_address("home", "loopback0", I("10.1.1.1/24"))
+    dp.set_address("home", "loopback0", Ifc("10.1.1.1/24"))
     active = dp.lookup("home", A("10.9.1.1"))
     assert active is not None and active.active and active.ifname == "loopback0"
     # a session /32 that covers the next hop more specifically takes it over when it goes

@@ -25,7 +25,7 @@ async def run(ctx: Context, executor: Executor, line: str) -> list[str]:
 
 
 def route_line(lines: list[str], prefix: str) -> list[str]:
-    return [l.split() for l in lines if l.strip().startswith(prefix)][0]
+    return [ln.split() for ln in lines if ln.strip().startswith(prefix)][0]
 
 
 async def test_next_hop_route_inactive_then_active(tmp_path):
@@ -41,7 +41,7 @@ async def test_next_hop_route_inactive_then_active(tmp_path):
         out = await run(ctx, executor, "show ip route virtual-router home")
         assert route_line(out, "10.9.0.0/16") == ["10.9.0.0/16", "10.1.1.2", "-", "static",
                                                   "(inactive)", "1", "0"]
-        assert any("10.10.0.0/16" in l for l in
+        assert any("10.10.0.0/16" in ln for ln in
                    await run(ctx, executor, "show l2tp dial-out target"))
         assert await executor.run_script(["virtual-router home", " interface loopback 0",
                                           "  ip address 10.1.1.1 255.255.255.0"]), \
@@ -50,7 +50,7 @@ async def test_next_hop_route_inactive_then_active(tmp_path):
         out = await run(ctx, executor, "show ip route virtual-router home")
         assert route_line(out, "10.9.0.0/16") == ["10.9.0.0/16", "10.1.1.2", "loopback0",
                                                   "static", "1", "0"]
-        assert any("10.10.0.0/16" in l for l in
+        assert any("10.10.0.0/16" in ln for ln in
                    await run(ctx, executor, "show l2tp dial-out target"))
     finally:
         await eng.close()

@@ -153,7 +153,7 @@ async def test_show_target_gives_the_peer_authentication_and_its_default(shell: 
     await shell.run("exit")
     await shell.run(f"l2tp dial-out target 10.20.0.0 255.255.0.0 domain {DOMAIN} profile plain")
     out = await shell.run("show l2tp dial-out target")
-    rows = {(l.split()[0], l.split()[1]): l for l in out if l.startswith(("home ", "other "))}
+    rows = {(ln.split()[0], ln.split()[1]): ln for ln in out if ln.startswith(("home ", "other "))}
     assert " chap " in rows[("home", "10.10.0.0/16")]
     assert " chap (default) " in rows[("other", "10.20.0.0/16")]
     assert out[-1].startswith("Peer auth: what the LNS requires of the CPE")

@@ -12,8 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine import icmp
-from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
-                               TargetConfig, VirtualRouterConfig)
+from engine.aio.config import (
+    EngineConfig,
+    L2tpDefaults,
+    ProfileConfig,
+    RadiusServerConfig,
+    TargetConfig,
+    VirtualRouterConfig,
+)
 from engine.aio.engine import Engine
 from engine.dialout.service import ChassisConfig
 from engine.lab.labfile import load_labfile

@@ -130,14 +130,14 @@ async def test_happy_path_through_the_shell(tmp_path):
         out = await sh.run("ping virtual-router home 10.10.2.1 count 2 timeout 10")
         assert "Success rate = 100% (2/2)" in out[-1]
         out += await sh.run("no debug radius")
-        traced = [l for l in out if l.startswith("RADIUS [")]
-        assert any(l.startswith("RADIUS [home]: RADIUS sent Access-Request id ")
-                   and "User-Name=" in l for l in traced), out
-        assert any(l.startswith("RADIUS [home]: RADIUS received Access-Accept id ")
-                   and "Tunnel-Password:1=<hidden>" in l for l in traced), out
-        assert any(l.startswith("RADIUS [lns]: RADIUS sent Access-Request id ")
-                   and "-Password=<hidden>" in l for l in traced), out
-        assert not any(HOME_SECRET in l or LNS_SECRET in l for l in out)
+        traced = [ln for ln in out if ln.startswith("RADIUS [")]
+        assert any(ln.startswith("RADIUS [home]: RADIUS sent Access-Request id ")
+                   and "User-Name=" in ln for ln in traced), out
+        assert any(ln.startswith("RADIUS [home]: RADIUS received Access-Accept id ")
+                   and "Tunnel-Password:1=<hidden>" in ln for ln in traced), out
+        assert any(ln.startswith("RADIUS [lns]: RADIUS sent Access-Request id ")
+                   and "-Password=<hidden>" in ln for ln in traced), out
+        assert not any(HOME_SECRET in ln or LNS_SECRET in ln for ln in out)
         assert out[-1] == "radius debugging is off"
         c3 = sh.counters()
         assert (c3.sessions_created, c3.dialouts_established) == (2, 2)
@@ -166,7 +166,7 @@ async def test_happy_path_through_the_shell(tmp_path):
             await asyncio.sleep(0.01)
         assert "Virtual router home: 1 RADIUS datagram(s) from unknown sources" in out, out
         assert "Virtual router lns: 0 RADIUS datagram(s) from unknown sources" in out, out
-        assert any(l.startswith("Bad authenticators") for l in out)
+        assert any(ln.startswith("Bad authenticators") for ln in out)
 
         # clear radius statistics zeroes the per-server counters
         def requests(lines):

@@ -83,7 +83,7 @@ class StubLink:
         self._chap_id = 40
 
     def send_packet(self, protocol, code, ident, data):
-        self.sent.append("%s:%d" % (F.PROTOCOL_NAMES[protocol], code))
+        self.sent.append(f"{F.PROTOCOL_NAMES[protocol]}:{code:d}")
 
     def count_error(self):
         self.errors += 1
@@ -148,7 +148,7 @@ def test_tables_are_complete_and_match_the_transcription():
 
 
 @pytest.mark.parametrize("cls,state,event", PAIRS,
-                         ids=["%s-%s-%s" % (c.__name__, s, e) for c, s, e in PAIRS])
+                         ids=[f"{c.__name__}-{s}-{e}" for c, s, e in PAIRS])
 def test_every_state_event_pair(cls, state, event):
     m, link = _prepared(cls, state)
     if event == "RC":
