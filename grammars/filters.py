@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyparsing as pp
-import re2
+import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
 REGEX_MAX = 256          # characters of one filter expression
 _RE2_OPTIONS = re2.Options()

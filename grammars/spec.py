@@ -16,6 +16,7 @@ plain Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyparsing as pp
 
@@ -43,12 +44,19 @@ class Node:
         self.help = ""
         self.next: list[Node] = []
         self.ends = False
-        self.command = None
+        self.command: Any = None  # the registry's command this token belongs to
         self.index = index        # position in the spec (help line number)
 
     @property
+    def value_type(self) -> TokenType:
+        """The type of a value token (a keyword node has none)."""
+        if self.type is None:
+            raise TypeError(f"keyword {self.word!r} has no value type")
+        return self.type
+
+    @property
     def display(self) -> str:
-        return self.word if self.word is not None else self.type.display
+        return self.word if self.word is not None else self.value_type.display
 
     def __repr__(self):
         return f"Node({self.display}${self.arg})"

@@ -5,10 +5,13 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jcli.config.model import RouterConfig, VirtualRouter
 from jcli.modes import MODES, prompt
+
+if TYPE_CHECKING:
+    from jcli.executor import Executor
 
 
 @dataclass
@@ -124,6 +127,7 @@ class Context:
         self.dirty = False
         self.quit = False
         self.started = time.time()
+        self.executor: Executor | None = None     # set by the Executor that runs this session
 
     @property
     def prompt(self) -> str:

@@ -17,7 +17,7 @@ from grammars.filters import HELP as FILTER_HELP
 from grammars.filters import FilterError, OutputFilter, parse_filter
 from grammars.matcher import AMBIGUOUS, INCOMPLETE, OK, describe, match_line
 from jcli.config.store import ScriptError, read_script
-from jcli.context import Context
+from jcli.context import Context, ListOutput
 from jcli.modes import MODES
 from jcli.registry import CliError, Registry, load_commands
 from jcli.views import ShowResult
@@ -306,10 +306,11 @@ class Executor:
         choices, err = describe(self.registry.root(self.ctx.mode), line, self.ctx,
                                 self.registry.completer_of)
         if err is not None:
-            saved, self.ctx.output = self.ctx.output, _Collect()
+            collect = ListOutput()
+            saved, self.ctx.output = self.ctx.output, collect
             try:
                 self._match_error(err, line)
-                return self.ctx.output.lines
+                return collect.lines
             finally:
                 self.ctx.output = saved
         if not choices:
@@ -347,17 +348,3 @@ class Executor:
         if len(common) > len(partial):
             return line[:len(line) - len(partial)] + common
         return line
-
-
-class _Collect:
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def write(self, line: str) -> None:
-        self.lines.append(line)
-
-    error = write
-
-    def show(self, lines) -> None:
-        self.lines.extend(lines)
-

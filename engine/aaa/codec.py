@@ -33,8 +33,8 @@ import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pyrad import tools as _pyrad_tools  # type: ignore[import-untyped]
-from pyrad.dictionary import Dictionary as _PyradDictionary  # type: ignore[import-untyped]
+from pyrad import tools as _pyrad_tools
+from pyrad.dictionary import Dictionary as _PyradDictionary
 
 from engine.aaa.tunnel_attrs import salt_decrypt, salt_encrypt
 from engine.aaa.types import Attributes, MalformedPacket
