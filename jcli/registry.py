@@ -16,11 +16,25 @@ Modes: a mode name, a tuple of names, "*" (every mode), "exec*" (user and privil
 "config*" (global configuration and its sub-modes). Handlers take `ctx` plus one keyword
 argument per `$name` of the spec (None when absent); they may be `async def`. Raise
 `CliError(msg)` to fail with `% msg`.
+
+A configuration command also says how it is written back (`show configuration`): a writer
+bound to the command and to the configuration node whose model object it reads, like FRR's
+per-node config_write:
+
+    @renders("config-profile", ppp_mru_handler)
+    def _(p: Profile) -> Iterator[str]:
+        if p.ppp_mru is not None:
+            yield f"ppp mru {p.ppp_mru}"
+
+Nodes are WRITE_NODES: "chassis" (RouterConfig), "virtual-router" (one VirtualRouter) and
+the configuration sub-modes (their model object). A node is written in the order its
+commands are declared; in a sub-mode node the line of the command that enters it comes
+first, the sub-mode's own commands follow one space in, then ` exit`.
 """
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +66,18 @@ class Command:
         return f"{self.handler.__module__}.{self.handler.__qualname__}"
 
 
+Writer = Callable[[Any], Iterable[str]]
+# where configuration is written: the router-wide part of global configuration, the part of
+# one virtual router, and each configuration sub-mode
+WRITE_NODES = ("chassis", "virtual-router", *(n for n in CONFIG_MODES if n != "config"))
+
+
+@dataclass(frozen=True)
+class _Bound:
+    command: Command
+    write: Writer
+
+
 def _expand_modes(modes) -> tuple[str, ...]:
     if isinstance(modes, str):
         modes = (modes,)
@@ -71,9 +97,11 @@ def _expand_modes(modes) -> tuple[str, ...]:
 
 
 class Registry:
-    def __init__(self):
+    def __init__(self) -> None:
         self.commands: list[Command] = []
         self._roots: dict[str, Position] = {}
+        self._by_handler: dict[Callable, Command] = {}
+        self._writers: dict[str, list[_Bound]] = {}
 
     def add(self, modes, spec: str, helps, handler: Callable, *, kind: str | None = None,
             complete: dict[str, Callable] | None = None) -> Command:
@@ -99,6 +127,7 @@ class Registry:
         for n in compiled.nodes:
             n.command = cmd
         self.commands.append(cmd)
+        self._by_handler[handler] = cmd
         self._roots.clear()
         return cmd
 
@@ -108,6 +137,43 @@ class Registry:
             self.add(modes, spec, helps, fn, kind=kind, complete=complete)
             return fn
         return deco
+
+    def add_writer(self, node: str, handler: Callable, write: Writer) -> None:
+        """Bind `write(model object of node) -> lines` to the command declared with `handler`."""
+        if node not in WRITE_NODES:
+            raise ValueError(f"unknown configuration node {node!r}")
+        cmd = self._by_handler.get(handler)
+        if cmd is None:
+            raise ValueError(f"{getattr(handler, '__qualname__', handler)!r} is not a declared command")
+        if cmd.kind != "config":
+            raise ValueError(f"{cmd.text!r} is not a configuration command")
+        bound = self._writers.setdefault(node, [])
+        bound.append(_Bound(cmd, write))
+        order = {id(c): i for i, c in enumerate(self.commands)}
+        bound.sort(key=lambda b: order[id(b.command)])
+
+    def renders(self, node: str, handler: Callable) -> Callable[[Writer], Writer]:
+        """Decorator form of add_writer."""
+        def deco(fn: Writer) -> Writer:
+            self.add_writer(node, handler, fn)
+            return fn
+        return deco
+
+    def written(self, cmd: Command) -> bool:
+        return any(b.command is cmd for bound in self._writers.values() for b in bound)
+
+    def write(self, node: str, obj: Any) -> list[str]:
+        """The configuration held by `obj` (the model object of `node`) as commands."""
+        head: list[str] = []           # the command that enters a sub-mode
+        inner: list[str] = []          # the sub-mode's own commands
+        for b in self._writers.get(node, ()):
+            if node in b.command.modes:
+                inner += (" " + line for line in b.write(obj))
+            else:
+                head += b.write(obj)
+        if node in ("chassis", "virtual-router"):
+            return head
+        return [*head, *inner, " exit"]
 
     def root(self, mode: str) -> Position:
         pos = self._roots.get(mode)
@@ -124,6 +190,10 @@ class Registry:
         objects), e.g. the core command set without extensions."""
         reg = Registry()
         reg.commands = [c for c in self.commands if c.handler.__module__ in set(modules)]
+        reg._by_handler = {c.handler: c for c in reg.commands}
+        keep = {id(c) for c in reg.commands}
+        reg._writers = {node: [b for b in bound if id(b.command) in keep]
+                        for node, bound in self._writers.items()}
         return reg
 
     @staticmethod
@@ -135,6 +205,7 @@ class Registry:
 
 REGISTRY = Registry()
 command = REGISTRY.command
+renders = REGISTRY.renders
 CORE_MODULES = ("jcli.commands.base", "jcli.commands.config", "jcli.commands.show")
 
 
