@@ -14,6 +14,7 @@ from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from jcli.modes import MODES
 from jcli.registry import Registry, load_commands
+from tests.output import printed
 
 JUNK = [
     "\u0661.1.1.1", "1.1.1.\u0663", "\u0661\u0662", "\uff11\uff12", "\udcff\udcfe", "ab\udc80cd",
@@ -145,8 +146,8 @@ async def _enter(ctx: Context, ex: Executor, mode: str) -> None:
     ctx.enter("exec")
     ctx.vr, ctx.vrf = "default", None
     for line in SETUP[mode]:
-        assert await ex.execute(line), (mode, line, ctx.output.take())
-    ctx.output.take()
+        assert await ex.execute(line), (mode, line, printed(ctx).take())
+    printed(ctx).take()
 
 
 async def drive(ctx: Context, ex: Executor, lines, mode: str, result: FuzzResult) -> None:
@@ -172,7 +173,7 @@ async def drive(ctx: Context, ex: Executor, lines, mode: str, result: FuzzResult
             result.tracebacks += 1
             result.crashes.append(f"{mode}: {line!r}: {type(e).__name__}: {e}")
             continue
-        out = ctx.output.take()
+        out = printed(ctx).take()
         if ex.internal_errors != before or any("Internal error" in ln for ln in out):
             result.tracebacks += 1
             result.crashes.append(f"{mode}: {line!r}: {out[-1:]}")

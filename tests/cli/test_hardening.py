@@ -14,6 +14,7 @@ from jcli.context import Context, ListOutput, Options
 from jcli.executor import LINE_MAX, Executor
 from jcli.registry import Registry
 from tests.cli.fuzzlines import check_model, generate, run_all_modes
+from tests.output import printed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,7 +34,7 @@ def session(tmp_path, mode: str = "config") -> tuple[Context, Executor]:
 
 async def rejected(ex: Executor, ctx: Context, line: str) -> list[str]:
     assert not await ex.execute(line), line
-    out = ctx.output.take()
+    out = printed(ctx).take()
     assert any(ln.startswith("%") or ": % " in ln for ln in out), out
     return out
 
@@ -80,7 +81,7 @@ async def test_values_are_ascii_and_valid_before_the_model(tmp_path, mode, line)
         await ex.execute("interface loopback 1")
     if mode == "config-radius":
         await ex.execute("radius authentication server 10.1.1.1")
-    ctx.output.take()
+    printed(ctx).take()
     await rejected(ex, ctx, line)
     check_model(ctx.config)
     assert ctx.config.hostname == "host1"
@@ -116,11 +117,11 @@ async def test_filter_regex_cannot_backtrack(tmp_path):
     ctx, ex = session(tmp_path)
     await ex.execute("hostname a" + "-" * 40 + "b")
     ctx.enter("exec")
-    ctx.output.take()
+    printed(ctx).take()
     assert await ex.execute("show configuration | include (-|-|  )+z")
-    assert ctx.output.take() == []
+    assert printed(ctx).take() == []
     assert await ex.execute("show configuration | include (-|-)+b")
-    assert ctx.output.take()[0].startswith("hostname a--")
+    assert printed(ctx).take()[0].startswith("hostname a--")
 
 
 # ------------------------------------------------------------------ configure file
@@ -336,7 +337,7 @@ async def test_no_hostname_write_terminal_width(tmp_path):
 async def test_show_version_layout(tmp_path):
     ctx, ex = session(tmp_path, "exec")
     assert await ex.execute("show version")
-    out = ctx.output.take()
+    out = printed(ctx).take()
     assert out[0] == "Juniper Edge Routing Switch jcli"
     assert out[1].startswith("Copyright (c) ") and out[1].endswith("All rights reserved.")
     assert out[2] == "System Release: jcli_0-1-0.rel"

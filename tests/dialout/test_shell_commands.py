@@ -11,6 +11,7 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -43,7 +44,7 @@ class Shell:
 
     async def run(self, line: str, *, ok: bool = True) -> list[str]:
         result = await self.executor.execute(line)
-        out: list[str] = self.ctx.output.take()
+        out: list[str] = printed(self.ctx).take()
         assert result is ok, f"{line!r} -> {result}: {out}"
         return out
 
@@ -67,8 +68,8 @@ async def shell(tmp_path) -> AsyncIterator[Shell]:
     ctx.engine = eng
     sh = Shell(ctx, executor)
     try:
-        assert await executor.run_script(script(port)), ctx.output.take()
-        ctx.output.take()
+        assert await executor.run_script(script(port)), printed(ctx).take()
+        printed(ctx).take()
         yield sh
     finally:
         await eng.close()

@@ -15,6 +15,7 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
 
 from .helpers import DOMAIN, HOME_SECRET, LNS_SECRET, lac_addresses, standard_lab
 
@@ -80,7 +81,7 @@ class Shell:
 
     async def run(self, line: str, *, ok: bool = True) -> list[str]:
         result = await self.executor.execute(line)
-        out = self.ctx.output.take()
+        out = printed(self.ctx).take()
         assert result is ok, f"{line!r} -> {result}: {out}"
         return out
 
@@ -102,8 +103,8 @@ async def test_happy_path_through_the_shell(tmp_path):
     try:
         ports = {s.spec.name: s.address[1] for s in eng.lab.radius}
         assert await executor.run_script(router_script(ports["home"], ports["lns"])), \
-            ctx.output.take()
-        ctx.output.take()
+            printed(ctx).take()
+        printed(ctx).take()
 
         # first ping: a new session, dialled and used
         out = await sh.run("ping virtual-router home 10.10.1.1 count 3 timeout 10")

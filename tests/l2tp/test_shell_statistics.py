@@ -9,13 +9,14 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
 
 pytestmark = pytest.mark.timeout(60)
 
 
 async def run(ctx: Context, ex: Executor, line: str) -> list[str]:
     ok = await ex.execute(line)
-    out = ctx.output.take()
+    out = printed(ctx).take()
     assert ok, (line, out)
     return out
 
