@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 from dataclasses import dataclass
 
 from engine.aaa.types import (
@@ -18,6 +17,7 @@ from engine.aaa.types import (
     MalformedPacket,
     RadiusEvent,
     RadiusTimeout,
+    SaltSource,
 )
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ DENY_REASONS = (DENY_REJECT, DENY_TIMEOUT, DENY_MISSING_TUNNEL, DENY_SERVICE_TYP
 
 
 def salt_encrypt(plain: bytes, secret: bytes, request_authenticator: bytes,
-                 rng: random.Random) -> bytes:
+                 rng: SaltSource) -> bytes:
     """RFC 2868 §3.5: returns Salt(2) + ciphertext (the caller prepends the tag).
     The salt's most significant bit is set; plaintext = length octet + data, padded
     with zeros to a multiple of 16."""
