@@ -33,8 +33,9 @@ SECRETS = {"cpe": b"cpe-pass", "lns": b"lns-pass"}
 def _answer(link: PppLink) -> None:
     while (ev := link.next_event()) is not None:
         if type(ev) is AuthRequest:
-            ok = ev.chap_response == chap_md5(ev.chap_id, SECRETS.get(ev.username, b""),
-                                              ev.chap_challenge)
+            ok = (ev.chap_id is not None and ev.chap_challenge is not None
+                  and ev.chap_response == chap_md5(ev.chap_id, SECRETS.get(ev.username, b""),
+                                                   ev.chap_challenge))
             link.auth_result(ev.request_id, ok, now=0.0)
 
 

@@ -47,7 +47,7 @@ def test_peer_bytes_escaped_and_malformed_input_never_raises():
 
 
 def test_link_tracer_sees_every_control_packet_both_ways():
-    lines = {"lns": [], "cpe": []}
+    lines: dict[str, list[str]] = {"lns": [], "cpe": []}
     a, b, w = pair(LNS, CPE, verifier_a=V_LNS, verifier_b=V_CPE)
     a.tracer = lines["lns"].append
     b.tracer = lines["cpe"].append
