@@ -20,7 +20,8 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jcli.config.model import RouterConfig
 from jcli.config.render import FOOTER, HEADER

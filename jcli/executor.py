@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from typing import Any
 
 from grammars.filters import FILTERS as FILTER_ARG
@@ -112,7 +112,7 @@ class Executor:
         return any(w.lower() in SECRET_WORDS for w in line.split())
 
     # ----------------------------------------------------------------- running
-    def run(self, line: str) -> bool | Awaitable[bool]:
+    def run(self, line: str) -> bool | Coroutine[Any, Any, bool]:
         """Run one line. Returns True/False, or an awaitable when the handler is async."""
         if len(line) > LINE_MAX:
             self._error([LINE_TOO_LONG_MSG])

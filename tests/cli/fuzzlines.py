@@ -39,7 +39,7 @@ RISKY = ("configure file", "ping")      # exec commands that would read files or
 
 
 def _value(node: Node, rnd: random.Random) -> str:
-    name = node.type.name
+    name = node.value_type.name
     if name in ("A.B.C.D", "MASK"):
         if name == "MASK" or rnd.random() < 0.3:
             return rnd.choice(["255.255.255.0", "255.255.0.0", "255.255.255.255", "0.0.0.0"])

@@ -164,12 +164,12 @@ async def test_engine_apply_config_after_each_change(tmp_path):
 
 
 async def test_build_shell_with_engine_factory(tmp_path):
-    eng = FakeEngine()
-    started = []
+    started: list[bool] = []
 
-    async def start():
-        started.append(True)
-    eng.start = start
+    class StartedEngine(FakeEngine):
+        async def start(self) -> None:
+            started.append(True)
+    eng = StartedEngine()
     shell = await build_shell(Options(startup=str(tmp_path / "none.scr"),
                                       config=[os.path.join(ROOT, "sample-configs", "basic.scr")]),
                               lambda ctx: eng, output=ListOutput())

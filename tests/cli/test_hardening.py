@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -281,6 +282,7 @@ def test_broken_pipe_in_batch_mode(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "jcli", "--startup", str(tmp_path / "s.scr")],
                          cwd=str(tmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert p.stdin is not None and p.stdout is not None and p.stderr is not None
     p.stdin.write(b"show version\n" * 20000)
     p.stdin.close()
     p.stdout.readline()
@@ -404,7 +406,11 @@ async def test_a_change_reconciles_only_its_virtual_router(tmp_path):
         eng = shell.ctx.engine.engine
         calls: list[str] = []
         real = eng.dataplane.apply_static
-        eng.dataplane.apply_static = lambda v: (calls.append(v.name), real(v))[1]
+
+        def apply_static(v: Any) -> Any:
+            calls.append(v.name)
+            return real(v)
+        eng.dataplane.apply_static = apply_static
         assert await shell.run_typed("virtual-router vr2")
         assert await shell.run_typed("ip route 10.200.0.0 255.255.0.0 192.0.2.1")
         assert calls == ["vr2"]

@@ -10,6 +10,7 @@ from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from tests.output import printed
+from tests.present import present
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -70,11 +71,11 @@ async def test_statistics_and_udp_port(tmp_path):
         out = await run(ctx, ex, "show running-configuration")
         assert f"l2tp udp-port {busy.getsockname()[1]}" in out
         # l2tp checksum switches UDP checksums on data messages on
-        assert eng.engine.l2tp_adapter.data_checksums is False
+        assert present(eng.engine.l2tp_adapter).data_checksums is False
         await run(ctx, ex, "l2tp checksum")
-        assert eng.engine.l2tp_adapter.data_checksums is True
+        assert present(eng.engine.l2tp_adapter).data_checksums is True
         await run(ctx, ex, "no l2tp checksum")
-        assert eng.engine.l2tp_adapter.data_checksums is False
+        assert present(eng.engine.l2tp_adapter).data_checksums is False
     finally:
         busy.close()
         await eng.close()
