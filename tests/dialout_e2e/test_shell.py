@@ -16,6 +16,7 @@ from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from tests.output import printed
+from tests.present import present
 
 from .helpers import DOMAIN, HOME_SECRET, LNS_SECRET, lac_addresses, standard_lab
 
@@ -101,7 +102,7 @@ async def test_happy_path_through_the_shell(tmp_path):
     ctx.engine = eng
     sh = Shell(ctx, executor)
     try:
-        ports = {s.spec.name: s.address[1] for s in eng.lab.radius}
+        ports = {s.spec.name: s.address[1] for s in present(eng.lab).radius}
         assert await executor.run_script(router_script(ports["home"], ports["lns"])), \
             printed(ctx).take()
         printed(ctx).take()
@@ -146,7 +147,7 @@ async def test_happy_path_through_the_shell(tmp_path):
         assert len(snap.l2tp.tunnels) == 1 and snap.l2tp.tunnels[0].sessions == 2
         assert [t.sessions for t in snap.dialout.tunnels] == [2]
         assert {s.tunnel_id for s in snap.dialout.sessions} == {snap.l2tp.tunnels[0].tunnel_id}
-        assert eng.lab.lacs[0].calls_answered == 2
+        assert present(eng.lab).lacs[0].calls_answered == 2
 
         check_golden("session_brief.txt", await sh.run("show l2tp dial-out session brief"))
         check_golden("target.txt", await sh.run("show l2tp dial-out target"))
@@ -156,7 +157,7 @@ async def test_happy_path_through_the_shell(tmp_path):
         # a datagram to the RADIUS client from an address that is no server is counted
         import asyncio
         import socket
-        [client_addr] = eng.engine.radius.by_vr["home"].adapter.local_addresses
+        [client_addr] = present(eng.engine.radius.by_vr["home"].adapter).local_addresses
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stray:
             stray.bind(("127.0.0.7", 0))
             stray.sendto(b"\x02\x01\x00\x14" + bytes(16), ("127.0.0.1", client_addr[1]))
