@@ -20,8 +20,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 from jcli.config.model import RouterConfig
 from jcli.config.render import FOOTER, HEADER

@@ -6,8 +6,7 @@ import dataclasses
 import enum
 import ipaddress
 
-from engine.aaa.server import COUNTERS as RADIUS_COUNTERS
-from engine.aaa.server import STATE_DEAD
+from engine.aaa.server import COUNTERS as RADIUS_COUNTERS, STATE_DEAD
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
