@@ -37,7 +37,8 @@ from pyrad import tools as _pyrad_tools
 from pyrad.dictionary import Dictionary as _PyradDictionary
 
 from engine.aaa.tunnel_attrs import salt_decrypt, salt_encrypt
-from engine.aaa.types import Attributes, MalformedPacket
+from engine.aaa.types import Attributes
+from engine.aaa.types import MalformedPacket as MalformedPacket  # raised by the decoders: part of this API
 
 DICTIONARY_PATH = os.path.join(os.path.dirname(__file__), "dictionary")
 
