@@ -69,13 +69,15 @@ class Command:
 Writer = Callable[[Any], Iterable[str]]
 # where configuration is written: the router-wide part of global configuration, the part of
 # one virtual router, and each configuration sub-mode
-WRITE_NODES = ("chassis", "virtual-router", *(n for n in CONFIG_MODES if n != "config"))
+_TOP_NODES = ("chassis", "virtual-router")
+WRITE_NODES = (*_TOP_NODES, *(n for n in CONFIG_MODES if n != "config"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Bound:
     command: Command
     write: Writer
+    inner: bool               # a command of the sub-mode itself (written one space in)
 
 
 def _expand_modes(modes) -> tuple[str, ...]:
@@ -148,7 +150,7 @@ class Registry:
         if cmd.kind != "config":
             raise ValueError(f"{cmd.text!r} is not a configuration command")
         bound = self._writers.setdefault(node, [])
-        bound.append(_Bound(cmd, write))
+        bound.append(_Bound(cmd, write, node in cmd.modes))
         order = {id(c): i for i, c in enumerate(self.commands)}
         bound.sort(key=lambda b: order[id(b.command)])
 
@@ -167,13 +169,16 @@ class Registry:
         head: list[str] = []           # the command that enters a sub-mode
         inner: list[str] = []          # the sub-mode's own commands
         for b in self._writers.get(node, ()):
-            if node in b.command.modes:
-                inner += (" " + line for line in b.write(obj))
+            if b.inner:
+                for line in b.write(obj):
+                    inner.append(" " + line)
             else:
-                head += b.write(obj)
-        if node in ("chassis", "virtual-router"):
+                head.extend(b.write(obj))
+        if node in _TOP_NODES:
             return head
-        return [*head, *inner, " exit"]
+        head.extend(inner)
+        head.append(" exit")
+        return head
 
     def root(self, mode: str) -> Position:
         pos = self._roots.get(mode)
@@ -209,12 +214,19 @@ renders = REGISTRY.renders
 CORE_MODULES = ("jcli.commands.base", "jcli.commands.config", "jcli.commands.show")
 
 
+_loaded = False
+
+
 def load_commands() -> Registry:
-    """Import every module of jcli.commands (each declares its commands on import)."""
+    """Import every module of jcli.commands (each declares its commands on import); once."""
+    global _loaded
+    if _loaded:
+        return REGISTRY
     import importlib
     import pkgutil
 
     import jcli.commands as pkg
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         importlib.import_module(f"jcli.commands.{info.name}")
+    _loaded = True
     return REGISTRY

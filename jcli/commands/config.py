@@ -10,7 +10,7 @@ from typing import Any
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.config import model as m
-from jcli.config.render import setting_lines
+from jcli.config.render import setting_writer
 from jcli.registry import REGISTRY, CliError, command, renders
 
 G = "config"
@@ -47,12 +47,12 @@ def setting(modes, words: str, helps: list[str], value: str | None, value_help: 
     """Declare `WORDS VALUE`, `no WORDS [VALUE]` and (when a default exists) `default WORDS
     [VALUE]` for one model field. `target(ctx)` returns the object holding `attr`; a flag
     (value None) sets True / False. The setting is written back when it differs from `default`."""
-    node_name, held_in = _WRITTEN_IN.get(target, (modes, _itself))
+    node_name, held_in = _WRITTEN_IN.get(target, (modes, None))
     if value is None:
         def set_flag(ctx):
             setattr(target(ctx), attr, True)
         command(modes, words, helps)(set_flag)
-        renders(node_name, set_flag)(lambda obj: setting_lines(words, getattr(held_in(obj), attr), False))
+        renders(node_name, set_flag)(setting_writer(words, attr, False, held_in))
 
         def clear_flag(ctx):
             setattr(target(ctx), attr, False)
@@ -63,7 +63,7 @@ def setting(modes, words: str, helps: list[str], value: str | None, value_help: 
     def set_value(ctx, value):
         setattr(target(ctx), attr, value)
     command(modes, f"{words} {value}$value", [*helps, value_help])(set_value)
-    renders(node_name, set_value)(lambda obj: setting_lines(words, getattr(held_in(obj), attr), default))
+    renders(node_name, set_value)(setting_writer(words, attr, default, held_in))
 
     def reset(ctx, value):
         setattr(target(ctx), attr, default)
@@ -105,15 +105,11 @@ def node(ctx):
     return ctx.node
 
 
-def _itself(obj: Any) -> Any:
-    return obj
-
-
 # where a settings target is written back: (configuration node, its model object -> the target)
-_WRITTEN_IN: dict[Callable[[Any], Any], tuple[str, Callable[[Any], Any]]] = {
+_WRITTEN_IN: dict[Callable[[Any], Any], tuple[str, Callable[[Any], Any] | None]] = {
     chassis_dialout: ("chassis", lambda cfg: cfg.dialout),
     chassis_l2tp: ("chassis", lambda cfg: cfg.l2tp),
-    dialout_vr: ("virtual-router", _itself),
+    dialout_vr: ("virtual-router", None),
 }
 
 

@@ -7,7 +7,9 @@ node, the default virtual router, then every other virtual router inside its
 """
 from __future__ import annotations
 
+import operator
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jcli.config import model as m
@@ -30,6 +32,24 @@ def setting_lines(words: str, value: Any, default: Any) -> list[str]:
     if isinstance(value, bool):
         return [words] if value else []
     return [f"{words} {value}"]
+
+
+def setting_writer(words: str, attr: str, default: Any,
+                   held_in: Callable[[Any], Any] | None = None) -> Callable[[Any], Iterable[str]]:
+    """The writer of a setting kept in `attr` of the node's model object (or of
+    `held_in(model object)`)."""
+    get: Callable[[Any], Any] = operator.attrgetter(attr)
+    if held_in is not None:
+        part = held_in
+
+        def get_in(obj: Any) -> Any:
+            return getattr(part(obj), attr)
+        get = get_in
+
+    def write(obj: Any) -> Iterable[str]:
+        value = get(obj)
+        return () if value == default else setting_lines(words, value, default)
+    return write
 
 
 def render_profile(p: m.Profile, registry: Registry | None = None) -> list[str]:
