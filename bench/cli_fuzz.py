@@ -13,8 +13,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.cli.fuzzlines import run_all_modes  # noqa: E402
 from jcli.modes import MODES  # noqa: E402
+from tests.cli.fuzzlines import run_all_modes  # noqa: E402
 
 
 def emit(metric: str, value: float, unit: str) -> None:

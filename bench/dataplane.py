@@ -173,7 +173,7 @@ async def kernel_to_user(dp: LinuxDataplane, vr: str, size: int, count: int) -> 
     got = 0
     first = last = 0.0
 
-    def on_packet(_vr, _ifname, pkt):
+    def on_packet(_vr: str, _ifname: str, pkt: bytes) -> None:
         nonlocal got, first, last
         got += 1
         if got == 1:
@@ -230,6 +230,7 @@ async def user_to_kernel(dp: LinuxDataplane, vr: str, size: int, count: int) -> 
     proc = await asyncio.create_subprocess_exec(
         "ip", "netns", "exec", dp.namespace(vr), sys.executable, "-c", RECEIVER, str(LOCAL),
         str(port), stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
     await proc.stdout.readline()
     packet = udp_packet(PEER, LOCAL, 5555, port, b"y" * (size - 28))
     t = time.perf_counter()

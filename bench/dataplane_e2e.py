@@ -199,7 +199,7 @@ async def run(args) -> int:
             else:
                 raise RuntimeError("the dial-out session did not come up")
             for size in args.sizes:
-                best = None
+                best: tuple[float, int, float, float] | None = None
                 for burst in args.bursts:
                     cpu0 = cpu_seconds()
                     with profiler(args, size if burst == args.bursts[0] else -1,
@@ -208,6 +208,7 @@ async def run(args) -> int:
                     cpu = cpu_seconds() - cpu0
                     if best is None or run_[0] > best[0]:
                         best = (*run_, cpu)
+                assert best is not None               # at least one burst size
                 pps, drops, offered, cpu = best
                 emit(f"udp_forward_{size}B_router_cpu_per_packet",
                      round(cpu / max(args.count - drops, 1) * 1e6, 1), "us")
@@ -216,14 +217,16 @@ async def run(args) -> int:
                 emit(f"udp_forward_{size}B_mbps", round(pps * size * 8 / 1e6, 1), "Mbit/s")
                 emit(f"udp_forward_{size}B_tun_drops", drops, "packets")
             for size in args.sizes:
-                cpu0 = cpu_seconds(), cpu_seconds(lab.lab_proc.pid)
+                assert lab.lab_proc is not None        # the lab runs while the topology is up
+                lab_pid = lab.lab_proc.pid
+                router0, lab0 = cpu_seconds(), cpu_seconds(lab_pid)
                 with profiler(args, size, f"echo {size} B"):
                     res = await flood(lab, "echo", args.echo_count, size, args.window)
-                cpu1 = cpu_seconds(), cpu_seconds(lab.lab_proc.pid)
+                router1, lab1 = cpu_seconds(), cpu_seconds(lab_pid)
                 n = max(res["received"], 1)
-                emit(f"echo_{size}B_router_cpu_per_echo", round((cpu1[0] - cpu0[0]) / n * 1e6, 1),
+                emit(f"echo_{size}B_router_cpu_per_echo", round((router1 - router0) / n * 1e6, 1),
                      "us")
-                emit(f"echo_{size}B_lab_cpu_per_echo", round((cpu1[1] - cpu0[1]) / n * 1e6, 1),
+                emit(f"echo_{size}B_lab_cpu_per_echo", round((lab1 - lab0) / n * 1e6, 1),
                      "us")
                 elapsed = max(res["t1"] - res["t0"], 1e-6)
                 emit(f"echo_{size}B_pps_each_way", round(res["received"] / elapsed), "packets/s")

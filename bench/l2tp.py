@@ -48,6 +48,7 @@ async def calls_per_second(calls: int, tunnels: int) -> None:
                     f'secret = "bench-secret"\n')
         proc = subprocess.Popen([sys.executable, "-m", "engine.lab", lab], stdout=subprocess.PIPE, text=True,
                                 cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+        assert proc.stdout is not None
         try:
             line = proc.stdout.readline()
             if not line.startswith("lab ready"):

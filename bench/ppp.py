@@ -33,8 +33,9 @@ SECRETS = {"cpe": b"cpe-pass", "lns": b"lns-pass"}
 def _answer(link: PppLink) -> None:
     while (ev := link.next_event()) is not None:
         if type(ev) is AuthRequest:
-            ok = ev.chap_response == chap_md5(ev.chap_id, SECRETS.get(ev.username, b""),
-                                              ev.chap_challenge)
+            ok = (ev.chap_id is not None and ev.chap_challenge is not None
+                  and ev.chap_response == chap_md5(ev.chap_id, SECRETS.get(ev.username, b""),
+                                                   ev.chap_challenge))
             link.auth_result(ev.request_id, ok, now=0.0)
 
 
@@ -148,7 +149,7 @@ def main() -> None:
     ]
     for loss in (float(x) for x in args.losses.split(",") if x):
         pct, mean_s, p95_s, rate = bench_lossy(args.trials, loss)
-        tag = "loss%d" % round(loss * 100)
+        tag = f"loss{round(loss * 100)}"
         out += [(tag + "_up", pct, "%"), (tag + "_mean_time_to_up", mean_s, "s (scripted)"),
                 (tag + "_p95_time_to_up", p95_s, "s (scripted)"),
                 (tag + "_trials", rate, "trials/s")]

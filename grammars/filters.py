@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyparsing as pp
-import re2
+import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
 REGEX_MAX = 256          # characters of one filter expression
 _RE2_OPTIONS = re2.Options()
@@ -39,12 +39,12 @@ class OutputFilter:
 
     def apply(self, lines: list[str]) -> list[str]:
         if self.name == "include":
-            return [l for l in lines if self.regex.search(l)]
+            return [ln for ln in lines if self.regex.search(ln)]
         if self.name == "exclude":
-            return [l for l in lines if not self.regex.search(l)]
+            return [ln for ln in lines if not self.regex.search(ln)]
         if self.name == "begin":
-            for i, l in enumerate(lines):
-                if self.regex.search(l):
+            for i, ln in enumerate(lines):
+                if self.regex.search(ln):
                     return lines[i:]
             return []
         if self.name == "count":

@@ -8,8 +8,9 @@ one dict lookup per keyword.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from grammars.spec import Node
 
@@ -27,8 +28,8 @@ class Position:
             if n.word is not None:
                 self.exact.setdefault(n.word, []).append(n)
         self.keywords = sorted(self.exact)
-        self.specific = [n for n in self.nodes if n.word is None and not n.type.generic]
-        self.generic = [n for n in self.nodes if n.word is None and n.type.generic]
+        self.specific = [n for n in self.nodes if n.word is None and not n.value_type.generic]
+        self.generic = [n for n in self.nodes if n.word is None and n.value_type.generic]
         self.ends = ends          # the line may end before this position
 
     def keyword_prefix(self, word: str) -> list[str]:
@@ -56,10 +57,10 @@ class Position:
             return OK, self.exact[kws[0]]
         if len(kws) > 1:
             return AMBIGUOUS, [n for k in kws for n in self.exact[k]]
-        out = [n for n in self.specific if n.type.check(word) is not None]
+        out = [n for n in self.specific if n.value_type.check(word) is not None]
         if out:
             return OK, out
-        out = [n for n in self.generic if n.type.check(word) is not None]
+        out = [n for n in self.generic if n.value_type.check(word) is not None]
         if out:
             return OK, out
         return INVALID, []
@@ -153,18 +154,18 @@ def match_line(root: Position, line: str, words: list[str] | None = None) -> Mat
                 break
     chain.reverse()
     args: dict[str, Any] = {}
-    for n, w in zip(chain, words):
+    for n, w in zip(chain, words, strict=False):  # a rest-of-line argument ends the chain early
         if n.arg is not None:
             if n.word is not None:
                 args[n.arg] = n.word
             elif n is chain[-1] and rest_at >= 0:
-                rest = n.type.check(line.split(None, rest_at)[-1].rstrip())
+                rest = n.value_type.check(line.split(None, rest_at)[-1].rstrip())
                 if rest is None:
                     return MatchResult(INVALID, word_index=rest_at,
                                        column=word_starts(line)[rest_at])
                 args[n.arg] = rest
             else:
-                args[n.arg] = n.type.check(w)
+                args[n.arg] = n.value_type.check(w)
     return MatchResult(OK, command=end.command, args=args)
 
 
@@ -209,9 +210,9 @@ def describe(root: Position, line: str, ctx: Any = None,
     values: list = []
     for n in pos.specific + pos.generic:
         comp = completer_of(n) if completer_of is not None else None
-        if not partial and n.type.display not in seen:
-            seen.add(n.type.display)
-            choices.append(Choice((n.type.display, n.help, "value")))
+        if not partial and n.value_type.display not in seen:
+            seen.add(n.value_type.display)
+            choices.append(Choice((n.value_type.display, n.help, "value")))
         if comp is not None:
             h = n.help
             vals = prefixed(comp(ctx), partial)
@@ -223,9 +224,9 @@ def describe(root: Position, line: str, ctx: Any = None,
     if partial and not choices:
         # `?` in the middle of a value: the help of the values it may still become
         for n in pos.specific + pos.generic:
-            if n.type.display not in seen and n.type.could_be(partial):
-                seen.add(n.type.display)
-                choices.append(Choice((n.type.display, n.help, "value")))
+            if n.value_type.display not in seen and n.value_type.could_be(partial):
+                seen.add(n.value_type.display)
+                choices.append(Choice((n.value_type.display, n.help, "value")))
     if not partial and pos.ends:
         choices.append(Choice(("<cr>", "", "cr")))
     return choices, None

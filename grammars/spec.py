@@ -16,6 +16,7 @@ plain Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyparsing as pp
 
@@ -43,12 +44,19 @@ class Node:
         self.help = ""
         self.next: list[Node] = []
         self.ends = False
-        self.command = None
+        self.command: Any = None  # the registry's command this token belongs to
         self.index = index        # position in the spec (help line number)
 
     @property
+    def value_type(self) -> TokenType:
+        """The type of a value token (a keyword node has none)."""
+        if self.type is None:
+            raise TypeError(f"keyword {self.word!r} has no value type")
+        return self.type
+
+    @property
     def display(self) -> str:
-        return self.word if self.word is not None else self.type.display
+        return self.word if self.word is not None else self.value_type.display
 
     def __repr__(self):
         return f"Node({self.display}${self.arg})"
@@ -80,9 +88,9 @@ def _compile(item, nodes: list[Node]):
         nullable = name == "opt"
         start = len(nodes)
         for seq in item[0]:
-            f, l, n = _compile_seq(seq, nodes)
+            f, ln, n = _compile_seq(seq, nodes)
             first += f
-            last += l
+            last += ln
             nullable = nullable or n
         group_arg = item.get("arg")
         if group_arg:
@@ -98,14 +106,14 @@ def _compile_seq(seq, nodes: list[Node]):
     last: list[Node] = []
     nullable = True
     for item in seq:
-        f, l, n = _compile(item, nodes)
+        f, ln, n = _compile(item, nodes)
         for a in last:
             for b in f:
                 if b not in a.next:
                     a.next.append(b)
         if nullable:
             first = first + f
-        last = (last + l) if n else l
+        last = (last + ln) if n else ln
         nullable = nullable and n
     return first, last, nullable
 
@@ -121,7 +129,7 @@ def compile_spec(text: str, helps: list[str] | tuple[str, ...] | None = None) ->
     if helps is not None:
         if len(helps) != len(nodes):
             raise ValueError(f"{text!r}: {len(nodes)} tokens but {len(helps)} help lines")
-        for n, h in zip(nodes, helps):
+        for n, h in zip(nodes, helps, strict=True):
             n.help = h
     args: list[str] = []
     for n in nodes:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pyparsing as pp
 
@@ -28,7 +29,7 @@ _INT_RE = re.compile(r"[0-9]{1,10}\Z", re.ASCII)
 # A WORD is printable ASCII without spaces (no control characters, no bytes that were not
 # UTF-8, which arrive as lone surrogates), at most WORD_MAX characters.
 WORD_MAX = 256
-_WORD_RE = re.compile(r"[!-~]{1,%d}\Z" % WORD_MAX, re.ASCII)
+_WORD_RE = re.compile(rf"[!-~]{{1,{WORD_MAX}}}\Z", re.ASCII)
 _LINE_RE = re.compile(r"[ -~\t]{1,4096}\Z", re.ASCII)
 # What a value may look like while it is still being typed (`?` in the middle of a value).
 _PARTIAL = {

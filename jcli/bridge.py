@@ -7,9 +7,16 @@ import logging
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from engine.aio.config import (EngineConfig, L2tpDefaults, PortConfig, ProfileConfig,
-                               RadiusServerConfig,
-                               StaticRouteConfig, TargetConfig, VirtualRouterConfig)
+from engine.aio.config import (
+    EngineConfig,
+    L2tpDefaults,
+    PortConfig,
+    ProfileConfig,
+    RadiusServerConfig,
+    StaticRouteConfig,
+    TargetConfig,
+    VirtualRouterConfig,
+)
 from engine.aio.engine import Engine
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
@@ -50,8 +57,8 @@ def _radius(vr: VirtualRouter, kind: str) -> tuple[RadiusServerConfig, ...]:
 
 def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
     rd = next((v.rd for v in vr.vrfs.values() if v.rd), None)
-    loopbacks = tuple((n, ipaddress.IPv4Interface(f"{l.address}/{l.mask}"))
-                      for n, l in sorted(vr.loopbacks.items()) if l.address and l.mask)
+    loopbacks = tuple((n, ipaddress.IPv4Interface(f"{lo.address}/{lo.mask}"))
+                      for n, lo in sorted(vr.loopbacks.items()) if lo.address and lo.mask)
     statics = tuple(_static(r.prefix, r.mask, r.gateway, r.distance, r.tag)
                     for r in vr.routes.values())
     profiles = tuple(ProfileConfig(
@@ -81,17 +88,17 @@ def _addr(text: str | None) -> ipaddress.IPv4Address | None:
 
 
 def engine_config(model: RouterConfig) -> EngineConfig:
-    d, l = model.dialout, model.l2tp
+    d, lt = model.dialout, model.l2tp
     chassis = ChassisConfig(connect_timeout=float(d.connect_timeout),
                             dormant_timeout=float(d.dormant_timeout),
                             max_sessions=d.max_sessions, max_connecting=d.max_connecting,
-                            lockout_timeout=float(l.destination_lockout_timeout),
-                            failover_within_preference=l.failover_within_preference,
-                            weighted_load_balancing=l.weighted_load_balancing)
-    l2tp = L2tpDefaults(retransmissions=l.retransmission, hello_interval=l.hello_interval,
-                        receive_window=l.receive_window_size,
-                        tunnel_idle_timeout=l.tunnel_idle_timeout, checksum=l.checksum,
-                        challenge=not l.disable_challenge, host_name=l.host_name, udp_port=l.udp_port)
+                            lockout_timeout=float(lt.destination_lockout_timeout),
+                            failover_within_preference=lt.failover_within_preference,
+                            weighted_load_balancing=lt.weighted_load_balancing)
+    l2tp = L2tpDefaults(retransmissions=lt.retransmission, hello_interval=lt.hello_interval,
+                        receive_window=lt.receive_window_size,
+                        tunnel_idle_timeout=lt.tunnel_idle_timeout, checksum=lt.checksum,
+                        challenge=not lt.disable_challenge, host_name=lt.host_name, udp_port=lt.udp_port)
     return EngineConfig(hostname=model.hostname, chassis=chassis, l2tp=l2tp,
                         vrs=tuple(_vr_config(vr) for vr in model.virtual_routers.values()))
 
@@ -109,7 +116,7 @@ class RouterEngine:
         self.engine.dataplane.ports = dict(getattr(options, "ports", None) or {})
         self.lab: RunningLab | None = None
 
-    async def start(self) -> "RouterEngine":
+    async def start(self) -> RouterEngine:
         lab_path = getattr(self.options, "lab", None)
         if lab_path:
             from engine.lab.labfile import load_labfile

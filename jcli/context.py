@@ -5,10 +5,13 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jcli.config.model import RouterConfig, VirtualRouter
 from jcli.modes import MODES, prompt
+
+if TYPE_CHECKING:
+    from jcli.executor import Executor
 
 
 @dataclass
@@ -135,7 +138,7 @@ class Context:
         self.ask_secret: Any = None     # async (prompt) -> str, on an interactive line
         self.authenticator: Any = None  # jcli.auth.Authenticator of the service
         self.service: Any = None        # jcli.service.sessions.SessionTable, when a service
-        self.executor: Any = None       # the jcli.executor.Executor running this context's lines
+        self.executor: Executor | None = None     # set by the Executor that runs this session
         self.show_cache: Any = None     # jcli.service.showcache.ShowCache shared by the lines
 
     @property

@@ -9,14 +9,15 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from typing import Any, Awaitable
+from collections.abc import Coroutine
+from typing import Any
 
 from grammars.filters import FILTERS as FILTER_ARG
 from grammars.filters import HELP as FILTER_HELP
 from grammars.filters import FilterError, OutputFilter, parse_filter
 from grammars.matcher import AMBIGUOUS, INCOMPLETE, OK, describe, match_line
 from jcli.config.store import ScriptError, read_script
-from jcli.context import Context
+from jcli.context import Context, ListOutput
 from jcli.modes import MODES
 from jcli.registry import CliError, Registry, load_commands
 from jcli.views import ShowResult
@@ -48,17 +49,17 @@ class Executor:
     # ----------------------------------------------------------------- errors
     def _error(self, lines: list[str]) -> None:
         if self._where is not None:
-            msg = next((l for l in lines if l.startswith("%")), lines[-1])
+            msg = next((ln for ln in lines if ln.startswith("%")), lines[-1])
             first = f"{self._where}: {msg}"
             self.errors.append(first)
             self.ctx.error(first)
             if self._echo:
-                for l in lines:
-                    if l is not msg:
-                        self.ctx.error(l)
+                for ln in lines:
+                    if ln is not msg:
+                        self.ctx.error(ln)
             return
-        for l in lines:
-            self.ctx.error(l)
+        for ln in lines:
+            self.ctx.error(ln)
 
     def _match_error(self, res, line: str) -> None:
         if res.status is AMBIGUOUS:
@@ -112,7 +113,7 @@ class Executor:
         return any(w.lower() in SECRET_WORDS for w in line.split())
 
     # ----------------------------------------------------------------- running
-    def run(self, line: str) -> bool | Awaitable[bool]:
+    def run(self, line: str) -> bool | Coroutine[Any, Any, bool]:
         """Run one line. Returns True/False, or an awaitable when the handler is async."""
         if len(line) > LINE_MAX:
             self._error([LINE_TOO_LONG_MSG])
@@ -238,7 +239,7 @@ class Executor:
                         break
                 if ctx.quit and not quit_before:      # `exit` at the top: the script ends
                     ctx.quit = False
-                    if any(l.strip() and l.lstrip()[0] != "!" for l in lines[n:]):
+                    if any(ln.strip() and ln.lstrip()[0] != "!" for ln in lines[n:]):
                         self._where = f"{source}:{n + 1}"
                         self._error(["% Input continues after 'exit'; the rest is not run"])
                         failed += 1
@@ -318,10 +319,11 @@ class Executor:
         choices, err = describe(self.registry.root(self.ctx.mode), line, self.ctx,
                                 self.registry.completer_of)
         if err is not None:
-            saved, self.ctx.output = self.ctx.output, _Collect()
+            collect = ListOutput()
+            saved, self.ctx.output = self.ctx.output, collect
             try:
                 self._match_error(err, line)
-                return self.ctx.output.lines
+                return collect.lines
             finally:
                 self.ctx.output = saved
         if not choices:
@@ -359,17 +361,3 @@ class Executor:
         if len(common) > len(partial):
             return line[:len(line) - len(partial)] + common
         return line
-
-
-class _Collect:
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def write(self, line: str) -> None:
-        self.lines.append(line)
-
-    error = write
-
-    def show(self, lines) -> None:
-        self.lines.extend(lines)
-

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-import tabulate as _tabulate_mod
 from tabulate import tabulate
+from wcwidth import wcswidth
 
 
 @dataclass
@@ -24,7 +25,7 @@ class ShowResult:
 
 
 def _json_default(o):
-    if dataclasses.is_dataclass(o):
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
         return dataclasses.asdict(o)
     if isinstance(o, (set, frozenset, tuple)):
         return list(o)
@@ -32,19 +33,23 @@ def _json_default(o):
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    """Plain table with a dashed header line (cli.md style)."""
-    if not rows:
-        rows_s = []
-    else:
-        rows_s = [["" if v is None else str(v) for v in r] for r in rows]
-    saved = _tabulate_mod.MIN_PADDING
-    _tabulate_mod.MIN_PADDING = 0
-    try:
-        text = tabulate(rows_s, headers=headers, tablefmt="simple", disable_numparse=True)
-    finally:
-        _tabulate_mod.MIN_PADDING = saved
-    return [l.rstrip() for l in text.splitlines()]
+    """Plain table with a dashed header line (cli.md style): columns two spaces apart, each as
+    wide as its widest cell or header, cells as given (no number parsing), no trailing blanks.
+    The header and its dashes are laid out as the first two rows of a headerless table."""
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max([_width(h)] + [_width(r[i]) for r in cells if i < len(r)])
+              for i, h in enumerate(headers)]
+    text = tabulate([list(headers), ["-" * w for w in widths], *cells], tablefmt="plain",
+                    disable_numparse=True)
+    return [ln.rstrip() for ln in text.splitlines()]
+
+
+def _width(cell: str) -> int:
+    """Columns a cell takes on a terminal (its widest line, surrounding blanks dropped)."""
+    return max((wcswidth(part) for part in cell.strip().splitlines()), default=0)
 
 
 def lines_result(lines: list[str], data: Any = None) -> ShowResult:
-    return ShowResult(data if data is not None else {"lines": lines}, lambda _d, l=lines: l)
+    def render(_data: Any) -> list[str]:
+        return lines
+    return ShowResult(data if data is not None else {"lines": lines}, render)

@@ -36,18 +36,34 @@ from collections import deque
 from typing import Any
 
 from engine.aaa import codec
-from engine.aaa.framed import (CPE_NO_SERVER, FramedInfo, cpe_verdict, parse_framed,
-                               parse_framed_route)
+from engine.aaa.framed import CPE_NO_SERVER, FramedInfo, cpe_verdict, parse_framed, parse_framed_route
 from engine.aaa.requests import (
-    ACCT_START, ACCT_STOP, FRAMED_PROTOCOL_PPP, NAS_PORT_TYPE_VIRTUAL, SERVICE_TYPE_FRAMED,
-    SERVICE_TYPE_OUTBOUND, TERMINATE_CAUSES, RequestSpec, accounting_start, accounting_stop,
-    chap_request, dialout_request, dialout_user_name, pap_request)
-from engine.aaa.server import (COUNTER_NAMES, STATE_DEAD, STATE_UP, RadiusServer,
-                               ServerStats)
-from engine.aaa.tunnel_attrs import (DENY_REASONS, DialoutDenial, DialoutGrant, TunnelDef,
-                                     parse_dialout_reply)
-from engine.aaa.types import (REASON_INVALID, REASON_NO_SERVER, REASON_TIMEOUT,
-                              MalformedPacket, RadiusEvent, RadiusReply, RadiusTimeout)
+    ACCT_START,
+    ACCT_STOP,
+    FRAMED_PROTOCOL_PPP,
+    NAS_PORT_TYPE_VIRTUAL,
+    SERVICE_TYPE_FRAMED,
+    SERVICE_TYPE_OUTBOUND,
+    TERMINATE_CAUSES,
+    RequestSpec,
+    accounting_start,
+    accounting_stop,
+    chap_request,
+    dialout_request,
+    dialout_user_name,
+    pap_request,
+)
+from engine.aaa.server import COUNTER_NAMES, STATE_DEAD, STATE_UP, RadiusServer, ServerStats
+from engine.aaa.tunnel_attrs import DENY_REASONS, DialoutDenial, DialoutGrant, TunnelDef, parse_dialout_reply
+from engine.aaa.types import (
+    REASON_INVALID,
+    REASON_NO_SERVER,
+    REASON_TIMEOUT,
+    MalformedPacket,
+    RadiusEvent,
+    RadiusReply,
+    RadiusTimeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +288,7 @@ class RadiusClient:
 
     def snapshot(self, *, now: float | None = None) -> tuple[ServerStats, ...]:
         out = []
-        for s, st in zip(self.servers, self._stats):
+        for s, st in zip(self.servers, self._stats, strict=True):
             dead = st.dead_until is not None and (now is None or now < st.dead_until)
             left = None if not dead or st.dead_until is None or now is None else (
                 st.dead_until - now)

@@ -28,15 +28,17 @@ import hashlib
 import hmac
 import ipaddress
 import os
-import struct
 import random
-from typing import Any, Iterable, Iterator
+import struct
+from collections.abc import Iterable, Iterator
+from typing import Any
 
-from pyrad import tools as _pyrad_tools  # type: ignore[import-untyped]
-from pyrad.dictionary import Dictionary as _PyradDictionary  # type: ignore[import-untyped]
+from pyrad import tools as _pyrad_tools
+from pyrad.dictionary import Dictionary as _PyradDictionary
 
 from engine.aaa.tunnel_attrs import salt_decrypt, salt_encrypt
-from engine.aaa.types import Attributes, MalformedPacket
+from engine.aaa.types import Attributes
+from engine.aaa.types import MalformedPacket as MalformedPacket  # raised by the decoders: part of this API
 
 DICTIONARY_PATH = os.path.join(os.path.dirname(__file__), "dictionary")
 
@@ -333,7 +335,7 @@ def hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes
     last = authenticator
     for i in range(0, len(buf), 16):
         b = hashlib.md5(secret + last).digest()
-        block = bytes(x ^ y for x, y in zip(buf[i:i + 16], b))
+        block = bytes(x ^ y for x, y in zip(buf[i:i + 16], b, strict=True))
         out += block
         last = block
     return bytes(out)
@@ -348,7 +350,7 @@ def reveal_password(hidden: bytes, secret: bytes, authenticator: bytes) -> bytes
     for i in range(0, len(hidden), 16):
         b = hashlib.md5(secret + last).digest()
         block = hidden[i:i + 16]
-        out += bytes(x ^ y for x, y in zip(block, b))
+        out += bytes(x ^ y for x, y in zip(block, b, strict=True))
         last = block
     return bytes(out).rstrip(b"\x00")
 

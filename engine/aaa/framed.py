@@ -7,8 +7,7 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 
-from engine.aaa.types import (REASON_INVALID, REASON_NO_SERVER, REASON_TIMEOUT, RadiusEvent,
-                              RadiusReply)
+from engine.aaa.types import REASON_INVALID, REASON_NO_SERVER, REASON_TIMEOUT, RadiusEvent, RadiusReply
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ def _value(name: str, value: object) -> str:
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE] + "...(cut)"
 
 
-def format_packet(direction: str, data: bytes, peer: tuple[str, int]) -> str:
+def format_packet(direction: str, data: bytes, peer: tuple[str, int] | tuple[str, int, int]) -> str:
     """``direction`` is "sent" (to ``peer``) or "received" (from ``peer``)."""
     where = f"{'to' if direction == 'sent' else 'from'} {escape(peer[0])}:{peer[1]}"
     try:

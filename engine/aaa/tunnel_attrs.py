@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 from dataclasses import dataclass
 
-from engine.aaa.types import (REASON_INVALID, REASON_NO_SERVER, Attributes, AttrValue,
-                              MalformedPacket, RadiusEvent, RadiusTimeout)
+from engine.aaa.types import (
+    REASON_INVALID,
+    REASON_NO_SERVER,
+    Attributes,
+    AttrValue,
+    MalformedPacket,
+    RadiusEvent,
+    RadiusTimeout,
+    SaltSource,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ DENY_REASONS = (DENY_REJECT, DENY_TIMEOUT, DENY_MISSING_TUNNEL, DENY_SERVICE_TYP
 
 
 def salt_encrypt(plain: bytes, secret: bytes, request_authenticator: bytes,
-                 rng: random.Random) -> bytes:
+                 rng: SaltSource) -> bytes:
     """RFC 2868 §3.5: returns Salt(2) + ciphertext (the caller prepends the tag).
     The salt's most significant bit is set; plaintext = length octet + data, padded
     with zeros to a multiple of 16."""
@@ -57,7 +64,7 @@ def salt_encrypt(plain: bytes, secret: bytes, request_authenticator: bytes,
     last = request_authenticator + salt
     for i in range(0, len(p), 16):
         b = hashlib.md5(secret + last).digest()
-        c = bytes(x ^ y for x, y in zip(p[i:i + 16], b))
+        c = bytes(x ^ y for x, y in zip(p[i:i + 16], b, strict=True))
         out += c
         last = c
     return salt + bytes(out)
@@ -74,7 +81,7 @@ def salt_decrypt(value: bytes, secret: bytes, request_authenticator: bytes) -> b
     for i in range(0, len(c), 16):
         b = hashlib.md5(secret + last).digest()
         block = c[i:i + 16]
-        out += bytes(x ^ y for x, y in zip(block, b))
+        out += bytes(x ^ y for x, y in zip(block, b, strict=True))
         last = block
     n = out[0]
     if n > len(out) - 1:

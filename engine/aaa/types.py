@@ -5,10 +5,17 @@ client: the decode error and the events a request ends with.  Imports nothing of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # {attribute name or 'Name:tag': (values...)}; values are int, str, bytes
 AttrValue = int | str | bytes
 Attributes = dict[str, tuple[AttrValue, ...]]
+
+
+class SaltSource(Protocol):
+    """Where RFC 2868 salts come from (a random.Random, or a scripted sequence in tests)."""
+
+    def randrange(self, stop: int, /) -> int: ...
 
 
 class MalformedPacket(ValueError):

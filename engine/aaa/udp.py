@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 from engine.aaa.client import RadiusClient, RequestSpec
 from engine.aaa.server import ServerStats

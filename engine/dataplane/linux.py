@@ -140,7 +140,7 @@ class LinuxDataplane(LinuxPortOps):
         self._vrs: dict[str, VrState] = {}
         self._closed = False
         self.on_trigger = None
-        self.on_session_packet = None
+        self.on_session_packet: Callable[[str, str, bytes], None] | None = None
         self.on_local_packet = None
         self.counters: Counter[str] = Counter()
 

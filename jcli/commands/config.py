@@ -1,13 +1,17 @@
 """Global configuration commands (cli.md "Global configuration") and their sub-modes.
-Handlers verify, then change the model; rendering lives in jcli.config.render."""
+Handlers verify, then change the model; how each command is written back into the
+configuration script is declared with it (settings below, the other writers at the end)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
-from jcli.config import model as m
 from jcli.commands.base import vr_names
-from jcli.registry import CliError, command
+from jcli.config import model as m
+from jcli.config.render import setting_writer
+from jcli.registry import REGISTRY, CliError, command, renders
 
 G = "config"
 
@@ -42,11 +46,13 @@ def setting(modes, words: str, helps: list[str], value: str | None, value_help: 
             target, attr: str, default=None, *, has_default: bool = True):
     """Declare `WORDS VALUE`, `no WORDS [VALUE]` and (when a default exists) `default WORDS
     [VALUE]` for one model field. `target(ctx)` returns the object holding `attr`; a flag
-    (value None) sets True / False."""
+    (value None) sets True / False. The setting is written back when it differs from `default`."""
+    node_name, held_in = _WRITTEN_IN.get(target, (modes, None))
     if value is None:
         def set_flag(ctx):
             setattr(target(ctx), attr, True)
         command(modes, words, helps)(set_flag)
+        renders(node_name, set_flag)(setting_writer(words, attr, False, held_in))
 
         def clear_flag(ctx):
             setattr(target(ctx), attr, False)
@@ -57,6 +63,7 @@ def setting(modes, words: str, helps: list[str], value: str | None, value_help: 
     def set_value(ctx, value):
         setattr(target(ctx), attr, value)
     command(modes, f"{words} {value}$value", [*helps, value_help])(set_value)
+    renders(node_name, set_value)(setting_writer(words, attr, default, held_in))
 
     def reset(ctx, value):
         setattr(target(ctx), attr, default)
@@ -96,6 +103,14 @@ def current_vr(ctx):
 
 def node(ctx):
     return ctx.node
+
+
+# where a settings target is written back: (configuration node, its model object -> the target)
+_WRITTEN_IN: dict[Callable[[Any], Any], tuple[str, Callable[[Any], Any] | None]] = {
+    chassis_dialout: ("chassis", lambda cfg: cfg.dialout),
+    chassis_l2tp: ("chassis", lambda cfg: cfg.l2tp),
+    dialout_vr: ("virtual-router", None),
+}
 
 
 # ------------------------------------------------------------------ global
@@ -266,8 +281,8 @@ def no_radius_server(ctx, kind, address):
 
 
 R = "config-radius"
-setting(R, "key", ["Shared secret"], "WORD", "Secret", node, "key")
 setting(R, "udp-port", ["UDP port of the server"], "<1-65535>", "Port number", node, "udp_port")
+setting(R, "key", ["Shared secret"], "WORD", "Secret", node, "key")
 setting(R, "timeout", ["Seconds to wait for a reply"], "<1-1000>", "Seconds", node, "timeout",
         m.RADIUS_TIMEOUT)
 setting(R, "retransmit", ["Retransmissions before failover"], "<0-100>", "Retransmissions", node,
@@ -394,6 +409,8 @@ setting(P, "ip mtu", ["Internet Protocol", "Maximum transmission unit"], "<64-65
 
 # ------------------------------------------------------------------ L2TP dial-out
 L2 = ["Layer 2 Tunneling Protocol", "L2TP dial-out"]
+setting(G, "l2tp dial-out max-buffered-triggers", [*L2, "Trigger buffer of the virtual router"],
+        "<0-50>", "Packets", dialout_vr, "max_buffered_triggers", m.MAX_BUFFERED_TRIGGERS)
 
 
 @command(G, "l2tp dial-out {target|route} A.B.C.D$prefix MASK$mask domain WORD$domain "
@@ -433,8 +450,6 @@ setting(G, "l2tp dial-out connect-timeout", [*L2, "Connecting timer (chassis)"],
         "Seconds", chassis_dialout, "connect_timeout", m.CONNECT_TIMEOUT)
 setting(G, "l2tp dial-out dormant-timeout", [*L2, "Dormant timer (chassis)"], "<0-3600>",
         "Seconds", chassis_dialout, "dormant_timeout", m.DORMANT_TIMEOUT)
-setting(G, "l2tp dial-out max-buffered-triggers", [*L2, "Trigger buffer of the virtual router"],
-        "<0-50>", "Packets", dialout_vr, "max_buffered_triggers", m.MAX_BUFFERED_TRIGGERS)
 setting(G, "l2tp dial-out max-sessions", [*L2, "Maximum dial-out sessions (chassis)"],
         "<1-64000>", "Sessions", chassis_dialout, "max_sessions", m.MAX_SESSIONS)
 setting(G, "l2tp dial-out max-connecting", [*L2, "Maximum sessions connecting at once (chassis)"],
@@ -459,7 +474,112 @@ setting(G, "l2tp checksum", [*L, "UDP checksums on data messages"], None, None, 
         "checksum")
 setting(G, "l2tp disable challenge", [*L, "Disable a function", "Tunnel authentication challenge"],
         None, None, chassis_l2tp, "disable_challenge")
-setting(G, "l2tp udp-port", [*L, "Local UDP port"],
-        "<1-65535>", "Port", chassis_l2tp, "udp_port", m.L2TP_UDP_PORT)
 setting(G, "l2tp host-name", [*L, "Host name sent to peers"], "WORD", "Host name", chassis_l2tp,
         "host_name")
+setting(G, "l2tp udp-port", [*L, "Local UDP port"],
+        "<1-65535>", "Port", chassis_l2tp, "udp_port", m.L2TP_UDP_PORT)
+
+
+# ------------------------------------------------------------------ written configuration
+# The commands above that are not `setting`s, written back per configuration node (a node is
+# written in the order its commands are declared).
+write = REGISTRY.write
+
+
+@renders("chassis", hostname)
+def _write_hostname(cfg: m.RouterConfig) -> Iterator[str]:
+    yield f"hostname {cfg.hostname}"
+
+
+@renders("config-vrf", ip_vrf)
+def _write_vrf_enter(v: m.Vrf) -> Iterator[str]:
+    yield f"ip vrf {v.name}"
+
+
+@renders("virtual-router", ip_vrf)
+def _write_vrfs(vr: m.VirtualRouter) -> Iterator[str]:
+    for v in vr.vrfs.values():
+        yield from write("config-vrf", v)
+
+
+@renders("config-if", interface_loopback)
+def _write_loopback_enter(lo: m.Loopback | m.Port) -> Iterator[str]:
+    if isinstance(lo, m.Loopback):            # config-if also holds ports (commands.interfaces)
+        yield f"interface loopback {lo.number}"
+
+
+@renders("config-if", if_ip_address)
+def _write_if_address(lo: m.Loopback | m.Port) -> Iterator[str]:
+    if lo.address is not None:
+        yield f"ip address {lo.address} {lo.mask}"
+
+
+@renders("virtual-router", interface_loopback)
+def _write_loopbacks(vr: m.VirtualRouter) -> Iterator[str]:
+    for lo in sorted(vr.loopbacks.values(), key=lambda x: x.number):
+        yield from write("config-if", lo)
+
+
+@renders("virtual-router", ip_route)
+def _write_routes(vr: m.VirtualRouter) -> Iterator[str]:
+    for r in vr.routes.values():
+        yield (f"ip route {r.prefix} {r.mask} {r.gateway if r.gateway else 'null 0'}"
+               + (f" {r.distance}" if r.distance is not None else "")
+               + (f" tag {r.tag}" if r.tag is not None else ""))
+
+
+@renders("config-radius", radius_server)
+def _write_radius_enter(s: m.RadiusServer) -> Iterator[str]:
+    yield f"radius {s.kind} server {s.address}"
+
+
+@renders("config-radius", require_ma)
+def _write_require_ma(s: m.RadiusServer) -> Iterator[str]:
+    if s.require_message_authenticator != m.RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR:
+        yield f"{'' if s.require_message_authenticator else 'no '}require-message-authenticator"
+
+
+@renders("virtual-router", radius_server)
+def _write_radius_servers(vr: m.VirtualRouter) -> Iterator[str]:
+    for s in vr.radius_servers:
+        yield from write("config-radius", s)
+
+
+@renders("virtual-router", aaa_auth)
+def _write_aaa(vr: m.VirtualRouter) -> Iterator[str]:
+    if vr.aaa_ppp_default is not None:
+        yield f"aaa authentication ppp default {vr.aaa_ppp_default}"
+
+
+@renders("config-domain-map", aaa_domain_map)
+def _write_domain_map_enter(dm: m.DomainMap) -> Iterator[str]:
+    yield f"aaa domain-map {dm.domain}"
+
+
+@renders("virtual-router", aaa_domain_map)
+def _write_domain_maps(vr: m.VirtualRouter) -> Iterator[str]:
+    for dm in vr.domain_maps.values():
+        yield from write("config-domain-map", dm)
+
+
+@renders("config-profile", profile)
+def _write_profile_enter(p: m.Profile) -> Iterator[str]:
+    yield f"profile {p.name}"
+
+
+@renders("config-profile", ppp_authentication)
+def _write_ppp_authentication(p: m.Profile) -> Iterator[str]:
+    if p.ppp_authentication:
+        yield "ppp authentication " + " ".join(p.ppp_authentication)
+
+
+@renders("virtual-router", profile)
+def _write_profiles(vr: m.VirtualRouter) -> Iterator[str]:
+    for p in vr.profiles.values():
+        yield from write("config-profile", p)
+
+
+@renders("virtual-router", dialout_target)
+def _write_targets(vr: m.VirtualRouter) -> Iterator[str]:
+    for t in vr.targets.values():
+        yield f"l2tp dial-out target {t.prefix} {t.mask} domain {t.domain} profile {t.profile}"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from jcli.config import model as m
-from jcli.config.render import port_sort_key, port_words
-from jcli.registry import CliError, command
+from jcli.registry import REGISTRY, CliError, command, renders
 from jcli.views import ShowResult, table
 
 G = "config"
@@ -22,6 +22,17 @@ _PORT_NUMBER = re.compile(r"[0-9]{1,2}/[0-9]{1,2}(/[0-9]{1,2})?")
 _PORT_NAME = re.compile(r"(gigabitEthernet|fastEthernet|tenGigabitEthernet)"
                         r"([0-9]{1,2}/[0-9]{1,2}(/[0-9]{1,2})?)", re.IGNORECASE)
 _CANONICAL = {k.lower(): k for k in ("gigabitEthernet", "fastEthernet", "tenGigabitEthernet")}
+
+
+def port_words(name: str) -> str:
+    """``gigabitEthernet1/0`` -> ``gigabitEthernet 1/0`` (the configuration's spelling)."""
+    i = next((n for n, c in enumerate(name) if c.isdigit()), len(name))
+    return f"{name[:i]} {name[i:]}"
+
+
+def port_sort_key(name: str) -> tuple[str, tuple[int, ...]]:
+    kind, _sp, num = port_words(name).partition(" ")
+    return kind, tuple(int(x) for x in num.split("/") if x.isdigit())
 
 
 def canonical_port(text: str) -> str | None:
@@ -204,3 +215,40 @@ def show_interfaces(ctx: Any, kind: str, port: str) -> ShowResult:
          "status": "up" if admin else ("administratively down" if cfg.shutdown else "down"),
          "oper_up": bool(admin and st.get("oper_up")), "counters": st.get("counters", {})}
     return ShowResult(d, _render_port)
+
+
+# ------------------------------------------------------------------ written configuration
+@renders("config-if", interface_port)
+def _write_port_enter(p: m.Loopback | m.Port) -> Iterator[str]:
+    if isinstance(p, m.Port):
+        yield f"interface {port_words(p.name)}"
+
+
+@renders("config-if", shutdown)
+def _write_shutdown(p: m.Loopback | m.Port) -> Iterator[str]:
+    if isinstance(p, m.Port) and p.shutdown:
+        yield "shutdown"
+
+
+@renders("config-if", description)
+def _write_description(p: m.Loopback | m.Port) -> Iterator[str]:
+    if isinstance(p, m.Port) and p.description is not None:
+        yield f"description {p.description}"
+
+
+@renders("virtual-router", interface_port)
+def _write_ports(vr: m.VirtualRouter) -> Iterator[str]:
+    for p in sorted(vr.ports.values(), key=lambda x: port_sort_key(x.name)):
+        yield from REGISTRY.write("config-if", p)
+
+
+@renders("virtual-router", radius_update_source)
+def _write_radius_update_source(vr: m.VirtualRouter) -> Iterator[str]:
+    if vr.radius_update_source is not None:
+        yield f"radius update-source-addr {vr.radius_update_source}"
+
+
+@renders("virtual-router", l2tp_source)
+def _write_l2tp_source(vr: m.VirtualRouter) -> Iterator[str]:
+    if vr.l2tp_source is not None:
+        yield f"l2tp source-address {vr.l2tp_source}"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from jcli.auth import SECRET_MAX, hash_secret, is_hash
-from jcli.registry import CliError, command
+from jcli.config import model as m
+from jcli.registry import CliError, command, renders
 from jcli.views import ShowResult, table
 
 USER_MAX = 32
@@ -140,3 +142,23 @@ def show_logging(ctx: Any) -> ShowResult:
     lines = list(LOG_BUFFER.lines)
     return ShowResult({"count": len(lines), "capacity": LOG_BUFFER.lines.maxlen, "lines": lines},
                       render_logging)
+
+
+# ------------------------------------------------------------------ written configuration
+@renders("chassis", enable_secret)
+def _write_enable_secret(cfg: m.RouterConfig) -> Iterator[str]:
+    if cfg.operators.enable_secret is not None:
+        yield f"enable secret 5 {cfg.operators.enable_secret}"
+
+
+@renders("chassis", username)
+def _write_usernames(cfg: m.RouterConfig) -> Iterator[str]:
+    for u in cfg.operators.users.values():
+        priv = f" privilege {u.privilege}" if u.privilege != 1 else ""
+        yield f"username {u.name}{priv} secret 5 {u.secret}"
+
+
+@renders("chassis", aaa_login)
+def _write_login_methods(cfg: m.RouterConfig) -> Iterator[str]:
+    if cfg.operators.login_methods != ("local",):
+        yield "aaa authentication login default " + " ".join(cfg.operators.login_methods)

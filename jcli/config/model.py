@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.aaa import server as _radius_defaults
-from engine.l2tp.config import (DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW,
-                               DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_UDP_PORT)
+from engine.l2tp.config import (
+    DEFAULT_HELLO_INTERVAL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RECEIVE_WINDOW,
+    DEFAULT_TUNNEL_IDLE_TIMEOUT,
+    DEFAULT_UDP_PORT,
+)
 
 # Defaults (dialout spec section 8; L2TP values from RFC 2661 practice)
 CONNECT_TIMEOUT = 60

@@ -1,10 +1,20 @@
-"""Render the configuration model as a replayable script (`show configuration`)."""
+"""Render the configuration model as a replayable script (`show configuration`).
+
+Each configuration command says how it is written back, next to its declaration
+(`jcli.registry.renders`); this module only frames the script: the header, the router-wide
+node, the default virtual router, then every other virtual router inside its
+`virtual-router NAME` context, and the footer.
+"""
 from __future__ import annotations
 
+import operator
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from jcli.config import model as m
-from jcli.config.model import RouterConfig, VirtualRouter
+from jcli.config.model import RouterConfig
+from jcli.registry import Registry, load_commands
 
 HEADER = "! Configuration script being generated on "
 FOOTER = "! end of configuration script"
@@ -15,175 +25,56 @@ def header_line(now: float | None = None) -> str:
     return HEADER + time.strftime("%a %b %d %Y %H:%M:%S UTC", t).upper()
 
 
-def render_chassis(cfg: RouterConfig) -> list[str]:
-    out = [f"hostname {cfg.hostname}"]
-    d = cfg.dialout
-    if d.connect_timeout != m.CONNECT_TIMEOUT:
-        out.append(f"l2tp dial-out connect-timeout {d.connect_timeout}")
-    if d.dormant_timeout != m.DORMANT_TIMEOUT:
-        out.append(f"l2tp dial-out dormant-timeout {d.dormant_timeout}")
-    if d.max_sessions != m.MAX_SESSIONS:
-        out.append(f"l2tp dial-out max-sessions {d.max_sessions}")
-    if d.max_connecting != m.MAX_CONNECTING:
-        out.append(f"l2tp dial-out max-connecting {d.max_connecting}")
-    l = cfg.l2tp
-    if l.destination_lockout_timeout != m.LOCKOUT_TIMEOUT:
-        out.append(f"l2tp destination lockout-timeout {l.destination_lockout_timeout}")
-    if l.failover_within_preference:
-        out.append("l2tp failover-within-preference")
-    if l.weighted_load_balancing:
-        out.append("l2tp weighted-load-balancing")
-    if l.retransmission != m.RETRANSMISSION:
-        out.append(f"l2tp retransmission {l.retransmission}")
-    if l.hello_interval != m.HELLO_INTERVAL:
-        out.append(f"l2tp hello-interval {l.hello_interval}")
-    if l.receive_window_size != m.RECEIVE_WINDOW_SIZE:
-        out.append(f"l2tp receive-window-size {l.receive_window_size}")
-    if l.tunnel_idle_timeout != m.TUNNEL_IDLE_TIMEOUT:
-        out.append(f"l2tp tunnel-idle-timeout {l.tunnel_idle_timeout}")
-    if l.checksum:
-        out.append("l2tp checksum")
-    if l.disable_challenge:
-        out.append("l2tp disable challenge")
-    if l.host_name is not None:
-        out.append(f"l2tp host-name {l.host_name}")
-    if l.udp_port != m.L2TP_UDP_PORT:
-        out.append(f"l2tp udp-port {l.udp_port}")
-    return out
+def setting_lines(words: str, value: Any, default: Any) -> list[str]:
+    """A setting that differs from its default: `WORDS VALUE`, or `WORDS` for a flag that is on."""
+    if value == default:
+        return []
+    if isinstance(value, bool):
+        return [words] if value else []
+    return [f"{words} {value}"]
 
 
-def render_profile(p: m.Profile) -> list[str]:
-    out = [f"profile {p.name}"]
-    if p.ppp_authentication:
-        out.append(" ppp authentication " + " ".join(p.ppp_authentication))
-    if p.ppp_authentication_vr is not None:
-        out.append(f" ppp authentication virtual-router {p.ppp_authentication_vr}")
-    if p.ppp_keepalive is not None:
-        out.append(f" ppp keepalive {p.ppp_keepalive}")
-    if p.ppp_mru is not None:
-        out.append(f" ppp mru {p.ppp_mru}")
-    if p.ip_unnumbered_loopback is not None:
-        out.append(f" ip unnumbered loopback {p.ip_unnumbered_loopback}")
-    if p.ip_inactivity_timer is not None:
-        out.append(f" ip inactivity-timer {p.ip_inactivity_timer}")
-    if p.ip_mtu is not None:
-        out.append(f" ip mtu {p.ip_mtu}")
-    out.append(" exit")
-    return out
+def setting_writer(words: str, attr: str, default: Any,
+                   held_in: Callable[[Any], Any] | None = None) -> Callable[[Any], Iterable[str]]:
+    """The writer of a setting kept in `attr` of the node's model object (or of
+    `held_in(model object)`)."""
+    get: Callable[[Any], Any] = operator.attrgetter(attr)
+    if held_in is not None:
+        part = held_in
+
+        def get_in(obj: Any) -> Any:
+            return getattr(part(obj), attr)
+        get = get_in
+
+    def write(obj: Any) -> Iterable[str]:
+        value = get(obj)
+        return () if value == default else setting_lines(words, value, default)
+    return write
 
 
-def render_radius(s: m.RadiusServer) -> list[str]:
-    out = [f"radius {s.kind} server {s.address}"]
-    if s.udp_port is not None:
-        out.append(f" udp-port {s.udp_port}")
-    if s.key is not None:
-        out.append(f" key {s.key}")
-    if s.timeout != m.RADIUS_TIMEOUT:
-        out.append(f" timeout {s.timeout}")
-    if s.retransmit != m.RADIUS_RETRANSMIT:
-        out.append(f" retransmit {s.retransmit}")
-    if s.deadtime != m.RADIUS_DEADTIME:
-        out.append(f" deadtime {s.deadtime}")
-    if s.max_sessions is not None:
-        out.append(f" max-sessions {s.max_sessions}")
-    if s.require_message_authenticator != m.RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR:
-        out.append(f" {'' if s.require_message_authenticator else 'no '}"
-                   "require-message-authenticator")
-    out.append(" exit")
-    return out
+def render_profile(p: m.Profile, registry: Registry | None = None) -> list[str]:
+    return (registry or load_commands()).write("config-profile", p)
 
 
-def render_route(r: m.StaticRoute) -> str:
-    s = f"ip route {r.prefix} {r.mask} {r.gateway if r.gateway else 'null 0'}"
-    if r.distance is not None:
-        s += f" {r.distance}"
-    if r.tag is not None:
-        s += f" tag {r.tag}"
-    return s
+def render_radius(s: m.RadiusServer, registry: Registry | None = None) -> list[str]:
+    return (registry or load_commands()).write("config-radius", s)
 
 
-def port_words(name: str) -> str:
-    """``gigabitEthernet1/0`` -> ``gigabitEthernet 1/0`` (the configuration's spelling)."""
-    i = next((n for n, c in enumerate(name) if c.isdigit()), len(name))
-    return f"{name[:i]} {name[i:]}"
-
-
-def port_sort_key(name: str) -> tuple[str, tuple[int, ...]]:
-    kind, _sp, num = port_words(name).partition(" ")
-    return kind, tuple(int(x) for x in num.split("/") if x.isdigit())
-
-
-def render_vr(vr: VirtualRouter) -> list[str]:
-    out: list[str] = []
-    for v in vr.vrfs.values():
-        out.append(f"ip vrf {v.name}")
-        if v.rd is not None:
-            out.append(f" rd {v.rd}")
-        out.append(" exit")
-    for lo in sorted(vr.loopbacks.values(), key=lambda x: x.number):
-        out.append(f"interface loopback {lo.number}")
-        if lo.address is not None:
-            out.append(f" ip address {lo.address} {lo.mask}")
-        out.append(" exit")
-    for port in sorted(vr.ports.values(), key=lambda x: port_sort_key(x.name)):
-        out.append(f"interface {port_words(port.name)}")
-        if port.description is not None:
-            out.append(f" description {port.description}")
-        if port.address is not None:
-            out.append(f" ip address {port.address} {port.mask}")
-        if port.shutdown:
-            out.append(" shutdown")
-        out.append(" exit")
-    for r in vr.routes.values():
-        out.append(render_route(r))
-    if vr.radius_update_source is not None:
-        out.append(f"radius update-source-addr {vr.radius_update_source}")
-    if vr.l2tp_source is not None:
-        out.append(f"l2tp source-address {vr.l2tp_source}")
-    for s in vr.radius_servers:
-        out += render_radius(s)
-    if vr.aaa_ppp_default is not None:
-        out.append(f"aaa authentication ppp default {vr.aaa_ppp_default}")
-    for dm in vr.domain_maps.values():
-        out.append(f"aaa domain-map {dm.domain}")
-        if dm.router_name is not None:
-            out.append(f" router-name {dm.router_name}")
-        out.append(" exit")
-    for p in vr.profiles.values():
-        out += render_profile(p)
-    if vr.max_buffered_triggers != m.MAX_BUFFERED_TRIGGERS:
-        out.append(f"l2tp dial-out max-buffered-triggers {vr.max_buffered_triggers}")
-    for t in vr.targets.values():
-        out.append(f"l2tp dial-out target {t.prefix} {t.mask} domain {t.domain} profile {t.profile}")
-    return out
-
-
-def render_operators(ops: m.Operators) -> list[str]:
-    out = []
-    if ops.enable_secret is not None:
-        out.append(f"enable secret 5 {ops.enable_secret}")
-    for u in ops.users.values():
-        priv = f" privilege {u.privilege}" if u.privilege != 1 else ""
-        out.append(f"username {u.name}{priv} secret 5 {u.secret}")
-    if ops.login_methods != ("local",):
-        out.append("aaa authentication login default " + " ".join(ops.login_methods))
-    return out
-
-
-def render_body(cfg: RouterConfig) -> list[str]:
-    out = render_chassis(cfg)
-    out += render_operators(cfg.operators)
-    out += render_vr(cfg.virtual_routers["default"])
+def render_body(cfg: RouterConfig, registry: Registry | None = None) -> list[str]:
+    reg = registry or load_commands()
+    out = reg.write("chassis", cfg)
+    out += reg.write("virtual-router", cfg.virtual_routers["default"])
     others = [vr for name, vr in cfg.virtual_routers.items() if name != "default"]
     for vr in others:
         out.append("!")
         out.append(f"virtual-router {vr.name}")
-        out += [" " + line for line in render_vr(vr)]
+        out += [" " + line for line in reg.write("virtual-router", vr)]
     if others:
         out.append("!")
         out.append("virtual-router default")
     return out
 
 
-def render_config(cfg: RouterConfig, now: float | None = None) -> list[str]:
-    return [header_line(now), *render_body(cfg), FOOTER]
+def render_config(cfg: RouterConfig, now: float | None = None,
+                  registry: Registry | None = None) -> list[str]:
+    return [header_line(now), *render_body(cfg, registry), FOOTER]

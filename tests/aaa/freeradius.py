@@ -102,7 +102,8 @@ def binary() -> str | None:
 
 
 def free_udp_ports(n: int) -> list[int]:
-    socks, ports = [], []
+    socks: list[socket.socket] = []
+    ports: list[int] = []
     try:
         while len(ports) < n:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -150,8 +151,11 @@ class FreeRadius:
     def start(self) -> FreeRadius:
         self._write_config()
         with open(os.path.join(self.dir, "stderr"), "w") as err:
+            exe = binary()
+            if exe is None:
+                raise RuntimeError("freeradius is not installed")
             self.proc = subprocess.Popen(
-                [binary(), "-f", "-d", self.dir, "-l", os.path.join(self.dir, "radius.log")],
+                [exe, "-f", "-d", self.dir, "-l", os.path.join(self.dir, "radius.log")],
                 stdout=subprocess.DEVNULL, stderr=err)
         self.pid = self.proc.pid
         deadline = time.monotonic() + 15
@@ -174,11 +178,11 @@ class FreeRadius:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
+            os.kill(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.proc = None
 

@@ -4,7 +4,16 @@ space and socket indexes."""
 import random
 
 from engine.aaa import codec
-from engine.aaa.client import RadiusClient, RadiusReply, RadiusServer, RadiusTimeout, accounting_start, dialout_request
+from engine.aaa.client import (
+    Address,
+    RadiusClient,
+    RadiusReply,
+    RadiusServer,
+    RadiusTimeout,
+    accounting_start,
+    dialout_request,
+)
+from engine.aaa.types import RadiusEvent
 
 P = RadiusServer("127.0.0.1", 1812, b"s1", timeout=3.0, retransmit=3, deadtime_s=60.0)
 S = RadiusServer("127.0.0.2", 1812, b"s2", timeout=3.0, retransmit=3, deadtime_s=60.0)
@@ -13,6 +22,11 @@ S = RadiusServer("127.0.0.2", 1812, b"s2", timeout=3.0, retransmit=3, deadtime_s
 def answer(data, secret, code=2):
     return codec.build_response(code, data[1], data[4:20], b"", secret,
                                 with_message_authenticator=True)
+
+
+def replied(ev: RadiusEvent | None) -> RadiusReply:
+    assert isinstance(ev, RadiusReply), ev
+    return ev
 
 
 def run_until(c, t_end, sent):
@@ -51,14 +65,14 @@ def test_primary_silent_retransmit_failover_dead_and_return():
     [(d3, a3)] = c.datagrams_to_send(now=20.0)
     assert a3 == ("127.0.0.2", 1812)
     c.receive_datagram(answer(d3, b"s2", code=3), a3, now=20.1)
-    assert c.next_event().code == "reject"
+    assert replied(c.next_event()).code == "reject"
     # after the deadtime the primary is used again
     assert c.snapshot(now=72.1)[0].state == "up"
     c.request(dialout_request("10.10.1.3@d"), now=72.1)
     [(d4, a4)] = c.datagrams_to_send(now=72.1)
     assert a4 == ("127.0.0.1", 1812)
     c.receive_datagram(answer(d4, b"s1"), a4, now=72.2)
-    assert c.next_event().code == "accept"
+    assert replied(c.next_event()).code == "accept"
     assert c.snapshot(now=72.2)[0].state == "up"
 
 
@@ -140,7 +154,7 @@ def test_accounting_request_authenticator_and_retransmit():
     [(d2, _)] = c.datagrams_to_send(now=2.0)
     assert d2 == d
     c.receive_datagram(codec.build_response(5, d[1], d[4:20], b"", b"acct"), addr, now=2.1)
-    ev = c.next_event()
+    ev = replied(c.next_event())
     assert ev.code == "accounting-response"
     assert c.snapshot()[0].accounting_responses == 1
 
@@ -148,7 +162,7 @@ def test_accounting_request_authenticator_and_retransmit():
 def test_reset_statistics_keeps_state():
     c = RadiusClient([P, S], rng=random.Random(8))
     c.request(dialout_request("x@d"), now=0.0)
-    sent = []
+    sent: list[tuple[float, bytes, Address]] = []
     run_until(c, 12.0, sent)
     c.reset_statistics()
     st = c.snapshot(now=12.0)

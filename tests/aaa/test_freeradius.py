@@ -22,7 +22,10 @@ from engine.aaa.client import (
     parse_dialout_reply,
     parse_framed,
 )
+from engine.aaa.types import RadiusEvent
 from engine.aaa.udp import RadiusUdpAdapter
+from tests.aaa.verdicts import denied
+from tests.present import present
 from tests.wait import async_wait_until
 
 from . import freeradius as frh
@@ -82,10 +85,10 @@ async def scenario_dialout(a):
     # Access-Reject carrying tunnel attributes: they are ignored
     r = await a.ask(dialout_request(dialout_user_name("10.10.6.6", DOMAIN)))
     assert r.code == "reject" and "Tunnel-Type:1" in r.attributes
-    assert parse_dialout_reply(r).reason == "reject"
+    assert denied(r).reason == "reject"
     # unknown destination: Access-Reject -> denial
     r = await a.ask(dialout_request(dialout_user_name("10.99.1.1", DOMAIN)))
-    assert r.code == "reject" and parse_dialout_reply(r).reason == "reject"
+    assert r.code == "reject" and denied(r).reason == "reject"
 
 
 async def scenario_cpe(a):
@@ -101,7 +104,7 @@ async def scenario_cpe(a):
     bad = hashlib.md5(bytes([17]) + b"nope" + chal).digest()
     assert (await a.ask(chap_request("cpe-user", 17, chal, bad))).code == "reject"
     r = await a.ask(pap_request("cpe-two", "cpe-two-pass"))
-    f = parse_framed(r)
+    f = present(parse_framed(r))
     assert (f.ip, f.netmask, f.session_timeout, f.idle_timeout) == \
         ("10.10.3.1", "255.255.255.255", 3600, 600)
     assert set(f.routes) == {("10.10.3.0", 24, None, 1), ("10.10.4.0", 24, None, 2)}
@@ -165,7 +168,7 @@ async def test_reply_signed_with_wrong_secret_is_dropped(fr):
     """FreeRADIUS answers a request made with the right secret; the client then holds
     another secret for that server, so the reply fails verification and is dropped."""
     a = make_adapter(fr, timeout=10.0, retransmit=0)
-    events = []
+    events: list[RadiusEvent] = []
     a.on_event = events.append
     try:
         c = a.client

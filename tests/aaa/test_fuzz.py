@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from engine.aaa import codec
 from engine.aaa.client import RadiusClient, RadiusServer, pap_request
+from engine.aaa.types import MalformedPacket
 from engine.lab.radius_server import RadiusServerCore, RadiusSpec
 
 SPEC = RadiusSpec.from_toml({"name": "f", "listen": "127.0.0.1:0", "secret": "s",
@@ -18,7 +19,7 @@ SPEC = RadiusSpec.from_toml({"name": "f", "listen": "127.0.0.1:0", "secret": "s"
 def test_decode_attributes_only_raises_malformed(data):
     try:
         codec.decode_attributes(data, secret=b"s", authenticator=bytes(16))
-    except codec.MalformedPacket:
+    except MalformedPacket:
         pass
 
 

@@ -21,6 +21,7 @@ from engine.aaa.tunnel_attrs import (
     DENY_TIMEOUT,
     DENY_TUNNEL_TYPE,
 )
+from tests.aaa.verdicts import denied, granted
 
 FULL = {
     "Service-Type": (5,),
@@ -98,37 +99,37 @@ def test_deny_access_reject_ignores_attributes():
 
 
 def test_deny_timeout():
-    assert parse_dialout_reply(RadiusTimeout(1)).reason == DENY_TIMEOUT
-    assert parse_dialout_reply(None).reason == DENY_TIMEOUT
+    assert denied(RadiusTimeout(1)).reason == DENY_TIMEOUT
+    assert denied(None).reason == DENY_TIMEOUT
 
 
 def test_deny_missing_tunnel_attributes():
     attrs = {k: v for k, v in FULL.items() if not k.startswith("Tunnel-")}
-    assert parse_dialout_reply(reply(attrs)).reason == DENY_MISSING_TUNNEL
+    assert denied(reply(attrs)).reason == DENY_MISSING_TUNNEL
     # tunnel attributes present but no complete definition (no server endpoint)
     attrs = {k: v for k, v in FULL.items() if not k.startswith("Tunnel-Server-Endpoint")}
-    assert parse_dialout_reply(reply(attrs)).reason == DENY_MISSING_TUNNEL
+    assert denied(reply(attrs)).reason == DENY_MISSING_TUNNEL
 
 
 def test_deny_service_type_not_outbound():
-    assert parse_dialout_reply(reply(without("Service-Type"))).reason == DENY_SERVICE_TYPE
-    assert parse_dialout_reply(reply(without(**{"Service-Type": (2,)}))).reason == DENY_SERVICE_TYPE
+    assert denied(reply(without("Service-Type"))).reason == DENY_SERVICE_TYPE
+    assert denied(reply(without(**{"Service-Type": (2,)}))).reason == DENY_SERVICE_TYPE
 
 
 def test_deny_tunnel_type_not_l2tp():
     attrs = {k: ((1,) if k.startswith("Tunnel-Type") else v) for k, v in FULL.items()}
-    assert parse_dialout_reply(reply(attrs)).reason == DENY_TUNNEL_TYPE
+    assert denied(reply(attrs)).reason == DENY_TUNNEL_TYPE
 
 
 def test_non_l2tp_tunnel_skipped_when_another_is_l2tp():
     attrs = dict(FULL)
     attrs["Tunnel-Type:2"] = (1,)
-    g = parse_dialout_reply(reply(attrs))
+    g = granted(reply(attrs))
     assert [t.tag for t in g.tunnels] == [1, 3]
 
 
 def test_deny_no_dial_out_number():
-    assert parse_dialout_reply(reply(without("ERX-Dial-Out-Number"))).reason == DENY_NO_NUMBER
+    assert denied(reply(without("ERX-Dial-Out-Number"))).reason == DENY_NO_NUMBER
 
 
 def test_framed_routes_both_forms():

@@ -6,10 +6,17 @@ import random
 import pytest
 
 from engine.aaa import codec
-from engine.aaa.client import (RadiusClient, RadiusReply, RadiusServer, RadiusTimeout,
-                               accounting_start, dialout_request, parse_dialout_reply)
+from engine.aaa.client import (
+    RadiusClient,
+    RadiusReply,
+    RadiusServer,
+    RadiusTimeout,
+    accounting_start,
+    dialout_request,
+)
 from engine.aaa.server import COUNTER_NAMES, COUNTERS, DEFAULT_DEADTIME_MIN, ServerStats
 from engine.aaa.types import REASON_INVALID
+from tests.aaa.verdicts import denied
 
 P = RadiusServer("127.0.0.1", 1812, b"s1", timeout=1.0, retransmit=1, deadtime_s=60.0)
 S = RadiusServer("127.0.0.2", 1812, b"s2", timeout=1.0, retransmit=1, deadtime_s=60.0)
@@ -179,9 +186,9 @@ def test_only_invalid_replies_reported_as_invalid_not_as_no_answer():
     run_until(c, 100.0)
     [ev] = events(c)
     assert ev == RadiusTimeout(rid, REASON_INVALID)
-    denial = parse_dialout_reply(ev)
+    denial = denied(ev)
     assert denial.message == "invalid replies from RADIUS"
-    assert parse_dialout_reply(RadiusTimeout(1)).message == "no answer from RADIUS"
+    assert denied(RadiusTimeout(1)).message == "no answer from RADIUS"
 
 
 # ---------------------------------------------------------------- max-sessions

@@ -23,8 +23,11 @@ from engine.aaa.client import (
     parse_dialout_reply,
     parse_framed,
 )
+from engine.aaa.types import RadiusEvent
 from engine.aaa.udp import RadiusUdpAdapter
 from engine.lab.radius_server import RadiusServerCore, RadiusSpec, start_radius_servers
+from tests.aaa.verdicts import denied
+from tests.present import present
 from tests.wait import async_wait_until
 
 LAB = '''
@@ -139,14 +142,14 @@ async def test_dialout_grant_over_loopback(lab):
     r = await a.ask(dialout_request("10.10.9.9@L2TP-dial-out.de.dt"))
     assert parse_dialout_reply(r) == DialoutDenial("no-dial-out-number", "no ERX-Dial-Out-Number")
     r = await a.ask(dialout_request("10.10.1.1@unknown"))
-    assert parse_dialout_reply(r).reason == "reject"
+    assert denied(r).reason == "reject"
 
 
 async def test_cpe_pap_and_chap(lab):
     servers, make = lab
     a = make(1, b"lns-secret")
     r = await a.ask(pap_request("cpe1", "cpe1-pass", called_station_id="5551001"))
-    f = parse_framed(r)
+    f = present(parse_framed(r))
     assert f.ip == "10.10.1.1" and f.session_timeout == 3600
     assert f.routes == (("10.10.1.0", 24, None, 1), ("10.10.2.0", 24, None, 2))
     assert servers[1].core.received[-1]["Called-Station-Id"] == ("5551001",)
@@ -280,7 +283,7 @@ async def test_adapter_cancel_and_close(lab):
         with pytest.raises(asyncio.CancelledError):
             await task
         assert a.client.in_flight == 0 and a.client.get_timer() is None
-        events = []
+        events: list[RadiusEvent] = []
         a.on_event = events.append
         a.submit(pap_request("cpe1", "cpe1-pass"))
         assert a.snapshot()[0].pending == 1

@@ -11,8 +11,7 @@ import socket
 import pytest
 
 from engine.aaa import codec
-from engine.aaa.client import (DialoutGrant, RadiusClient, RadiusServer, dialout_request,
-                               parse_dialout_reply)
+from engine.aaa.client import DialoutGrant, RadiusClient, RadiusServer, dialout_request, parse_dialout_reply
 from engine.aaa.udp import RadiusUdpAdapter
 
 SECRET = b"spoof-test-secret"

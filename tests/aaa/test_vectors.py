@@ -11,6 +11,7 @@ import pytest
 from engine.aaa import codec
 from engine.aaa.client import RadiusClient, RadiusReply, RadiusServer, dialout_request, pap_request
 from engine.aaa.tunnel_attrs import salt_decrypt, salt_encrypt
+from engine.aaa.types import MalformedPacket
 
 SECRET = b"testing123"
 REQ_AUTH = bytes(range(16))
@@ -58,7 +59,7 @@ def test_salt_encrypt_matches_hand_computation():
 
 
 def test_salt_decrypt_rejects_bad_length():
-    with pytest.raises(codec.MalformedPacket):
+    with pytest.raises(MalformedPacket):
         salt_decrypt(b"\x80\x01" + b"x" * 15, SECRET, REQ_AUTH)
 
 
@@ -66,7 +67,7 @@ def test_wrong_secret_does_not_reveal_tunnel_password():
     enc = hand_salt_encrypt(b"tunnelsecret", b"\x80\x01")
     try:
         assert salt_decrypt(enc, b"other", REQ_AUTH) != b"tunnelsecret"
-    except codec.MalformedPacket:
+    except MalformedPacket:
         pass
 
 
@@ -102,7 +103,7 @@ def test_vendor_attribute_encoding():
 
 def test_malformed_attribute_lengths():
     for raw in (bytes([1, 1]), bytes([1, 10, 65]), bytes([1])):
-        with pytest.raises(codec.MalformedPacket):
+        with pytest.raises(MalformedPacket):
             codec.decode_attributes(raw)
 
 

@@ -3,7 +3,7 @@
 import random
 
 from engine.aaa import codec
-from engine.aaa.client import (RadiusClient, RadiusServer, dialout_request, pap_request)
+from engine.aaa.client import RadiusClient, RadiusServer, dialout_request, pap_request
 from engine.aaa.server import COUNTERS
 from engine.aaa.trace import format_packet
 from jcli.bridge import _radius
@@ -32,9 +32,9 @@ async def test_require_message_authenticator_and_max_sessions_reach_the_engine()
         (8, False), (0, True)]
     lines = render_config(ctx.config)
     assert " no require-message-authenticator" in lines and " max-sessions 8" in lines
-    assert sum("require-message-authenticator" in l for l in lines) == 1
+    assert sum("require-message-authenticator" in ln for ln in lines) == 1
     # the rendered configuration loads back to the same settings
-    ctx2, ex2, ok2 = await _configure([l for l in lines if l and not l.startswith("!")])
+    ctx2, ex2, ok2 = await _configure([ln for ln in lines if ln and not ln.startswith("!")])
     assert ok2, ex2.errors
     assert _radius(ctx2.config.virtual_routers["default"], "authentication") == cfgs
 
@@ -57,10 +57,10 @@ def test_show_radius_servers_every_counter_and_dead_time():
     c.receive_datagram(codec.build_response(2, d[1], d[4:20], b"", b"wrong"), a, now=0.1)
     c.handle_timer(now=1.0)
     lines = _render_radius(_rows(c, 6.0))
-    row = next(l for l in lines if l.startswith("default "))
+    row = next(ln for ln in lines if ln.startswith("default "))
     assert row.split()[4] == "dead(2m55s)"
-    counters = {l.rsplit(None, 1)[0].strip(): l.rsplit(None, 1)[1] for l in lines
-                if any(l.startswith(label) for _, label in COUNTERS)}
+    counters = {ln.rsplit(None, 1)[0].strip(): ln.rsplit(None, 1)[1] for ln in lines
+                if any(ln.startswith(label) for _, label in COUNTERS)}
     assert set(counters) == {label for _, label in COUNTERS}
     assert counters["Bad authenticators"] == "1" and counters["Timeouts"] == "1"
     assert lines[-1] == "Virtual router default: 0 RADIUS datagram(s) from unknown sources"

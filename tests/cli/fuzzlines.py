@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from grammars.spec import Node
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from jcli.modes import MODES
 from jcli.registry import Registry, load_commands
+from tests.output import printed
 
 JUNK = [
     "\u0661.1.1.1", "1.1.1.\u0663", "\u0661\u0662", "\uff11\uff12", "\udcff\udcfe", "ab\udc80cd",
@@ -38,7 +39,7 @@ RISKY = ("configure file", "ping")      # exec commands that would read files or
 
 
 def _value(node: Node, rnd: random.Random) -> str:
-    name = node.type.name
+    name = node.value_type.name
     if name in ("A.B.C.D", "MASK"):
         if name == "MASK" or rnd.random() < 0.3:
             return rnd.choice(["255.255.255.0", "255.255.0.0", "255.255.255.255", "0.0.0.0"])
@@ -145,8 +146,8 @@ async def _enter(ctx: Context, ex: Executor, mode: str) -> None:
     ctx.enter("exec")
     ctx.vr, ctx.vrf = "default", None
     for line in SETUP[mode]:
-        assert await ex.execute(line), (mode, line, ctx.output.take())
-    ctx.output.take()
+        assert await ex.execute(line), (mode, line, printed(ctx).take())
+    printed(ctx).take()
 
 
 async def drive(ctx: Context, ex: Executor, lines, mode: str, result: FuzzResult) -> None:
@@ -172,13 +173,13 @@ async def drive(ctx: Context, ex: Executor, lines, mode: str, result: FuzzResult
             result.tracebacks += 1
             result.crashes.append(f"{mode}: {line!r}: {type(e).__name__}: {e}")
             continue
-        out = ctx.output.take()
-        if ex.internal_errors != before or any("Internal error" in l for l in out):
+        out = printed(ctx).take()
+        if ex.internal_errors != before or any("Internal error" in ln for ln in out):
             result.tracebacks += 1
             result.crashes.append(f"{mode}: {line!r}: {out[-1:]}")
         if not ok:
             result.rejected += 1
-            if not any(l.lstrip().startswith("%") or ": % " in l for l in out):
+            if not any(ln.lstrip().startswith("%") or ": % " in ln for ln in out):
                 result.silent_rejections.append(f"{mode}: {line!r}: {out}")
 
 

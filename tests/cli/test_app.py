@@ -13,6 +13,7 @@ from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from jcli.registry import CliError, Registry
 from jcli.views import ShowResult
+from tests.output import printed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = sys.executable
@@ -100,7 +101,7 @@ async def test_failed_save_keeps_previous_startup(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(store.os, "fsync", boom)
     assert not await ex.execute("write memory")
-    assert ctx.output.lines[-1].startswith("% Cannot save the configuration")
+    assert printed(ctx).lines[-1].startswith("% Cannot save the configuration")
     assert (tmp_path / "startup.scr").read_text() == before
     assert sorted(os.listdir(tmp_path)) == ["startup.scr"]
 
@@ -110,7 +111,7 @@ async def test_save_into_missing_directory_fails_cleanly(tmp_path):
                   options=Options(startup=str(tmp_path / "nodir" / "startup.scr")))
     ex = Executor(ctx)
     assert not await ex.execute("copy running-configuration startup-configuration")
-    assert "% Cannot save" in ctx.output.lines[-1]
+    assert "% Cannot save" in printed(ctx).lines[-1]
 
 
 def test_atomic_write_exception_during_write(tmp_path, monkeypatch):
@@ -159,16 +160,16 @@ async def test_engine_apply_config_after_each_change(tmp_path):
     await ex.run_script(["hostname b", "profile q", " ppp mru 1400"], "s.scr")
     assert eng.applied == 4                # once per script
     await ex.execute("show virtual-router")
-    assert "inService" in ctx.output.lines[-2]
+    assert "inService" in printed(ctx).lines[-2]
 
 
 async def test_build_shell_with_engine_factory(tmp_path):
-    eng = FakeEngine()
-    started = []
+    started: list[bool] = []
 
-    async def start():
-        started.append(True)
-    eng.start = start
+    class StartedEngine(FakeEngine):
+        async def start(self) -> None:
+            started.append(True)
+    eng = StartedEngine()
     shell = await build_shell(Options(startup=str(tmp_path / "none.scr"),
                                       config=[os.path.join(ROOT, "sample-configs", "basic.scr")]),
                               lambda ctx: eng, output=ListOutput())
@@ -204,13 +205,13 @@ async def test_extension_registry_async_handler_and_show_json():
     ctx = Context(output=ListOutput())
     ex = Executor(ctx, registry=reg)
     assert await ex.execute("ping 10.0.0.1 count 3")
-    assert calls == [("10.0.0.1", 3)] and ctx.output.take() == ["!", "!", "!"]
+    assert calls == [("10.0.0.1", 3)] and printed(ctx).take() == ["!", "!", "!"]
     assert await ex.execute("sh th | json")
-    assert "".join(ctx.output.take()).replace(" ", "") == '{"a":1,"b":[1,2]}'
+    assert "".join(printed(ctx).take()).replace(" ", "") == '{"a":1,"b":[1,2]}'
     assert await ex.execute("sh th | inc a")
-    assert ctx.output.take() == ["a is 1"]
+    assert printed(ctx).take() == ["a is 1"]
     assert not await ex.execute("fail now")
-    assert ctx.output.take() == ["% It failed"]
+    assert printed(ctx).take() == ["% It failed"]
 
 
 # ------------------------------------------------------------------ paging
@@ -262,11 +263,11 @@ async def test_configure_file_command(tmp_path):
     f.write_text("profile p\n ppp mru 1500\n exit\nnonsense here\nl2tp checksum\n")
     ctx, ex = await _session(tmp_path)
     assert not await ex.execute(f"configure file {f}")
-    assert "part.scr:4: % Invalid input detected at '^' marker." in ctx.output.lines
+    assert "part.scr:4: % Invalid input detected at '^' marker." in printed(ctx).lines
     assert ctx.config.l2tp.checksum and ctx.config.vr("default").profiles["p"].ppp_mru == 1500
     assert ctx.mode == "exec"
     assert not await ex.execute(f"configure file {tmp_path / 'missing.scr'}")
-    assert ctx.output.lines[-1].startswith("% Cannot read")
+    assert printed(ctx).lines[-1].startswith("% Cannot read")
 
 
 def test_version_command_uses_package_version():
@@ -288,7 +289,7 @@ async def test_handler_bug_does_not_end_the_session():
     ex = Executor(ctx, registry=reg)
     assert not await ex.execute("crash")
     assert not await ex.execute("crash async")
-    assert ctx.output.lines == ["% Internal error: ZeroDivisionError: boom",
+    assert printed(ctx).lines == ["% Internal error: ZeroDivisionError: boom",
                                 "% Internal error: KeyError: 'k'"]
 
 

@@ -10,6 +10,7 @@ from jcli.config.render import FOOTER, HEADER, render_config
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from tests.cli.transcript import inputs, new_session
+from tests.output import printed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLES = sorted(glob.glob(os.path.join(ROOT, "sample-configs", "*.scr")))
@@ -87,7 +88,7 @@ async def test_every_prefix_of_transcript_lines_completes(path, tmp_path):
             ex.describe(line[:i])
             ex.completions(line[:i])
         await ex.execute(line)
-        ctx.output.take()
+        printed(ctx).take()
 
 
 async def test_script_errors_are_reported_with_file_and_line(tmp_path):

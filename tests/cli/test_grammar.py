@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from grammars.filters import FilterError, parse_filter
@@ -50,7 +52,7 @@ def test_range():
 
 def _reg():
     r = Registry()
-    got = {}
+    got: dict[str, Any] = {}
 
     def route(ctx, prefix, mask, gateway, null, distance, tag):
         got.update(prefix=prefix, mask=mask, gateway=gateway, null=null, distance=distance, tag=tag)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from jcli.context import Context, ListOutput, Options
 from jcli.executor import LINE_MAX, Executor
 from jcli.registry import Registry
 from tests.cli.fuzzlines import check_model, generate, run_all_modes
+from tests.output import printed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,8 +35,8 @@ def session(tmp_path, mode: str = "config") -> tuple[Context, Executor]:
 
 async def rejected(ex: Executor, ctx: Context, line: str) -> list[str]:
     assert not await ex.execute(line), line
-    out = ctx.output.take()
-    assert any(l.startswith("%") or ": % " in l for l in out), out
+    out = printed(ctx).take()
+    assert any(ln.startswith("%") or ": % " in ln for ln in out), out
     return out
 
 
@@ -49,7 +51,7 @@ def test_fuzz_every_mode_no_traceback_and_every_rejection_has_a_message(tmp_path
 
 async def test_fuzz_as_script_every_failed_line_is_numbered(tmp_path):
     ctx, ex = session(tmp_path)
-    lines = [l for l in generate(3000, seed=7) if not l.endswith("?")]
+    lines = [ln for ln in generate(3000, seed=7) if not ln.endswith("?")]
     await ex.run_script(lines, "fz.scr", max_errors=10**9)
     check_model(ctx.config)
     assert ex.internal_errors == 0
@@ -80,7 +82,7 @@ async def test_values_are_ascii_and_valid_before_the_model(tmp_path, mode, line)
         await ex.execute("interface loopback 1")
     if mode == "config-radius":
         await ex.execute("radius authentication server 10.1.1.1")
-    ctx.output.take()
+    printed(ctx).take()
     await rejected(ex, ctx, line)
     check_model(ctx.config)
     assert ctx.config.hostname == "host1"
@@ -116,11 +118,11 @@ async def test_filter_regex_cannot_backtrack(tmp_path):
     ctx, ex = session(tmp_path)
     await ex.execute("hostname a" + "-" * 40 + "b")
     ctx.enter("exec")
-    ctx.output.take()
+    printed(ctx).take()
     assert await ex.execute("show configuration | include (-|-|  )+z")
-    assert ctx.output.take() == []
+    assert printed(ctx).take() == []
     assert await ex.execute("show configuration | include (-|-)+b")
-    assert ctx.output.take()[0].startswith("hostname a--")
+    assert printed(ctx).take()[0].startswith("hostname a--")
 
 
 # ------------------------------------------------------------------ configure file
@@ -180,9 +182,9 @@ async def test_file_that_is_not_a_script_is_never_echoed(tmp_path):
     f = tmp_path / "shadow"
     f.write_text("".join(f"user{i}:$6$secrethash{i}:19000:0:99999:7:::\n" for i in range(40)))
     out = await rejected(ex, ctx, f"configure file {f}")
-    assert not any("secrethash" in l for l in out)
+    assert not any("secrethash" in ln for ln in out)
     assert out[0] == "shadow:1: % Invalid input detected at '^' marker."
-    assert len([l for l in out if ": %" in l]) == 21      # 20 errors, then it stops
+    assert len([ln for ln in out if ": %" in ln]) == 21      # 20 errors, then it stops
     assert out[-1].endswith("% Too many errors (20): rest of shadow not read")
 
 
@@ -280,6 +282,7 @@ def test_broken_pipe_in_batch_mode(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "jcli", "--startup", str(tmp_path / "s.scr")],
                          cwd=str(tmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert p.stdin is not None and p.stdout is not None and p.stderr is not None
     p.stdin.write(b"show version\n" * 20000)
     p.stdin.close()
     p.stdout.readline()
@@ -336,7 +339,7 @@ async def test_no_hostname_write_terminal_width(tmp_path):
 async def test_show_version_layout(tmp_path):
     ctx, ex = session(tmp_path, "exec")
     assert await ex.execute("show version")
-    out = ctx.output.take()
+    out = printed(ctx).take()
     assert out[0] == "Juniper Edge Routing Switch jcli"
     assert out[1].startswith("Copyright (c) ") and out[1].endswith("All rights reserved.")
     assert out[2] == "System Release: jcli_0-1-0.rel"
@@ -380,8 +383,8 @@ async def test_exit_at_the_top_of_a_script_does_not_end_the_session(tmp_path):
 
 async def test_fuzz_through_batch_mode(tmp_path):
     shell = await build_shell(Options(startup=str(tmp_path / "s.scr")), output=ListOutput())
-    lines = [l for l in generate(4000, seed=11)          # keep the session to the end
-             if not (l.split()[:1] and l.split()[0].lower().startswith(("ex", "en", "e")))]
+    lines = [ln for ln in generate(4000, seed=11)          # keep the session to the end
+             if not (ln.split()[:1] and ln.split()[0].lower().startswith(("ex", "en", "e")))]
     status = await shell.run_lines(lines, "stdin")
     assert not shell.ctx.quit
     assert status == 1                       # some lines fail, none is an internal error
@@ -403,7 +406,11 @@ async def test_a_change_reconciles_only_its_virtual_router(tmp_path):
         eng = shell.ctx.engine.engine
         calls: list[str] = []
         real = eng.dataplane.apply_static
-        eng.dataplane.apply_static = lambda v: (calls.append(v.name), real(v))[1]
+
+        def apply_static(v: Any) -> Any:
+            calls.append(v.name)
+            return real(v)
+        eng.dataplane.apply_static = apply_static
         assert await shell.run_typed("virtual-router vr2")
         assert await shell.run_typed("ip route 10.200.0.0 255.255.0.0 192.0.2.1")
         assert calls == ["vr2"]

@@ -12,6 +12,7 @@ import re
 from jcli.context import Context, ListOutput
 from jcli.executor import Executor
 from jcli.registry import CORE_MODULES, load_commands
+from tests.output import printed
 
 
 def new_session(**kw) -> tuple[Context, Executor]:
@@ -36,7 +37,7 @@ async def play(ctx: Context, ex: Executor, text: str) -> list[str]:
             screen.append("[" + ex.complete(inp[:-5]) + "]")
         else:
             await ex.execute(inp)
-            screen += ctx.output.take()
+            screen += printed(ctx).take()
     return screen
 
 

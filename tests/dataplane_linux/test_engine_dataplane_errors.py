@@ -18,13 +18,13 @@ from .conftest import needs_root
 
 N = ipaddress.IPv4Network
 A = ipaddress.IPv4Address
-I = ipaddress.IPv4Interface
+Ifc = ipaddress.IPv4Interface
 
 
 def config(*, loopback: str | None, routes: tuple[StaticRouteConfig, ...]) -> EngineConfig:
     return EngineConfig(vrs=(VirtualRouterConfig(
         "home",
-        loopbacks=((0, I(loopback)),) if loopback else (),
+        loopbacks=((0, Ifc(loopback)),) if loopback else (),
         static_routes=routes,
         radius_auth=(RadiusServerConfig("127.0.0.1", 9, "k"),),
         profiles=(ProfileConfig("dialout"),),

@@ -15,7 +15,7 @@ from .conftest import needs_root
 
 N = ipaddress.IPv4Network
 A = ipaddress.IPv4Address
-I = ipaddress.IPv4Interface
+Ifc = ipaddress.IPv4Interface
 
 
 def ip(*args: str) -> str:
@@ -36,7 +36,7 @@ def test_next_hop_route_waits_for_its_connected_network(dp, ns_prefix):
     assert "10.90.0.0/16 via 10.66.0.2 dev ppp1" in ip("-n", ns, "route")
     assert Route(N("10.90.0.0/16"), "static", ifname="ppp1", nexthop=A("10.66.0.2")) \
         in dp.routes("nh")
-    dp.set_address("nh", "loopback0", I("10.1.1.1/24"))
+    dp.set_address("nh", "loopback0", Ifc("10.1.1.1/24"))
     assert "10.91.0.0/16 via 10.1.1.2" in ip("-n", ns, "route")
     # the connected networks go: the routes are withdrawn and shown inactive again
     dp.remove_session_interface("nh", "ppp1")

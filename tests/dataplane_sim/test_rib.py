@@ -5,6 +5,7 @@ import ipaddress
 
 from engine.dataplane.base import Route
 from engine.rib import Rib
+from tests.present import present
 
 N = ipaddress.IPv4Network
 
@@ -16,22 +17,22 @@ def r(prefix, proto, ifname=None, **kw):
 def test_longest_prefix_match():
     rib = Rib([r("0.0.0.0/0", "static", "null0"), r("10.0.0.0/8", "static", "a"),
                r("10.1.0.0/16", "static", "b"), r("10.1.2.3/32", "static", "c")])
-    assert rib.lookup("10.1.2.3").ifname == "c"
-    assert rib.lookup("10.1.2.4").ifname == "b"
-    assert rib.lookup("10.2.0.1").ifname == "a"
-    assert rib.lookup("11.0.0.1").ifname == "null0"
+    assert present(rib.lookup("10.1.2.3")).ifname == "c"
+    assert present(rib.lookup("10.1.2.4")).ifname == "b"
+    assert present(rib.lookup("10.2.0.1")).ifname == "a"
+    assert present(rib.lookup("11.0.0.1")).ifname == "null0"
     assert Rib().lookup("1.2.3.4") is None
     assert Rib([r("10.0.0.0/8", "static")]).lookup("11.0.0.0") is None
 
 
 def test_admin_distance_for_same_prefix_and_explicit_distance():
     rib = Rib([r("10.0.0.0/24", "static", "s"), r("10.0.0.0/24", "connected", "c")])
-    assert rib.lookup("10.0.0.9").protocol == "connected"
+    assert present(rib.lookup("10.0.0.9")).protocol == "connected"
     rib2 = Rib([r("10.0.0.0/24", "static", "s", distance=5),
                 r("10.0.0.0/24", "static", "t", distance=3)])
-    assert rib2.lookup("10.0.0.9").ifname == "t"
+    assert present(rib2.lookup("10.0.0.9")).ifname == "t"
     rib3 = Rib([r("10.0.0.0/24", "static", "s", metric=5), r("10.0.0.0/24", "static", "t")])
-    assert rib3.lookup("10.0.0.9").ifname == "t"
+    assert present(rib3.lookup("10.0.0.9")).ifname == "t"
 
 
 def test_access_supersedes_dial_out_identical_prefix():
@@ -82,9 +83,9 @@ def test_64000_access_routes():
     rib.add_many(routes)
     assert len(rib) == 64001
     for i in range(0, 64000, 997):
-        assert rib.lookup(ipaddress.IPv4Address(base + i)).ifname == f"dialout{i}"
-    assert rib.lookup(ipaddress.IPv4Address(base + 64000)).protocol == "dial-out"
+        assert present(rib.lookup(ipaddress.IPv4Address(base + i))).ifname == f"dialout{i}"
+    assert present(rib.lookup(ipaddress.IPv4Address(base + 64000))).protocol == "dial-out"
     for route in routes[:32000]:
         rib.remove(route)
-    assert rib.lookup(ipaddress.IPv4Address(base + 5)).protocol == "dial-out"
-    assert rib.lookup(ipaddress.IPv4Address(base + 40000)).protocol == "access"
+    assert present(rib.lookup(ipaddress.IPv4Address(base + 5))).protocol == "dial-out"
+    assert present(rib.lookup(ipaddress.IPv4Address(base + 40000))).protocol == "access"

@@ -7,6 +7,7 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -20,12 +21,12 @@ virtual-router home
 
 
 async def run(ctx: Context, executor: Executor, line: str) -> list[str]:
-    assert await executor.execute(line), ctx.output.take()
-    return ctx.output.take()
+    assert await executor.execute(line), printed(ctx).take()
+    return printed(ctx).take()
 
 
 def route_line(lines: list[str], prefix: str) -> list[str]:
-    return [l.split() for l in lines if l.strip().startswith(prefix)][0]
+    return [ln.split() for ln in lines if ln.strip().startswith(prefix)][0]
 
 
 async def test_next_hop_route_inactive_then_active(tmp_path):
@@ -36,21 +37,21 @@ async def test_next_hop_route_inactive_then_active(tmp_path):
     await eng.start()
     ctx.engine = eng
     try:
-        assert await executor.run_script(SCRIPT), ctx.output.take()
-        ctx.output.take()
+        assert await executor.run_script(SCRIPT), printed(ctx).take()
+        printed(ctx).take()
         out = await run(ctx, executor, "show ip route virtual-router home")
         assert route_line(out, "10.9.0.0/16") == ["10.9.0.0/16", "10.1.1.2", "-", "static",
                                                   "(inactive)", "1", "0"]
-        assert any("10.10.0.0/16" in l for l in
+        assert any("10.10.0.0/16" in ln for ln in
                    await run(ctx, executor, "show l2tp dial-out target"))
         assert await executor.run_script(["virtual-router home", " interface loopback 0",
                                           "  ip address 10.1.1.1 255.255.255.0"]), \
-            ctx.output.take()
-        ctx.output.take()
+            printed(ctx).take()
+        printed(ctx).take()
         out = await run(ctx, executor, "show ip route virtual-router home")
         assert route_line(out, "10.9.0.0/16") == ["10.9.0.0/16", "10.1.1.2", "loopback0",
                                                   "static", "1", "0"]
-        assert any("10.10.0.0/16" in l for l in
+        assert any("10.10.0.0/16" in ln for ln in
                    await run(ctx, executor, "show l2tp dial-out target"))
     finally:
         await eng.close()

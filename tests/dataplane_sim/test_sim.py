@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from typing import Any
 
 import pytest
 
 from engine.dataplane.base import Dataplane, Route
 from engine.dataplane.sim import SimDataplane, decrement_ttl, ipv4_checksum, parse_ipv4_destination
+from tests.present import present
 
 A = ipaddress.IPv4Address
 N = ipaddress.IPv4Network
@@ -20,10 +22,17 @@ def ipv4(src, dst, ttl=64, payload=b"hello"):
     return hdr + payload
 
 
+class RecordingSim(SimDataplane):
+    """The simulator with every packet it hands up recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[Any, ...]] = []   # (kind, vr, [ifname,] packet)
+
+
 @pytest.fixture
 def dp():
-    d = SimDataplane()
-    d.events = []
+    d = RecordingSim()
     d.on_trigger = lambda vr, p: d.events.append(("trigger", vr, p))
     d.on_session_packet = lambda vr, ifn, p: d.events.append(("session", vr, ifn, p))
     d.on_local_packet = lambda vr, p: d.events.append(("local", vr, p))
@@ -45,7 +54,7 @@ def test_header_helpers():
     p = ipv4("1.1.1.1", "2.2.2.2", ttl=2)
     assert parse_ipv4_destination(p) == A("2.2.2.2")
     assert ipv4_checksum(p[:20]) == 0
-    q = decrement_ttl(p)
+    q = present(decrement_ttl(p))
     assert q[8] == 1 and ipv4_checksum(q[:20]) == 0 and q[20:] == b"hello"
     assert decrement_ttl(q) is None
     assert parse_ipv4_destination(b"\x60" + bytes(39)) is None

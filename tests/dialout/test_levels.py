@@ -5,8 +5,16 @@ import dataclasses
 
 import pytest
 
-from engine.dialout import (ChassisConfig, ChassisState, ConfigError, DialoutConfig,
-                            DialoutService, SessionState, TargetState, VrState)
+from engine.dialout import (
+    ChassisConfig,
+    ChassisState,
+    ConfigError,
+    DialoutConfig,
+    DialoutService,
+    SessionState,
+    TargetState,
+    VrState,
+)
 
 from .helpers import NET, Harness, vr_config
 
@@ -91,8 +99,8 @@ def test_target_down_while_its_profile_does_not_exist():
     lines = []
     while (ev := h.svc.next_event()) is not None:
         lines.append(ev.line)
-    assert any('discarded: target down (profile "dialprof" does not exist)' in l
-               for l in lines)
+    assert any('discarded: target down (profile "dialprof" does not exist)' in ln
+               for ln in lines)
     h.svc.apply_config(DialoutConfig(h.chassis, (with_profiles("other", "dialprof"),)),
                        now=h.now)
     [t] = h.svc.snapshot(now=h.now).targets

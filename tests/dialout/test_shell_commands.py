@@ -11,6 +11,7 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -43,7 +44,7 @@ class Shell:
 
     async def run(self, line: str, *, ok: bool = True) -> list[str]:
         result = await self.executor.execute(line)
-        out: list[str] = self.ctx.output.take()
+        out: list[str] = printed(self.ctx).take()
         assert result is ok, f"{line!r} -> {result}: {out}"
         return out
 
@@ -67,8 +68,8 @@ async def shell(tmp_path) -> AsyncIterator[Shell]:
     ctx.engine = eng
     sh = Shell(ctx, executor)
     try:
-        assert await executor.run_script(script(port)), ctx.output.take()
-        ctx.output.take()
+        assert await executor.run_script(script(port)), printed(ctx).take()
+        printed(ctx).take()
         yield sh
     finally:
         await eng.close()
@@ -153,7 +154,7 @@ async def test_show_target_gives_the_peer_authentication_and_its_default(shell: 
     await shell.run("exit")
     await shell.run(f"l2tp dial-out target 10.20.0.0 255.255.0.0 domain {DOMAIN} profile plain")
     out = await shell.run("show l2tp dial-out target")
-    rows = {(l.split()[0], l.split()[1]): l for l in out if l.startswith(("home ", "other "))}
+    rows = {(ln.split()[0], ln.split()[1]): ln for ln in out if ln.startswith(("home ", "other "))}
     assert " chap " in rows[("home", "10.10.0.0/16")]
     assert " chap (default) " in rows[("other", "10.20.0.0/16")]
     assert out[-1].startswith("Peer auth: what the LNS requires of the CPE")

@@ -16,6 +16,7 @@ from engine.dialout import (
     SessionState,
     StartPpp,
 )
+from tests.present import present
 
 from .helpers import grant, vr_config
 
@@ -39,7 +40,7 @@ class Glue:
         self.wire: list[tuple[str, bytes]] = []      # packets sent over PPP links
         self.other: list = []
         self.dp.on_trigger = lambda vr, p: self.svc.on_trigger(
-            vr, parse_ipv4_destination(p), p, now=self.now)
+            vr, present(parse_ipv4_destination(p)), p, now=self.now)
         self.dp.on_session_packet = lambda vr, ifn, p: self.wire.append((ifn, p))
         self.pump()
 
@@ -47,7 +48,7 @@ class Glue:
         while (r := self.svc.next_request()) is not None:
             if isinstance(r, InstallRoutes):
                 if r.ifname is not None and r.peer_ip is not None:
-                    self.dp.add_session_interface(r.vr, r.ifname, r.local_ip, r.peer_ip)
+                    self.dp.add_session_interface(r.vr, r.ifname, present(r.local_ip), r.peer_ip)
                 self.dp.add_routes(r.vr, list(r.routes))
             elif isinstance(r, RemoveRoutes):
                 for route in r.routes:
@@ -55,7 +56,7 @@ class Glue:
                 if r.ifname is not None:
                     self.dp.remove_session_interface(r.vr, r.ifname)
             elif isinstance(r, ForwardPackets):
-                self.wire.extend((r.ifname, p) for p in r.packets)
+                self.wire.extend((present(r.ifname), p) for p in r.packets)
             else:
                 self.other.append(r)
 
@@ -96,6 +97,6 @@ def test_trigger_to_traffic_and_back():
     # Call ends: the access route goes away, the dial-out route catches triggers again.
     g.svc.on_call_down(auth.session_key, "CDN", now=g.now)
     g.pump()
-    assert g.dp.lookup("home", A("10.10.1.200")).protocol == "dial-out"
+    assert present(g.dp.lookup("home", A("10.10.1.200"))).protocol == "dial-out"
     g.send("10.10.1.1")
     assert g.svc.session_state("home", "10.10.1.1") is S.AUTHENTICATING

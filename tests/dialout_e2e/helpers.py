@@ -12,12 +12,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine import icmp
-from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, RadiusServerConfig,
-                               TargetConfig, VirtualRouterConfig)
+from engine.aio.config import (
+    EngineConfig,
+    L2tpDefaults,
+    ProfileConfig,
+    RadiusServerConfig,
+    TargetConfig,
+    VirtualRouterConfig,
+)
 from engine.aio.engine import Engine
 from engine.dialout.service import ChassisConfig
 from engine.lab.labfile import load_labfile
-from engine.lab.runner import start_lab
+from engine.lab.runner import RunningLab, start_lab
+from tests.present import present
 
 DOMAIN = "L2TP-dial-out.de.dt"
 HOME_SECRET = "home-secret"
@@ -51,7 +58,8 @@ def lac_addresses(n: int = 2) -> list[str]:
 
 
 def free_udp_ports(n: int, host: str = "127.0.0.1") -> list[int]:
-    socks, ports = [], []
+    socks: list[socket.socket] = []
+    ports: list[int] = []
     try:
         while len(ports) < n:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -194,12 +202,12 @@ def engine_config(home: tuple[str, int], lns: tuple[str, int], *, radius_timeout
 @dataclass
 class Running:
     engine: Engine
-    lab: object
+    lab: RunningLab | None          # None: peers that are not lab processes
     path: Path
 
     @property
     def lacs(self):
-        return self.lab.lacs
+        return present(self.lab).lacs
 
     def snap(self):
         return self.engine.snapshot()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.interop import RADIUS_SECRET, freeradius_files
 from tests.needs import tool
+from tests.present import present
 
 REPO = Path(__file__).resolve().parents[2]
 FR_SECRET = RADIUS_SECRET
@@ -79,7 +80,7 @@ class FreeRadius:
         freeradius_files(self.dir, auth_port=self.auth_port, acct_port=self.acct_port,
                          extra_users=self.users)
         self.proc = subprocess.Popen(
-            [freeradius_binary(), "-f", "-d", str(self.dir), "-l", str(self.dir / "radius.log")],
+            [present(freeradius_binary()), "-f", "-d", str(self.dir), "-l", str(self.dir / "radius.log")],
             stdout=subprocess.DEVNULL, stderr=open(self.dir / "stderr", "w"))
         end = time.monotonic() + 15
         while time.monotonic() < end:
@@ -101,12 +102,12 @@ class FreeRadius:
 
 def _read_line_until(proc: subprocess.Popen, stream, needle: str, timeout: float) -> str:
     end = time.monotonic() + timeout
-    seen = []
+    seen: list[bytes] = []
     fd = stream.fileno()
     buf = b""
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"process {proc.args} exited: {b''.join(seen)!r}{buf!r}")
+            raise RuntimeError(f"process {proc.args!r} exited: {b''.join(seen)!r}{buf!r}")
         r, _, _ = select.select([fd], [], [], 0.1)
         if not r:
             continue
@@ -119,7 +120,7 @@ def _read_line_until(proc: subprocess.Popen, stream, needle: str, timeout: float
             seen.append(line + b"\n")
             if needle.encode() in line:
                 return line.decode(errors="replace")
-    raise RuntimeError(f"no {needle!r} from {proc.args} within {timeout} s: {seen!r}{buf!r}")
+    raise RuntimeError(f"no {needle!r} from {proc.args!r} within {timeout} s: {seen!r}{buf!r}")
 
 
 class LabProcess:

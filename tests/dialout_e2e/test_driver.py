@@ -24,7 +24,11 @@ async def test_fires_at_the_core_deadline_then_runs_the_owner_flush():
     loop = asyncio.get_running_loop()
     core = FakeCore()
     flushed: list[float] = []
-    t = CoreTimer(loop, core, lambda: (flushed.append(loop.time()), t.arm()))
+
+    def flush() -> None:
+        flushed.append(loop.time())
+        t.arm()
+    t = CoreTimer(loop, core, flush)
     t.arm()
     assert t.armed_at is None                       # no deadline, no timer
     due = core.deadline = loop.time() + 0.05

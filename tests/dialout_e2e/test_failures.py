@@ -8,6 +8,8 @@ assertion is taken while they are still running, so no test depends on them.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from engine.aio.config import L2tpDefaults
@@ -88,9 +90,10 @@ async def test_unsigned_access_accept_is_dropped(tmp_path):
 ])
 async def test_bad_access_accept_is_denied(tmp_path, variant, reason):
     lacs = lac_addresses(2)
-    kw = {"no-tunnel-attributes": dict(tunnels=False),
-          "service-type-framed": dict(service_type="Framed-User"),
-          "service-type-absent": dict(service_type="")}[variant]
+    variants: dict[str, dict[str, Any]] = {"no-tunnel-attributes": dict(tunnels=False),
+                                           "service-type-framed": dict(service_type="Framed-User"),
+                                           "service-type-absent": dict(service_type="")}
+    kw = variants[variant]
     spec = standard_lab(lacs, home_users={f"{DST}@{DOMAIN}": dialout_reply(lacs, "5551001",
                                                                             **kw)})
     async with running_lab(tmp_path, spec) as r:

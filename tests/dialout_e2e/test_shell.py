@@ -15,6 +15,8 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
+from tests.present import present
 
 from .helpers import DOMAIN, HOME_SECRET, LNS_SECRET, lac_addresses, standard_lab
 
@@ -80,7 +82,7 @@ class Shell:
 
     async def run(self, line: str, *, ok: bool = True) -> list[str]:
         result = await self.executor.execute(line)
-        out = self.ctx.output.take()
+        out = printed(self.ctx).take()
         assert result is ok, f"{line!r} -> {result}: {out}"
         return out
 
@@ -100,10 +102,10 @@ async def test_happy_path_through_the_shell(tmp_path):
     ctx.engine = eng
     sh = Shell(ctx, executor)
     try:
-        ports = {s.spec.name: s.address[1] for s in eng.lab.radius}
+        ports = {s.spec.name: s.address[1] for s in present(eng.lab).radius}
         assert await executor.run_script(router_script(ports["home"], ports["lns"])), \
-            ctx.output.take()
-        ctx.output.take()
+            printed(ctx).take()
+        printed(ctx).take()
 
         # first ping: a new session, dialled and used
         out = await sh.run("ping virtual-router home 10.10.1.1 count 3 timeout 10")
@@ -130,14 +132,14 @@ async def test_happy_path_through_the_shell(tmp_path):
         out = await sh.run("ping virtual-router home 10.10.2.1 count 2 timeout 10")
         assert "Success rate = 100% (2/2)" in out[-1]
         out += await sh.run("no debug radius")
-        traced = [l for l in out if l.startswith("RADIUS [")]
-        assert any(l.startswith("RADIUS [home]: RADIUS sent Access-Request id ")
-                   and "User-Name=" in l for l in traced), out
-        assert any(l.startswith("RADIUS [home]: RADIUS received Access-Accept id ")
-                   and "Tunnel-Password:1=<hidden>" in l for l in traced), out
-        assert any(l.startswith("RADIUS [lns]: RADIUS sent Access-Request id ")
-                   and "-Password=<hidden>" in l for l in traced), out
-        assert not any(HOME_SECRET in l or LNS_SECRET in l for l in out)
+        traced = [ln for ln in out if ln.startswith("RADIUS [")]
+        assert any(ln.startswith("RADIUS [home]: RADIUS sent Access-Request id ")
+                   and "User-Name=" in ln for ln in traced), out
+        assert any(ln.startswith("RADIUS [home]: RADIUS received Access-Accept id ")
+                   and "Tunnel-Password:1=<hidden>" in ln for ln in traced), out
+        assert any(ln.startswith("RADIUS [lns]: RADIUS sent Access-Request id ")
+                   and "-Password=<hidden>" in ln for ln in traced), out
+        assert not any(HOME_SECRET in ln or LNS_SECRET in ln for ln in out)
         assert out[-1] == "radius debugging is off"
         c3 = sh.counters()
         assert (c3.sessions_created, c3.dialouts_established) == (2, 2)
@@ -145,7 +147,7 @@ async def test_happy_path_through_the_shell(tmp_path):
         assert len(snap.l2tp.tunnels) == 1 and snap.l2tp.tunnels[0].sessions == 2
         assert [t.sessions for t in snap.dialout.tunnels] == [2]
         assert {s.tunnel_id for s in snap.dialout.sessions} == {snap.l2tp.tunnels[0].tunnel_id}
-        assert eng.lab.lacs[0].calls_answered == 2
+        assert present(eng.lab).lacs[0].calls_answered == 2
 
         check_golden("session_brief.txt", await sh.run("show l2tp dial-out session brief"))
         check_golden("target.txt", await sh.run("show l2tp dial-out target"))
@@ -155,7 +157,7 @@ async def test_happy_path_through_the_shell(tmp_path):
         # a datagram to the RADIUS client from an address that is no server is counted
         import asyncio
         import socket
-        [client_addr] = eng.engine.radius.by_vr["home"].adapter.local_addresses
+        [client_addr] = present(eng.engine.radius.by_vr["home"].adapter).local_addresses
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stray:
             stray.bind(("127.0.0.7", 0))
             stray.sendto(b"\x02\x01\x00\x14" + bytes(16), ("127.0.0.1", client_addr[1]))
@@ -166,7 +168,7 @@ async def test_happy_path_through_the_shell(tmp_path):
             await asyncio.sleep(0.01)
         assert "Virtual router home: 1 RADIUS datagram(s) from unknown sources" in out, out
         assert "Virtual router lns: 0 RADIUS datagram(s) from unknown sources" in out, out
-        assert any(l.startswith("Bad authenticators") for l in out)
+        assert any(ln.startswith("Bad authenticators") for ln in out)
 
         # clear radius statistics zeroes the per-server counters
         def requests(lines):

@@ -131,6 +131,7 @@ class LineReader:
         self._t.start()
 
     def _run(self) -> None:
+        assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self._q.put(line.rstrip("\n"))
         self._q.put(None)
@@ -144,14 +145,14 @@ class LineReader:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
-                line = self._q.get(timeout=left)
+                got = self._q.get(timeout=left)
             except queue.Empty:
                 break
-            if line is None:
+            if got is None:
                 raise RuntimeError(f"process exited ({self.proc.poll()}) before {pattern!r}; "
                                    f"output: {self.lines[-20:]}")
-            self.lines.append(line)
-            m = rx.search(line)
+            self.lines.append(got)
+            m = rx.search(got)
             if m:
                 return m
         raise TimeoutError(f"no {pattern!r} within {timeout}s; output: {self.lines[-20:]}")

@@ -98,6 +98,7 @@ class Capture:
         self.proc = subprocess.Popen([str(tool("tcpdump")), "-i", "lo", "-n", "-U", "--immediate-mode",
                                       "-B", "65536", "-w", str(self.path), flt],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert self.proc.stderr is not None
         line = self.proc.stderr.readline()
         if b"listening on" not in line:
             _stop(self.proc)
@@ -109,6 +110,7 @@ class Capture:
             # let tcpdump drain its ring buffer: wait until the file stops growing
             file_settled(self.path, quiet=0.3, timeout=4)
             _stop(self.proc, signal.SIGTERM)
+            assert self.proc.stderr is not None
             self.stats = self.proc.stderr.read().decode(errors="replace")
             self.proc.stderr.close()
 

@@ -331,7 +331,7 @@ def test_tie_breaker():
 
 
 def test_trace_masks_secrets():
-    lines = []
+    lines: list[str] = []
     lns, lac, w = pair()
     lns.trace = lines.append
     established(w, lns, 1)

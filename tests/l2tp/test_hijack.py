@@ -80,13 +80,12 @@ def test_peer_port_may_change_in_its_first_answer_only():
     lns, lac, _ = pair()
     moved = (LAC_ADDR[0], 40999)
     # the LAC answers from another port: deliver everything it sends as coming from `moved`
-    w = Wire({LNS_ADDR: lns, moved: lac, LAC_ADDR: lac})
-    orig_flush = w.flush
-
-    def flush():
-        orig_flush()
-        w.inflight = [(at, seq, data, moved if src == LAC_ADDR else src, dst) for at, seq, data, src, dst in w.inflight]
-    w.flush = flush
+    class MovedWire(Wire):
+        def flush(self) -> None:
+            super().flush()
+            self.inflight = [(at, seq, data, moved if src == LAC_ADDR else src, dst)
+                             for at, seq, data, src, dst in self.inflight]
+    w = MovedWire({LNS_ADDR: lns, moved: lac, LAC_ADDR: lac})
     tid = lns.open_tunnel(LAC_ADDR, secret=SECRET, now=w.now)
     w.run_until(lambda: lns.tunnels[tid].state == "established", max_time=10)
     t = lns.tunnels[tid]

@@ -34,7 +34,7 @@ async def test_xl2tpd_control_connection_hello_stopccn(xl2tpd_env):
 
 
 async def hello_stopccn(x: Xl2tpd) -> None:
-    lines = []
+    lines: list[str] = []
     eng = EngineSide(config=L2tpConfig(hello_interval=0.5, hold_time=0.5), trace=lines.append)
     try:
         ep = eng.endpoint

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from tests.interop import l2tpns_startup_config
+from tests.present import present
 from tests.wait import Timeout, wait_until
 
 from .interop import _stop, tool
@@ -27,7 +28,8 @@ def l2tpns(tmp_path):
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
         subprocess.run(["ip", "-n", ns, "addr", "add", f"{ADDR}/32", "dev", "lo"], check=True)
         (tmp_path / "startup-config").write_text(l2tpns_startup_config(tmp_path))
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, tool("l2tpns"), "-c", str(tmp_path / "startup-config")],
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, present(tool("l2tpns")), "-c",
+                                 str(tmp_path / "startup-config")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         def listening() -> bool:
             out = subprocess.run(["ip", "netns", "exec", ns, "ss", "-uan"], capture_output=True, text=True).stdout

@@ -77,6 +77,7 @@ async def test_lab_process_ready_and_sigterm(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     p = subprocess.Popen([sys.executable, "-m", "engine.lab", str(f)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env)
+    assert p.stdout is not None
     try:
         line = p.stdout.readline()
         assert line.startswith("lab ready:") and f"lac lac1 127.0.0.1:{port}" in line

@@ -9,6 +9,7 @@ import pytest
 from engine.l2tp import CallUp, L2tpConfig, TunnelDown
 from engine.l2tp import message as M
 from engine.l2tp.reliable import ReliableChannel
+from tests.present import present
 
 from .test_endpoints import SECRET
 from .wire import LAC_ADDR, LNS_ADDR, of_type, pair
@@ -37,11 +38,11 @@ def test_retransmit_cap_defaults_to_8_seconds():
     assert cfg.retransmit_cap == 8.0
     ch = ReliableChannel(our_window=cfg.receive_window, retransmit_initial=cfg.retransmit_initial,
                          retransmit_cap=cfg.retransmit_cap, max_retries=7)
-    ch.enqueue(bytearray(12))
+    ch.enqueue(bytes(12))
     ch.transmit(0.0)
     gaps, now = [], 0.0
     for _ in range(7):
-        d = ch.deadline()
+        d = present(ch.deadline())
         gaps.append(d - now)
         now = d
         assert ch.on_timer(now)
@@ -53,7 +54,7 @@ def test_window_does_not_collapse_for_good_after_losses():
     ch = ReliableChannel(our_window=64, retransmit_initial=1.0, retransmit_cap=8.0, max_retries=7,
                          peer_window=32)
     for _ in range(200):
-        ch.enqueue(bytearray(12))
+        ch.enqueue(bytes(12))
     ch.transmit(0.0)
     acked = 0
     while ch.window() < 32:                     # the window opens to the peer's
@@ -63,7 +64,7 @@ def test_window_does_not_collapse_for_good_after_losses():
     # several timeouts in a row without any acknowledgement (one loss burst)
     now = 0.0
     for _ in range(3):
-        now = ch.deadline()
+        now = present(ch.deadline())
         ch.on_timer(now)
         ch.transmit(now)
     # halved once for the whole burst, not once per timeout, and not restarted from 1
@@ -88,7 +89,7 @@ def test_duplicate_acks_resend_the_lost_message_at_once():
     again = ch.transmit(0.2)
     assert struct.unpack_from("!H", again[0], 8)[0] == 1          # Ns 1 first, at once
     assert ch.fast_retransmits == 1 and ch.retransmits == 1
-    assert ch.deadline() > 0.2
+    assert present(ch.deadline()) > 0.2
 
 
 def test_larger_receive_window_advertised_and_the_peers_honoured():
@@ -120,11 +121,11 @@ def test_silent_peer_still_torn_down():
 
 def _exhaust(ch):
     """Send one message and let every retry expire; returns the time of the final expiry."""
-    ch.enqueue(bytearray(12))
+    ch.enqueue(bytes(12))
     ch.transmit(0.0)
     now = 0.0
     for _ in range(ch.max_retries):
-        now = ch.deadline()
+        now = present(ch.deadline())
         assert ch.on_timer(now)
         ch.transmit(now)
     return ch.deadline()
@@ -147,7 +148,7 @@ def test_peer_answering_keeps_the_message_alive_up_to_max_age():
     while now < 60.0:
         assert ch.on_timer(now, peer_heard_at=now - 0.1)     # the peer keeps talking
         ch.transmit(now)
-        now = ch.deadline()
+        now = present(ch.deadline())
     assert not ch.on_timer(now, peer_heard_at=now - 0.1)
 
 
@@ -200,7 +201,7 @@ def test_no_further_back_off_while_the_peer_answers():
         ch.transmit(0.0)
         out, now = [], 0.0
         for _ in range(4):
-            d = ch.deadline()
+            d = present(ch.deadline())
             out.append(d - now)
             now = d
             assert ch.on_timer(now, peer_heard_at=(now + 0.0) if heard else None)

@@ -227,7 +227,7 @@ def test_out_of_window_and_duplicate_counted():
 
 
 def test_stopccn_state_held_and_reacked():
-    dropped = []
+    dropped: list[tuple[int, int]] = []
 
     def drop(data, s, d):
         k = ctl(data)

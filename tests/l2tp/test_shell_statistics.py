@@ -9,13 +9,15 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
+from tests.present import present
 
 pytestmark = pytest.mark.timeout(60)
 
 
 async def run(ctx: Context, ex: Executor, line: str) -> list[str]:
     ok = await ex.execute(line)
-    out = ctx.output.take()
+    out = printed(ctx).take()
     assert ok, (line, out)
     return out
 
@@ -46,9 +48,9 @@ async def test_statistics_and_udp_port(tmp_path):
         assert out[0] == "L2TP statistics:"
         assert out[1] == f"  Local UDP address: 0.0.0.0:{port}"
         errors = out[out.index("  Errors:") + 1:]
-        assert [l.split()[-1] for l in errors] == ["0"] * 12
-        assert any(l.strip().startswith("Wrong source address/port") for l in errors)
-        assert any(l.strip().startswith("Tunnels refused by peer") for l in errors)
+        assert [ln.split()[-1] for ln in errors] == ["0"] * 12
+        assert any(ln.strip().startswith("Wrong source address/port") for ln in errors)
+        assert any(ln.strip().startswith("Tunnels refused by peer") for ln in errors)
         # garbage at the port is counted as malformed
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.sendto(b"\x00\x01junk", ("127.0.0.1", port))
@@ -59,7 +61,7 @@ async def test_statistics_and_udp_port(tmp_path):
             import asyncio
             await asyncio.sleep(0.02)
         out = await run(ctx, ex, "show l2tp statistics")
-        assert [l for l in out if l.strip().startswith("Malformed packets")][0].split()[-1] == "1"
+        assert [ln for ln in out if ln.strip().startswith("Malformed packets")][0].split()[-1] == "1"
         # a busy port: the current one stays and the reason is shown
         await run(ctx, ex, f"l2tp udp-port {busy.getsockname()[1]}")
         assert eng.engine.l2tp_local_addr[1] == port
@@ -69,11 +71,11 @@ async def test_statistics_and_udp_port(tmp_path):
         out = await run(ctx, ex, "show running-configuration")
         assert f"l2tp udp-port {busy.getsockname()[1]}" in out
         # l2tp checksum switches UDP checksums on data messages on
-        assert eng.engine.l2tp_adapter.data_checksums is False
+        assert present(eng.engine.l2tp_adapter).data_checksums is False
         await run(ctx, ex, "l2tp checksum")
-        assert eng.engine.l2tp_adapter.data_checksums is True
+        assert present(eng.engine.l2tp_adapter).data_checksums is True
         await run(ctx, ex, "no l2tp checksum")
-        assert eng.engine.l2tp_adapter.data_checksums is False
+        assert present(eng.engine.l2tp_adapter).data_checksums is False
     finally:
         busy.close()
         await eng.close()

@@ -47,7 +47,7 @@ async def test_rebind_moves_the_listener():
 
 def _udp_checksums(raw: socket.socket, port: int) -> list[tuple[bool, int]]:
     """(is_control, UDP checksum) of every datagram captured to ``port``."""
-    out = []
+    out: list[tuple[bool, int]] = []
     while True:
         try:
             pkt = raw.recv(65535)

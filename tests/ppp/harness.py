@@ -5,6 +5,7 @@ import random
 
 from engine.ppp import AuthRequest, PppConfig, PppLink
 from engine.ppp.chap import chap_md5
+from tests.present import present
 
 
 def local_verifier(users: dict[str, str]):
@@ -15,7 +16,7 @@ def local_verifier(users: dict[str, str]):
             return False
         if ev.protocol == "pap":
             return ev.password == pw
-        return ev.chap_response == chap_md5(ev.chap_id, pw.encode(), ev.chap_challenge)
+        return ev.chap_response == chap_md5(present(ev.chap_id), pw.encode(), present(ev.chap_challenge))
     return check
 
 
@@ -24,9 +25,9 @@ class Side:
         self.node = node
         self.verifier = verifier
         self.delay_verdict = delay_verdict
-        self.events = []
-        self.pending = []        # (due, request_id, ok)
-        self.sent = []           # every frame this side put on the wire
+        self.events: list[object] = []
+        self.pending: list[tuple[float, int, bool]] = []   # (due, request_id, ok)
+        self.sent: list[bytes] = []                         # every frame this side put on the wire
 
     def types(self):
         return [type(e).__name__ for e in self.events]

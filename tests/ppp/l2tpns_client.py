@@ -18,7 +18,7 @@ import time
 
 from engine.l2tp.connection import L2tpEndpoint
 from engine.l2tp.events import CallDown, CallUp, PppFrame, TunnelDown, TunnelUp
-from engine.ppp import LinkDown, NetworkUp, PppConfig, PppLink
+from engine.ppp import AuthFailed, LinkDown, NetworkUp, PppConfig, PppLink
 
 
 def main() -> None:
@@ -34,10 +34,11 @@ def main() -> None:
     def now() -> float:
         return time.monotonic() - t0
 
-    result = {"events": []}
+    events: list[tuple[str, float]] = []
+    result: dict[str, object] = {"events": events}
     tid = ep.open_tunnel(peer, secret=None, now=now())
-    sid = None
-    link = None
+    sid: int | None = None
+    link: PppLink | None = None
     phase = "tunnel"
     close_at = None
     deadline = now() + 60.0
@@ -56,17 +57,19 @@ def main() -> None:
             data, addr = sock.recvfrom(65535)
             ep.receive_datagram(data, addr, now=now())
         t = now()
-        if ep.get_timer() is not None and t >= ep.get_timer():
+        due = ep.get_timer()
+        if due is not None and t >= due:
             ep.handle_timer(now=t)
-        if link is not None and link.get_timer() is not None and t >= link.get_timer():
+        link_due = link.get_timer() if link is not None else None
+        if link is not None and link_due is not None and t >= link_due:
             link.handle_timer(now=t)
         while (ev := ep.next_event()) is not None:
             if isinstance(ev, TunnelUp):
-                result["events"].append(("TunnelUp", round(now(), 2)))
+                events.append(("TunnelUp", round(now(), 2)))
                 sid = ep.place_incoming_call(tid, calling_number="5551234",
                                              called_number="5550000", now=now())
             elif isinstance(ev, CallUp):
-                result["events"].append(("CallUp", round(now(), 2)))
+                events.append(("CallUp", round(now(), 2)))
                 link = PppLink(PppConfig(auth_protocols_allowed=(proto,), username=user,
                                          password=password, keepalive_interval=2.0,
                                          request_dns=True), rng=rng, role_name="lac-cpe")
@@ -74,18 +77,18 @@ def main() -> None:
             elif isinstance(ev, PppFrame) and link is not None:
                 link.receive_frame(ev.frame, now=now())
             elif isinstance(ev, CallDown):
-                result["events"].append(("CallDown", round(now(), 2)))
+                events.append(("CallDown", round(now(), 2)))
                 result["call_down"] = [ev.result_code, ev.error_code, ev.message, ev.by_peer]
                 if link is not None:
                     link.lower_down(now=now())
                 phase = "call-down"
             elif isinstance(ev, TunnelDown):
-                result["events"].append(("TunnelDown", round(now(), 2)))
+                events.append(("TunnelDown", round(now(), 2)))
                 phase = "done"
         if link is not None:
             while (pev := link.next_event()) is not None:
                 name = type(pev).__name__
-                result["events"].append((name, round(now(), 2)))
+                events.append((name, round(now(), 2)))
                 if isinstance(pev, NetworkUp):
                     result["local_ip"] = pev.local_ip
                     result["peer_ip"] = pev.peer_ip
@@ -96,10 +99,11 @@ def main() -> None:
                     if phase == "tunnel" and sid is not None:
                         ep.disconnect_call(tid, sid, now=now())
                         phase = "clearing"
-                elif name == "AuthFailed":
+                elif isinstance(pev, AuthFailed):
                     result["auth_failed"] = [pev.direction, pev.reason]
             for f in link.frames_to_send():
-                ep.send_ppp(tid, sid, f)
+                if sid is not None:
+                    ep.send_ppp(tid, sid, f)
             if close_at is not None and link.echo_answered >= 1 and link.echo_replies >= 1:
                 close_at = min(close_at, now() + 0.5)
             if close_at is not None and now() >= close_at:

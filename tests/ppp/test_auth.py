@@ -2,6 +2,7 @@
 from engine.ppp import AuthFailed, AuthRequest, LinkDown, NetworkUp
 from engine.ppp import frames as F
 from engine.ppp.chap import chap_md5
+from tests.present import present
 
 from .harness import link
 from .test_link import CPE, LNS, run_pair
@@ -10,8 +11,8 @@ from .test_link import CPE, LNS, run_pair
 def parsed(frames):
     out = []
     for f in frames:
-        proto, info = F.split_frame(f)
-        out.append((proto,) + F.parse_packet(info))
+        proto, info = present(F.split_frame(f))
+        out.append((proto,) + present(F.parse_packet(info)))
     return out
 
 
@@ -135,7 +136,7 @@ def test_chap_identifier_changes_with_every_challenge():
     a = link(1, auth_protocols_required=("chap",), restart_timer=2.0)
     out = lcp_open(a)
     _, _, id1, data = out[1]
-    a.handle_timer(now=a.get_timer())
+    a.handle_timer(now=present(a.get_timer()))
     (ch2,) = [p for p in parsed(a.frames_to_send()) if p[:2] == (F.PROTO_CHAP, 1)]
     id2 = ch2[2]
     assert id2 != id1 and ch2[3] == data
@@ -193,7 +194,7 @@ def test_chap_client_success_for_an_overtaken_challenge():
     a.receive_frame(F.build_packet(F.PROTO_CHAP, 1, 11, b"\x04abcdpeer"), now=0.1)
     a.receive_frame(F.build_packet(F.PROTO_CHAP, 1, 10, b"\x04wxyzpeer"), now=0.2)
     assert [p[2] for p in parsed(a.frames_to_send())] == [11, 10]
-    a.handle_timer(now=a.get_timer())
+    a.handle_timer(now=present(a.get_timer()))
     assert sorted(p[2] for p in parsed(a.frames_to_send())) == [10, 11]
     a.receive_frame(F.build_packet(F.PROTO_CHAP, 3, 11, b"ok"), now=2.5)
     assert a.phase == "network"

@@ -8,13 +8,16 @@ state, timer and wire untouched.
 from __future__ import annotations
 
 import random
+from typing import cast
 
 import pytest
 
 from engine.ppp import frames as F
+from engine.ppp.api import PppLinkApi
 from engine.ppp.chap import ChapClient, ChapServer, build_value
 from engine.ppp.config import PppConfig
 from engine.ppp.pap import PapClient, PapServer, build_request
+from tests.present import present
 
 EXPECTED = {
     PapClient: """
@@ -82,8 +85,13 @@ class StubLink:
         self.errors = 0
         self._chap_id = 40
 
+    @property
+    def api(self) -> PppLinkApi:
+        """This stub as the link a machine talks to (it has the part authentication uses)."""
+        return cast(PppLinkApi, self)
+
     def send_packet(self, protocol, code, ident, data):
-        self.sent.append("%s:%d" % (F.PROTOCOL_NAMES[protocol], code))
+        self.sent.append(f"{F.PROTOCOL_NAMES[protocol]}:{code:d}")
 
     def count_error(self):
         self.errors += 1
@@ -148,7 +156,7 @@ def test_tables_are_complete_and_match_the_transcription():
 
 
 @pytest.mark.parametrize("cls,state,event", PAIRS,
-                         ids=["%s-%s-%s" % (c.__name__, s, e) for c, s, e in PAIRS])
+                         ids=[f"{c.__name__}-{s}-{e}" for c, s, e in PAIRS])
 def test_every_state_event_pair(cls, state, event):
     m, link = _prepared(cls, state)
     if event == "RC":
@@ -174,15 +182,15 @@ def test_timer_classification():
     # TO+ while retransmissions are left, TO- at Max-Configure; servers waiting for a
     # verdict and PAP servers only ever time out
     link = StubLink()
-    c = ChapServer(link)
+    c = ChapServer(link.api)
     c.start(0.0)
     for _ in range(4):
         assert c.timer_event() == "TO+"
-        c.handle_timer(now=c.deadline)
+        c.handle_timer(now=present(c.deadline))
     assert link.sent == ["chap:1"] * 5 and c.timer_event() == "TO-"
-    c.handle_timer(now=c.deadline)
+    c.handle_timer(now=present(c.deadline))
     assert c.state == "failed" and link.calls == ["failed:peer"]
-    cc = ChapClient(StubLink())
+    cc = ChapClient(StubLink().api)
     cc.start(0.0)
     assert cc.timer_event() == "TO-"           # no Challenge at all: nothing to repeat
-    assert PapServer(StubLink()).timer_event() == "TO-"
+    assert PapServer(StubLink().api).timer_event() == "TO-"

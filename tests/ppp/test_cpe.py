@@ -1,12 +1,14 @@
 """Lab CPE: spec parsing, dialer, failure modes, ping over PPP."""
 import random
 import tomllib
+from typing import Any
 
 import pytest
 
 from engine import icmp
 from engine.lab.cpe import Cpe, CpeDialer, CpeSpec
 from engine.ppp import AuthFailed, IpPacket, LinkDown, NetworkUp, PppConfig, PppLink
+from tests.present import present
 
 from .harness import Wire, local_verifier
 
@@ -35,7 +37,7 @@ SPECS = [CpeSpec.from_toml(d) for d in tomllib.loads(LAB)["cpe"]]
 
 
 def lns(**kw):
-    cfg = dict(auth_protocols_required=("chap", "pap"), auth_protocols_allowed=("chap", "pap"),
+    cfg: dict[str, Any] = dict(auth_protocols_required=("chap", "pap"), auth_protocols_allowed=("chap", "pap"),
                username="lns", password="lns-pass", local_ip="10.0.0.1", keepalive_interval=0)
     cfg.update(kw)
     return PppLink(PppConfig(**cfg), rng=random.Random(5))
@@ -81,7 +83,7 @@ def test_cpe_call_and_ping():
     assert a.send_ip(icmp.build_echo_request("10.0.0.1", "10.10.1.1", 77, 3, b"ping!"))
     assert a.send_ip(icmp.build_echo_request("10.0.0.1", "10.10.9.9", 77, 4, b"other"))
     w.settle()
-    replies = [icmp.parse_echo(e.packet) for e in w.a.events if isinstance(e, IpPacket)]
+    replies = [present(icmp.parse_echo(e.packet)) for e in w.a.events if isinstance(e, IpPacket)]
     assert [(r.src, r.dst, r.type, r.ident, r.seq, r.payload) for r in replies] == \
         [("10.10.1.1", "10.0.0.1", 0, 77, 3, b"ping!")]
     assert cpe.pings_answered == 1
@@ -96,7 +98,7 @@ def test_cpe_second_address_answers_ping():
     a, cpe, w = call(spec, lns_kw=dict(auth_protocols_allowed=None))
     a.send_ip(icmp.build_echo_request("10.0.0.1", "10.1.1.2", 1, 1))
     w.settle()
-    assert icmp.parse_echo(w.a.events[-1].packet).src == "10.1.1.2"
+    assert present(icmp.parse_echo(w.a.events[-1].packet)).src == "10.1.1.2"
 
 
 def test_cpe_rejects_wrong_lns_password():
@@ -139,7 +141,7 @@ def test_mode_silent():
 
 def test_cpe_starts_on_first_frame_and_fits_lac_party():
     from engine.lab.cpe import build_dialer
-    cpe = build_dialer(SPECS, random.Random(3)).dial("5551001")
+    cpe = present(build_dialer(SPECS, random.Random(3)).dial("5551001"))
     assert cpe.get_timer() is None and not cpe.started and cpe.connect_speed > 0
     a = lns()
     a.open(now=0.0)

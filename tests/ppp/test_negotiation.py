@@ -9,6 +9,7 @@ from engine.ppp import frames as F
 from engine.ppp.chap import chap_md5, parse_value
 from engine.ppp.fsm import State
 from engine.ppp.pap import build_request, parse_request
+from tests.present import present
 
 from .harness import link
 
@@ -20,8 +21,8 @@ def lcp(code, ident, data=b""):
 def parsed(frames):
     out = []
     for f in frames:
-        proto, info = F.split_frame(f)
-        code, ident, data = F.parse_packet(info)
+        proto, info = present(F.split_frame(f))
+        code, ident, data = present(F.parse_packet(info))
         out.append((proto, code, ident, data))
     return out
 
@@ -42,7 +43,7 @@ def test_reject_mrru_and_endpoint_discriminator():
     a.receive_frame(lcp(F.CONF_REQ, 42, opts), now=0.1)
     ((proto, code, ident, data),) = parsed(a.frames_to_send())
     assert (proto, code, ident) == (F.PROTO_LCP, F.CONF_REJ, 42)
-    assert F.parse_options(data) == [(17, b"\x05\xd4"), (19, b"\x01abcd")]
+    assert present(F.parse_options(data)) == [(17, b"\x05\xd4"), (19, b"\x01abcd")]
     # the peer drops them: acked
     a.receive_frame(lcp(F.CONF_REQ, 43, F.build_options([(1, b"\x05\xdc"),
                                                          (5, b"\x11\x22\x33\x44")])), now=0.2)
@@ -119,7 +120,7 @@ def test_magic_collision_is_naked():
 
 def test_our_request_and_mru():
     a, req = opened_lcp(mru=1400, auth_protocols_required=("chap",), pfc=True, acfc=True)
-    opts = dict(F.parse_options(req[3]))
+    opts = dict(present(F.parse_options(req[3])))
     assert opts[1] == (1400).to_bytes(2, "big")
     assert opts[3] == b"\xc2\x23\x05"
     assert len(opts[5]) == 4 and opts[7] == b"" and opts[8] == b""
@@ -154,26 +155,26 @@ def test_chap_md5_rfc1994_definition():
     # a fixed vector (MD5 of 0x01 ‖ "secret" ‖ 0x00..0x0f), independent of the code above
     assert chap_md5(1, b"secret", bytes(range(16))).hex() == \
         hashlib.md5(bytes.fromhex("01736563726574000102030405060708090a0b0c0d0e0f")).hexdigest()
-    assert parse_value(b"\x03abcNAME") == (b"abc", b"NAME")
+    assert present(parse_value(b"\x03abcNAME")) == (b"abc", b"NAME")
     assert parse_value(b"\x05ab") is None and parse_value(b"") is None
 
 
 def test_pap_encoding():
     assert build_request(b"cpe", b"pw") == b"\x03cpe\x02pw"
-    assert parse_request(b"\x03cpe\x02pw") == (b"cpe", b"pw")
+    assert present(parse_request(b"\x03cpe\x02pw")) == (b"cpe", b"pw")
     assert parse_request(b"\x09cpe") is None and parse_request(b"\x03cpe\x05pw") is None
 
 
 def test_frames_codec():
-    assert F.split_frame(b"\xff\x03\xc0\x21\x01") == (0xC021, b"\x01")
-    assert F.split_frame(b"\xc0\x21\x01") == (0xC021, b"\x01")
+    assert present(F.split_frame(b"\xff\x03\xc0\x21\x01")) == (0xC021, b"\x01")
+    assert present(F.split_frame(b"\xc0\x21\x01")) == (0xC021, b"\x01")
     assert F.split_frame(b"\xff\x05\xc0\x21") is None
     assert F.split_frame(b"\x21abc") is None
-    assert F.split_frame(b"\x21abc", pfc=True) == (0x21, b"abc")
+    assert present(F.split_frame(b"\x21abc", pfc=True)) == (0x21, b"abc")
     assert F.split_frame(b"\xc0\x20") is None            # even low octet
-    assert F.parse_packet(b"\x01\x02\x00\x06abpadding") == (1, 2, b"ab")
+    assert present(F.parse_packet(b"\x01\x02\x00\x06abpadding")) == (1, 2, b"ab")
     assert F.parse_packet(b"\x01\x02\x00\x09ab") is None
-    assert F.parse_options(b"\x01\x04\x05\xdc\x07\x02") == [(1, b"\x05\xdc"), (7, b"")]
+    assert present(F.parse_options(b"\x01\x04\x05\xdc\x07\x02")) == [(1, b"\x05\xdc"), (7, b"")]
     assert F.parse_options(b"\x01\x01") is None
     assert F.parse_options(b"\x01\x09abc") is None
 
@@ -256,16 +257,16 @@ def test_mru_nak_adopted():
     a, req = opened_lcp(mru=1400)
     a.receive_frame(lcp(F.CONF_NAK, req[2], b"\x01\x04\x05\x00"), now=0)
     ((_, code, _, data),) = parsed(a.frames_to_send())
-    assert code == F.CONF_REQ and (1, b"\x05\x00") in F.parse_options(data)
+    assert code == F.CONF_REQ and (1, b"\x05\x00") in present(F.parse_options(data))
     a.receive_frame(lcp(F.CONF_NAK, a.lcp.req_id, b"\x01\x04\x05\xdc"), now=0)
     ((_, code, _, data),) = parsed(a.frames_to_send())
-    assert 1 not in dict(F.parse_options(data)) and a.snapshot().mru == 1500
+    assert 1 not in dict(present(F.parse_options(data))) and a.snapshot().mru == 1500
 
 
 def _opened_lcp():
     a = link(1)
     a.open(now=0.0)
-    (req,) = [F.parse_packet(F.split_frame(f)[1]) for f in a.frames_to_send()]
+    (req,) = [present(F.parse_packet(present(F.split_frame(f))[1])) for f in a.frames_to_send()]
     peer_req = F.build_packet(F.PROTO_LCP, F.CONF_REQ, 9, b"\x05\x06\x01\x02\x03\x04")
     a.receive_frame(peer_req, now=0.0)
     ack = F.build_packet(F.PROTO_LCP, F.CONF_ACK, req[1], req[2])
@@ -280,7 +281,7 @@ def test_repeated_configure_request_after_our_lost_ack_is_acked_again():
     # do not tear the link down and renegotiate
     a, peer_req, _ack = _opened_lcp()
     a.receive_frame(peer_req, now=3.0)
-    out = [F.parse_packet(F.split_frame(f)[1]) for f in a.frames_to_send()]
+    out = [present(F.parse_packet(present(F.split_frame(f))[1])) for f in a.frames_to_send()]
     assert out == [(F.CONF_ACK, 9, b"\x05\x06\x01\x02\x03\x04")]
     assert a.lcp.state.name == "OPENED"
     # a new request (new Identifier) is a renegotiation (RFC 1661 RCR in Opened)
@@ -300,9 +301,9 @@ def test_identifier_changes_after_a_valid_reply():
     # (RFC 1661 §5.1: it MUST change once a valid reply was received)
     a = link(1)
     a.open(now=0.0)
-    (req,) = [F.parse_packet(F.split_frame(f)[1]) for f in a.frames_to_send()]
+    (req,) = [present(F.parse_packet(present(F.split_frame(f))[1])) for f in a.frames_to_send()]
     a.receive_frame(F.build_packet(F.PROTO_LCP, F.CONF_ACK, req[1], req[2]), now=0.1)
     assert a.lcp.state.name == "ACK_RCVD"
-    a.handle_timer(now=a.get_timer())
-    (again,) = [F.parse_packet(F.split_frame(f)[1]) for f in a.frames_to_send()]
+    a.handle_timer(now=present(a.get_timer()))
+    (again,) = [present(F.parse_packet(present(F.split_frame(f))[1])) for f in a.frames_to_send()]
     assert again[0] == F.CONF_REQ and again[1] == (req[1] + 1) & 0xFF

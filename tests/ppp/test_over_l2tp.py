@@ -3,11 +3,13 @@ answers it with a lab CPE; mutual CHAP, IPCP, a ping, and teardown."""
 import random
 
 from engine import icmp
+from engine.icmp import IcmpEcho
 from engine.l2tp import connection as l2tp
 from engine.l2tp.events import CallUp, OutgoingCallRequested, PppFrame
-from engine.lab.cpe import CpeDialer, CpeSpec
-from engine.ppp import IpPacket, LinkDown, NetworkUp, PppConfig, PppLink
+from engine.lab.cpe import Cpe, CpeDialer, CpeSpec
+from engine.ppp import AuthRequest, IpPacket, LinkDown, NetworkUp, PppConfig, PppLink
 from engine.ppp.chap import chap_md5  # noqa: E402
+from tests.present import present
 
 LNS_ADDR, LAC_ADDR = ("127.0.0.1", 1701), ("127.0.0.2", 1701)
 
@@ -26,10 +28,10 @@ def test_outgoing_call_ppp_to_cpe():
     now = 0.0
     tid = lns_ep.open_tunnel(LAC_ADDR, secret=b"s3", now=now)
     sid = lns_ep.place_outgoing_call(tid, called_number="5551001", now=now)
-    cpe = None
-    lac_call = None
-    events = []
-    replies = []
+    cpe: Cpe | None = None
+    lac_call: tuple[int, int] | None = None
+    events: list[object] = []
+    replies: list[IcmpEcho] = []
     for _ in range(2000):
         moved = False
         for d, _addr in lns_ep.datagrams_to_send(now=now):
@@ -38,32 +40,32 @@ def test_outgoing_call_ppp_to_cpe():
         for d, _addr in lac_ep.datagrams_to_send(now=now):
             lns_ep.receive_datagram(d, LAC_ADDR, now=now)
             moved = True
-        while (ev := lac_ep.next_event()) is not None:
-            if isinstance(ev, OutgoingCallRequested):
-                cpe = dialer.dial(ev.called_number)
-                lac_call = (ev.tunnel_id, ev.session_id)
+        while (lac_ev := lac_ep.next_event()) is not None:
+            if isinstance(lac_ev, OutgoingCallRequested):
+                cpe = dialer.dial(lac_ev.called_number)
+                lac_call = (lac_ev.tunnel_id, lac_ev.session_id)
                 lac_ep.answer_outgoing_call(*lac_call, connect_speed=64000, now=now)
-            elif isinstance(ev, PppFrame) and cpe is not None:
-                cpe.receive_frame(ev.frame, now=now)
-        while (ev := lns_ep.next_event()) is not None:
-            if isinstance(ev, CallUp):
+            elif isinstance(lac_ev, PppFrame) and cpe is not None:
+                cpe.receive_frame(lac_ev.frame, now=now)
+        while (lns_ev := lns_ep.next_event()) is not None:
+            if isinstance(lns_ev, CallUp):
                 ppp.open(now=now)
-            elif isinstance(ev, PppFrame):
-                ppp.receive_frame(ev.frame, now=now)
+            elif isinstance(lns_ev, PppFrame):
+                ppp.receive_frame(lns_ev.frame, now=now)
         while (ev := ppp.next_event()) is not None:
             events.append(ev)
-            if type(ev).__name__ == "AuthRequest":
+            if isinstance(ev, AuthRequest):
                 ppp.auth_result(ev.request_id, ev.chap_response == chap_md5(
-                    ev.chap_id, b"cpe1-pass", ev.chap_challenge), now=now)
+                    present(ev.chap_id), b"cpe1-pass", present(ev.chap_challenge)), now=now)
             elif isinstance(ev, NetworkUp):
-                ppp.send_ip(icmp.build_echo_request("10.0.0.1", ev.peer_ip, 9, 1, b"hi"))
+                ppp.send_ip(icmp.build_echo_request("10.0.0.1", present(ev.peer_ip), 9, 1, b"hi"))
             elif isinstance(ev, IpPacket):
-                replies.append(icmp.parse_echo(ev.packet))
+                replies.append(present(icmp.parse_echo(ev.packet)))
                 ppp.close("done", now=now)
         for f in ppp.frames_to_send():
             lns_ep.send_ppp(tid, sid, f)
             moved = True
-        if cpe is not None:
+        if cpe is not None and lac_call is not None:
             for f in cpe.frames_to_send():
                 lac_ep.send_ppp(*lac_call, f)
                 moved = True
@@ -76,11 +78,11 @@ def test_outgoing_call_ppp_to_cpe():
                 break
             now = max(now, min(timers))
             for node in (lns_ep, lac_ep, ppp, cpe):
-                if node is not None and node.get_timer() is not None and \
-                        node.get_timer() <= now:
+                due = node.get_timer() if node is not None else None
+                if node is not None and due is not None and due <= now:
                     node.handle_timer(now=now)
     names = [type(e).__name__ for e in events]
     assert "NetworkUp" in names and "PeerAuthenticated" in names
     assert "AuthenticatedByPeer" in names
     assert [(r.src, r.type, r.payload) for r in replies] == [("10.10.1.1", 0, b"hi")]
-    assert events[-1] == LinkDown("done") and cpe.down
+    assert events[-1] == LinkDown("done") and present(cpe).down

@@ -5,6 +5,7 @@ import scapy.layers.ppp as ppp
 from engine.ppp import frames as F
 from engine.ppp.chap import parse_value
 from engine.ppp.pap import parse_request
+from tests.present import present
 
 from .test_link import CPE, LNS, run_pair
 
@@ -24,14 +25,14 @@ def test_scapy_decodes_our_frames(pap):
     for f in frames_of(pap):
         pkt = ppp.HDLC(f)
         assert pkt.address == 0xFF and pkt.control == 0x03
-        proto, info = F.split_frame(f)
+        proto, info = present(F.split_frame(f))
         assert pkt[ppp.PPP].proto == proto
-        code, ident, data = F.parse_packet(info)
+        code, ident, data = present(F.parse_packet(info))
         layer = pkt[ppp.PPP].payload
         assert layer.code == code and layer.id == ident and layer.len == len(data) + 4
         assert not pkt.haslayer("Raw") or proto == F.PROTO_CHAP and code in (3, 4), pkt
         if proto in (F.PROTO_LCP, F.PROTO_IPCP) and code in (1, 2, 3, 4):
-            ours = F.parse_options(data)
+            ours = present(F.parse_options(data))
             theirs = [(o.type, o.len) for o in layer.options]
             assert theirs == [(t, len(v) + 2) for t, v in ours]
             for o, (t, v) in zip(layer.options, ours, strict=False):
@@ -44,10 +45,10 @@ def test_scapy_decodes_our_frames(pap):
                 if proto == F.PROTO_IPCP and t in (3, 129, 131):
                     assert o.data == ".".join(str(x) for x in v)
         if proto == F.PROTO_PAP and code == 1:
-            user, pw = parse_request(data)
+            user, pw = present(parse_request(data))
             assert (layer.username, layer.password) == (user, pw)
         if proto == F.PROTO_CHAP and code in (1, 2):
-            value, name = parse_value(data)
+            value, name = present(parse_value(data))
             assert layer.value == value and layer.optional_name == name
         if proto == F.PROTO_LCP and code in (5, 6):
             assert layer.code == code

@@ -10,8 +10,8 @@ def test_lcp_configure_request_options():
     data = (b"\x01\x04\x05\x78" + b"\x03\x05\xc2\x23\x05" + b"\x05\x06\x1a\x2b\x3c\x4d"
             + b"\x07\x02\x08\x02" + b"\x13\x03\x00")
     line = format_frame(F.build_packet(F.PROTO_LCP, F.CONF_REQ, 1, data), "rx")
-    assert line == ("rx LCP ConfReq id=0x01 len=%d <mru 1400> <auth chap md5> "
-                    "<magic 0x1a2b3c4d> <pcomp> <accomp> <opt 19 00>" % (len(data) + 4))
+    assert line == (f"rx LCP ConfReq id=0x01 len={len(data) + 4} <mru 1400> <auth chap md5> "
+                    "<magic 0x1a2b3c4d> <pcomp> <accomp> <opt 19 00>")
 
 
 def test_ipcp_pap_chap_lines():
@@ -47,7 +47,7 @@ def test_peer_bytes_escaped_and_malformed_input_never_raises():
 
 
 def test_link_tracer_sees_every_control_packet_both_ways():
-    lines = {"lns": [], "cpe": []}
+    lines: dict[str, list[str]] = {"lns": [], "cpe": []}
     a, b, w = pair(LNS, CPE, verifier_a=V_LNS, verifier_b=V_CPE)
     a.tracer = lines["lns"].append
     b.tracer = lines["cpe"].append
