@@ -33,12 +33,10 @@ from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-for p in (ROOT, HERE):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
-import dialout as bd  # noqa: E402  (bench/dialout.py: lab file, engine configuration, timing)
-
+from bench import dialout as bd  # noqa: E402  (lab file, engine configuration, timing)
 from engine.aio.engine import Engine  # noqa: E402
 
 

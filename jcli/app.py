@@ -20,7 +20,8 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jcli.config.model import RouterConfig
 from jcli.config.render import FOOTER, HEADER
@@ -80,7 +81,7 @@ class Shell:
             try:
                 lines = read_script(path)
                 if lines and lines[0].startswith(HEADER) and FOOTER not in (
-                        l.strip() for l in lines[-3:]):
+                        s.strip() for s in lines[-3:]):
                     raise ScriptError(f"Cannot load {path}: truncated (no \"{FOOTER}\" line)")
             except ScriptError as e:
                 ctx.error(f"% {e}")
@@ -131,7 +132,7 @@ class Shell:
                 n += 1
                 ex._where = f"{source}:{n}"
                 if ctx.quit:
-                    if any(l.strip() and l.lstrip()[0] != "!" for l in [line, *src.rest_now()]):
+                    if any(s.strip() and s.lstrip()[0] != "!" for s in [line, *src.rest_now()]):
                         ex._error(["% Input continues after 'exit'; the rest is not run"])
                         status = 1
                     break

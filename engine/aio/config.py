@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 from engine.aaa import server as radius_defaults
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
-from engine.l2tp.config import (DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW,
-                               DEFAULT_TUNNEL_IDLE_TIMEOUT)
+from engine.l2tp.config import (
+    DEFAULT_HELLO_INTERVAL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RECEIVE_WINDOW,
+    DEFAULT_TUNNEL_IDLE_TIMEOUT,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 from engine.aio.calls import Call, CallTable
 from engine.aio.config import PortConfig, VirtualRouterConfig
-from engine.types import DataplaneError, Route
 from engine.dialout import service as ds
+from engine.types import DataplaneError, Route
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ them real and moves packets.  Packets reach the engine through three callbacks:
 from __future__ import annotations
 
 import ipaddress
-from typing import Callable, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
-from engine.types import (DISTANCE, DataplaneConfigError, DataplaneError, Route,
-                          UnknownVirtualRouter)
+from engine.types import DISTANCE, DataplaneConfigError, DataplaneError, Route, UnknownVirtualRouter
 
 __all__ = ["DISTANCE", "DataplaneConfigError", "DataplaneError", "UnknownVirtualRouter",
            "Route", "Dataplane", "TriggerCallback", "SessionPacketCallback",

@@ -95,19 +95,47 @@ import shutil
 import socket
 import struct
 from collections import Counter
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from . import netns_helpers as nsh
 from . import rtnl
 from .base import DataplaneConfigError, DataplaneError, Route, UnknownVirtualRouter
-from .linux_support import (ICMP_FILTER, LOCAL_ICMP_TYPES, MAX_BURST, MAX_MTU, MIN_MTU, PROTO,
-                            PROTO_NAMES, READ_SIZE, RETIRE_BATCH, RETIRED_GROUP,
-                            RETIRED_GROUPS, ROOT_ERROR, SOL_RAW, TRIGGER_IFNAME,
-                            DataplaneUnavailable, SessionState, VrState, claim_prefix, echo,
-                            flush_retired, ignore_missing, in_prefix_order, index_names,
-                            is_loopback, kernel_ifname, kernel_routes, netns_name,
-                            reconcile_locks, release_prefix, route_args, route_priority,
-                            schedule_flush, to_route)
+from .linux_support import (
+    ICMP_FILTER,
+    LOCAL_ICMP_TYPES,
+    MAX_BURST,
+    MAX_MTU,
+    MIN_MTU,
+    PROTO,
+    PROTO_NAMES,
+    READ_SIZE,
+    RETIRE_BATCH,
+    RETIRED_GROUP,
+    RETIRED_GROUPS,
+    ROOT_ERROR,
+    SOL_RAW,
+    TRIGGER_IFNAME,
+    DataplaneUnavailable,
+    SessionState,
+    VrState,
+    claim_prefix,
+    echo,
+    flush_retired,
+    ignore_missing,
+    in_prefix_order,
+    index_names,
+    is_loopback,
+    kernel_ifname,
+    kernel_routes,
+    netns_name,
+    reconcile_locks,
+    release_prefix,
+    route_args,
+    route_priority,
+    schedule_flush,
+    to_route,
+)
 from .nexthop import needs_resolution
 from .ports import LinuxPortOps, LinuxPorts
 
@@ -222,7 +250,7 @@ class LinuxDataplane(LinuxPortOps):
         finally:
             release_prefix(self.prefix, self._lock)
 
-    def __enter__(self) -> "LinuxDataplane":
+    def __enter__(self) -> LinuxDataplane:
         return self
 
     def __exit__(self, *exc) -> None:

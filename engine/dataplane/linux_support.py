@@ -17,8 +17,9 @@ import socket
 import struct
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from ..rib import prefix_key
 from . import rtnl

@@ -27,7 +27,8 @@ import socket
 import struct
 import subprocess
 import threading
-from typing import Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 T = TypeVar("T")
 

@@ -15,9 +15,8 @@ a network going costs the routes resolved through its interface.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
-
 from bisect import insort
+from dataclasses import replace
 
 from engine.types import Route
 

@@ -1,19 +1,38 @@
 """L2TP dial-out control core (sans-IO): targets, session state machine, tunnel selection and
 the service tying the chassis, virtual router, target and session levels together."""
-from engine.dialout.selection import (DestinationSnapshot, DestinationState, DestinationTable,
-                                      TunnelDef, TunnelSelector)
-from engine.dialout.service import (AuthorizeRequest, CallParams,
-                                    ChassisConfig, ChassisSnapshot, ChassisState, CloseTunnel,
-                                    ConfigError, Denial, DialoutConfig, DialoutService,
-                                    DialoutSnapshot, DialoutTrace, ForwardPackets, Grant,
-                                    InstallRoutes, OpenTunnel, PlaceCall, RemoveRoutes,
-                                    SessionKey, SessionSnapshot, StartPpp, TargetSnapshot,
-                                    TearDown, TunnelSnapshot, VrConfig, VrSnapshot, VrState,
-                                    access_routes_from)
-from engine.dialout.session import (Action, InvalidTransition, SessionEvent, SessionState,
-                                    TRANSITIONS, transition)
-from engine.dialout.targets import (CounterSnapshot, Counters, Target, TargetConfig,
-                                    TargetState)
+from engine.dialout.selection import DestinationSnapshot, DestinationState, DestinationTable, TunnelDef, TunnelSelector
+from engine.dialout.service import (
+                                      AuthorizeRequest,
+                                      CallParams,
+                                      ChassisConfig,
+                                      ChassisSnapshot,
+                                      ChassisState,
+                                      CloseTunnel,
+                                      ConfigError,
+                                      Denial,
+                                      DialoutConfig,
+                                      DialoutService,
+                                      DialoutSnapshot,
+                                      DialoutTrace,
+                                      ForwardPackets,
+                                      Grant,
+                                      InstallRoutes,
+                                      OpenTunnel,
+                                      PlaceCall,
+                                      RemoveRoutes,
+                                      SessionKey,
+                                      SessionSnapshot,
+                                      StartPpp,
+                                      TargetSnapshot,
+                                      TearDown,
+                                      TunnelSnapshot,
+                                      VrConfig,
+                                      VrSnapshot,
+                                      VrState,
+                                      access_routes_from,
+)
+from engine.dialout.session import TRANSITIONS, Action, InvalidTransition, SessionEvent, SessionState, transition
+from engine.dialout.targets import Counters, CounterSnapshot, Target, TargetConfig, TargetState
 
 __all__ = [
     "Action", "AuthorizeRequest", "CallParams", "ChassisConfig", "ChassisSnapshot", "ChassisState",

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import heapq
 
-from engine.types import Route
 from engine.dialout.causes import TerminateCause
 from engine.dialout.core import ActionTable, Packet
-from engine.dialout.model import (AuthorizeRequest, ForwardPackets, InstallRoutes,
-                                  RemoveRoutes, StartPpp, TearDown)
+from engine.dialout.model import AuthorizeRequest, ForwardPackets, InstallRoutes, RemoveRoutes, StartPpp, TearDown
 from engine.dialout.records import SessionEntry
 from engine.dialout.session import SETUP_STATES, Action, inhibit_multiplier
 from engine.dialout.targets import Counter as C
 from engine.dialout.tunnels import TunnelGlue
+from engine.types import Route
 
 A = Action
 

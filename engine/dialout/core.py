@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, deque
-from typing import Callable, Optional
+from collections.abc import Callable
 
-from engine.dialout.model import (ChassisConfig, ChassisState, DialoutConfig, DialoutTrace,
-                                  IPv4, Request, SessionKey)
 from engine.dialout.deadlines import SessionDeadlines
+from engine.dialout.model import ChassisConfig, ChassisState, DialoutConfig, DialoutTrace, IPv4, Request, SessionKey
 from engine.dialout.records import SessionEntry, TunnelEntry, VrEntry
 from engine.dialout.selection import DestinationTable, TunnelSelector
-from engine.dialout.session import (SETUP_STATES, Action, SessionEvent, SessionState,
-                                    transition)
+from engine.dialout.session import SETUP_STATES, Action, SessionEvent, SessionState, transition
 from engine.dialout.targets import Counter as C
 from engine.dialout.targets import Counters
 
 S, E = SessionState, SessionEvent
-Packet = Optional[bytes]                    # the trigger packet an event carries, if any
+Packet = bytes | None                    # the trigger packet an event carries, if any
 ActionFn = Callable[[SessionEntry, float, Packet], None]
 ActionTable = dict[Action, ActionFn]
 

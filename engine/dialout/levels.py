@@ -6,13 +6,29 @@ import ipaddress
 from collections import Counter
 
 from engine.dialout.actions import SessionActions
-from engine.dialout.model import (AddrLike, ChassisConfig, ChassisState, ConfigError,
-                                  DialoutConfig, InstallRoutes, NetLike, RemoveRoutes, SessionKey,
-                                  VrState, validate_config)
+from engine.dialout.model import (
+    AddrLike,
+    ChassisConfig,
+    ChassisState,
+    ConfigError,
+    DialoutConfig,
+    InstallRoutes,
+    NetLike,
+    RemoveRoutes,
+    SessionKey,
+    VrState,
+    validate_config,
+)
 from engine.dialout.records import SessionEntry, VrEntry
 from engine.dialout.session import SessionEvent, SessionState
-from engine.dialout.snapshots import (ChassisSnapshot, DialoutSnapshot, SessionSnapshot,
-                                      TargetSnapshot, TunnelSnapshot, VrSnapshot)
+from engine.dialout.snapshots import (
+    ChassisSnapshot,
+    DialoutSnapshot,
+    SessionSnapshot,
+    TargetSnapshot,
+    TunnelSnapshot,
+    VrSnapshot,
+)
 from engine.dialout.targets import Target, TargetState
 
 E = SessionEvent

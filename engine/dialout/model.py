@@ -6,12 +6,11 @@ import enum
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
 
-from engine.types import Route
 from engine.dialout.causes import TerminateCause
 from engine.dialout.selection import TunnelDef
 from engine.dialout.targets import TargetConfig
+from engine.types import Route
 
 IPv4 = ipaddress.IPv4Address
 Net = ipaddress.IPv4Network
@@ -21,8 +20,8 @@ Net = ipaddress.IPv4Network
 # with this), so a profile without `ppp authentication` still authenticates the peer.
 DEFAULT_PPP_AUTHENTICATION: tuple[str, ...] = ("chap",)
 # A network as the integration may give it: object, "a.b.c.d/len" text, or (prefix, len, ...).
-NetLike = Union[ipaddress.IPv4Network, str, tuple[object, ...]]
-AddrLike = Union[ipaddress.IPv4Address, str, int]
+NetLike = ipaddress.IPv4Network | str | tuple[object, ...]
+AddrLike = ipaddress.IPv4Address | str | int
 
 
 # ============================================================================ configuration
@@ -104,7 +103,7 @@ class Denial:
     reason: str = "access-reject"
 
 
-AuthResult = Union[Grant, Denial]
+AuthResult = Grant | Denial
 
 
 # ============================================================================ keys, requests
@@ -203,8 +202,8 @@ class CloseTunnel:
     reason: str
 
 
-Request = Union[AuthorizeRequest, OpenTunnel, PlaceCall, StartPpp, InstallRoutes, RemoveRoutes,
-                ForwardPackets, TearDown, CloseTunnel]
+Request = (AuthorizeRequest | OpenTunnel | PlaceCall | StartPpp | InstallRoutes | RemoveRoutes
+           | ForwardPackets | TearDown | CloseTunnel)
 
 
 @dataclass(frozen=True, slots=True)

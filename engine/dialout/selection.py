@@ -21,9 +21,9 @@ meanwhile).  The ``DestinationTable`` is the data behind ``show l2tp destination
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Callable, Sequence
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,21 +50,48 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import logging
-from collections.abc import Iterable
-from typing import Callable
+from collections.abc import Callable, Iterable
 
 from engine.dialout.causes import TerminateCause
 from engine.dialout.levels import Levels
-from engine.dialout.model import (AddrLike, AuthorizeRequest, AuthResult, CallParams,
-                                  ChassisConfig, ChassisState, CloseTunnel, ConfigError, Denial,
-                                  DialoutConfig, DialoutTrace, ForwardPackets, Grant,
-                                  InstallRoutes, NetLike, OpenTunnel, PlaceCall, RemoveRoutes,
-                                  Request, SessionKey, StartPpp, TearDown, VrConfig, VrState,
-                                  access_routes_from, validate_config)
+from engine.dialout.model import (
+    AddrLike,
+    AuthorizeRequest,
+    AuthResult,
+    CallParams,
+    ChassisConfig,
+    ChassisState,
+    CloseTunnel,
+    ConfigError,
+    Denial,
+    DialoutConfig,
+    DialoutTrace,
+    ForwardPackets,
+    Grant,
+    InstallRoutes,
+    NetLike,
+    OpenTunnel,
+    PlaceCall,
+    RemoveRoutes,
+    Request,
+    SessionKey,
+    StartPpp,
+    TearDown,
+    VrConfig,
+    VrState,
+    access_routes_from,
+    validate_config,
+)
 from engine.dialout.records import SessionEntry
 from engine.dialout.session import RESETTABLE_STATES, SessionEvent, SessionState
-from engine.dialout.snapshots import (ChassisSnapshot, DialoutSnapshot, SessionSnapshot,
-                                      TargetSnapshot, TunnelSnapshot, VrSnapshot)
+from engine.dialout.snapshots import (
+    ChassisSnapshot,
+    DialoutSnapshot,
+    SessionSnapshot,
+    TargetSnapshot,
+    TunnelSnapshot,
+    VrSnapshot,
+)
 from engine.dialout.targets import Counter as C
 from engine.dialout.targets import TargetState
 

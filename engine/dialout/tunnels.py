@@ -8,7 +8,7 @@ the last session leaves a tunnel.
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from collections.abc import Callable
 
 from engine.dialout.core import Packet, ServiceCore
 from engine.dialout.model import CloseTunnel, OpenTunnel, PlaceCall

@@ -2,8 +2,16 @@
 from .config import L2tpConfig
 from .connection import CallInfo, L2tpEndpoint, L2tpSnapshot, TunnelInfo, challenge_response
 from .errors import L2tpProtocolError
-from .events import (CallDown, CallUp, IncomingCallRequested, OutgoingCallRequested, PppFrame,
-                     TunnelDown, TunnelUp, describe_call_down)
+from .events import (
+                     CallDown,
+                     CallUp,
+                     IncomingCallRequested,
+                     OutgoingCallRequested,
+                     PppFrame,
+                     TunnelDown,
+                     TunnelUp,
+                     describe_call_down,
+)
 
 __all__ = ["L2tpConfig", "L2tpEndpoint", "L2tpSnapshot", "TunnelInfo", "CallInfo", "challenge_response",
            "L2tpProtocolError", "TunnelUp", "TunnelDown", "CallUp", "CallDown", "OutgoingCallRequested",

@@ -162,7 +162,7 @@ class Avp:
     hidden: bool = False
 
     @classmethod
-    def make(cls, attr: int, value: Any, *, hidden: bool = False) -> "Avp":
+    def make(cls, attr: int, value: Any, *, hidden: bool = False) -> Avp:
         t = AVP_TYPES.get(attr)
         return cls(attr, value, 0, t.mandatory if t else True, hidden)
 
@@ -289,7 +289,7 @@ def hide_value(attr: int, value: bytes, secret: bytes, random_vector: bytes, pad
     for i in range(0, len(plain), 16):
         block = hashlib.md5(prev).digest()
         chunk = plain[i:i + 16]
-        c = bytes(a ^ b for a, b in zip(chunk, block))
+        c = bytes(a ^ b for a, b in zip(chunk, block, strict=False))
         out += c
         prev = secret + c
     return bytes(out)
@@ -301,7 +301,7 @@ def unhide_value(attr: int, hidden: bytes, secret: bytes, random_vector: bytes) 
     for i in range(0, len(hidden), 16):
         block = hashlib.md5(prev).digest()
         chunk = hidden[i:i + 16]
-        plain += bytes(a ^ b for a, b in zip(chunk, block))
+        plain += bytes(a ^ b for a, b in zip(chunk, block, strict=False))
         prev = secret + chunk
     if len(plain) < 2:
         raise L2tpProtocolError("hidden AVP too short", error=ERR_BAD_LENGTH)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from . import avp as A
 from . import call as C
@@ -12,7 +12,7 @@ from .avp import Avp, Q931Cause, ResultCode
 from .core import EndpointCore
 from .errors import CDN_ADMIN, CDN_GENERAL_ERROR, CDN_TEMP_NO_FACILITIES, ERR_BAD_SESSION_ID, ERR_BAD_VALUE, ERR_NONE
 from .events import CallDown, CallUp, IncomingCallRequested, OutgoingCallRequested
-from .records import fit_message, DEFAULT_FRAMING, HIDE_ATTRS, MSG_EVENT, DEFAULT_MAX_BPS, Call, Msg, Tunnel
+from .records import DEFAULT_FRAMING, DEFAULT_MAX_BPS, HIDE_ATTRS, MSG_EVENT, Call, Msg, Tunnel, fit_message
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from .avp import BEARER_ANALOG, BEARER_DIGITAL, FRAMING_ASYNC, FRAMING_SYNC
 from .errors import ERR_NONE, STOPCCN_NOT_AUTHORIZED
 
-
 #: defaults of the settings the CLI exposes (the one place they are defined)
 DEFAULT_RECEIVE_WINDOW = 64
 DEFAULT_MAX_RETRIES = 5

@@ -11,8 +11,15 @@ from .config import L2tpConfig
 from .errors import CDN_ADMIN, ERR_NONE, STOPCCN_GENERAL_CLEAR, L2tpProtocolError
 from .events import Event
 from .receive import Receiver
-from .records import (DEFAULT_BEARER, DEFAULT_FRAMING, DEFAULT_MAX_BPS, CallInfo, L2tpSnapshot, TunnelInfo,
-                      challenge_response)
+from .records import (
+    DEFAULT_BEARER,
+    DEFAULT_FRAMING,
+    DEFAULT_MAX_BPS,
+    CallInfo,
+    L2tpSnapshot,
+    TunnelInfo,
+    challenge_response,
+)
 
 __all__ = ["L2tpEndpoint", "L2tpConfig", "L2tpSnapshot", "TunnelInfo", "CallInfo", "challenge_response"]
 

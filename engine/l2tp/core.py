@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from typing import Any, Callable, Collection
+from collections.abc import Callable, Collection
+from typing import Any
 
 from . import message as M
 from . import tunnel as T

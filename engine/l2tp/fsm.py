@@ -1,7 +1,7 @@
 """Table-driven state machine helper: {(state, event): (next_state, actions)}."""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 Table = dict[tuple[str, str], tuple[str, tuple[str, ...]]]
 Row = tuple[str, tuple[str, ...]]

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import struct
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from . import avp as A
 from .avp import Avp, decode_avps, encode_avp

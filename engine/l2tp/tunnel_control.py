@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from . import avp as A
 from . import call as C
@@ -10,8 +10,14 @@ from . import message as M
 from . import tunnel as T
 from .avp import Avp, ResultCode
 from .call_control import CallControl
-from .errors import (CDN_GENERAL_ERROR, ERR_NONE, STOPCCN_BAD_VERSION, STOPCCN_FSM_ERROR, STOPCCN_GENERAL_ERROR,
-                     STOPCCN_NOT_AUTHORIZED)
+from .errors import (
+    CDN_GENERAL_ERROR,
+    ERR_NONE,
+    STOPCCN_BAD_VERSION,
+    STOPCCN_FSM_ERROR,
+    STOPCCN_GENERAL_ERROR,
+    STOPCCN_NOT_AUTHORIZED,
+)
 from .events import TunnelDown, TunnelUp
 from .records import Msg, Rejected, Tunnel, fit_message
 

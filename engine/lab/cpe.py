@@ -83,7 +83,7 @@ class CpeSpec:
     name: str = ""
 
     @classmethod
-    def from_toml(cls, d: dict) -> "CpeSpec":
+    def from_toml(cls, d: dict) -> CpeSpec:
         known = {"number", "username", "password", "expect-username", "expect-password",
                  "address", "addresses", "auth", "accept-auth", "mode", "bad-address",
                  "keepalive", "name"}

@@ -38,7 +38,7 @@ class LacFailure:
     tunnel_result: int = 4        # StopCCN result code for refuse-tunnel (4 = not authorized)
 
     @classmethod
-    def from_toml(cls, d: Any) -> "LacFailure":
+    def from_toml(cls, d: Any) -> LacFailure:
         if d is None:
             return cls()
         if isinstance(d, str):
@@ -70,7 +70,7 @@ class LacSpec:
     failure: LacFailure = field(default_factory=LacFailure)
 
     @classmethod
-    def from_toml(cls, d: dict) -> "LacSpec":
+    def from_toml(cls, d: dict) -> LacSpec:
         if not isinstance(d, dict):
             raise LabFileError("[[lac]] entry must be a table")
         known = {"name", "listen", "host-name", "secret", "connect-speed", "hello-interval",
@@ -107,12 +107,12 @@ class LabFile:
     path: str | None = None
 
     @classmethod
-    def from_dict(cls, data: dict, *, path: str | None = None) -> "LabFile":
+    def from_dict(cls, data: dict, *, path: str | None = None) -> LabFile:
         unknown = set(data) - {"radius", "lac", "cpe"}
         if unknown:
             raise LabFileError(f"unknown top-level tables {sorted(unknown)}")
         lacs = tuple(LacSpec.from_toml(d) for d in data.get("lac", ()))
-        names = [l.name for l in lacs]
+        names = [lac.name for lac in lacs]
         if len(set(names)) != len(names):
             raise LabFileError("duplicate [[lac]] names")
         radius_cls = _spec_class("engine.lab.radius_server", "RadiusSpec")

@@ -23,11 +23,11 @@ import dataclasses
 import heapq
 import logging
 import random
-from typing import Any, Callable, Iterable, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from engine.aio.driver import CoreTimer
-from engine.l2tp import (CallDown, L2tpConfig, L2tpEndpoint, OutgoingCallRequested, PppFrame, TunnelDown,
-                         TunnelUp)
+from engine.l2tp import CallDown, L2tpConfig, L2tpEndpoint, OutgoingCallRequested, PppFrame, TunnelDown, TunnelUp
 from engine.l2tp.errors import CDN_INVALID_DESTINATION
 from engine.l2tp.udp import L2tpUdpAdapter
 
@@ -133,7 +133,7 @@ class LabLac:
     def _lossy(self, data: bytes, addr: Any) -> bool:
         return self._drop_rng.random() < self.spec.failure.drop
 
-    def start(self) -> "LabLac":
+    def start(self) -> LabLac:
         self.adapter.start()
         assert self.adapter.loop is not None
         self._party_timer = CoreTimer(self.adapter.loop, self, self.adapter.flush)

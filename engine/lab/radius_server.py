@@ -63,7 +63,7 @@ class RadiusSpec:
         return f"{self.host}:{self.port}"
 
     @classmethod
-    def from_toml(cls, d: dict) -> "RadiusSpec":
+    def from_toml(cls, d: dict) -> RadiusSpec:
         """Build from one ``[[radius]]`` table; raises ValueError on bad content."""
         if not isinstance(d, dict):
             raise ValueError("[[radius]] entry must be a table")

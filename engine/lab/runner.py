@@ -63,7 +63,7 @@ class RunningLab:
     def describe(self) -> str:
         parts = [f"radius {getattr(s, 'spec', None) and s.spec.name} "
                  f"{getattr(getattr(s, 'spec', None), 'listen', '')}" for s in self.radius]
-        parts += [f"lac {l.spec.name} {l.local_addr[0]}:{l.local_addr[1]}" for l in self.lacs]
+        parts += [f"lac {lac.spec.name} {lac.local_addr[0]}:{lac.local_addr[1]}" for lac in self.lacs]
         parts.append(f"cpe {len(self.lab.cpe)}")
         return ", ".join(parts)
 

@@ -3,8 +3,17 @@
 Entry point: :class:`engine.ppp.link.PppLink` with :class:`engine.ppp.link.PppConfig`;
 events in :mod:`engine.ppp.events`.
 """
-from .events import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown, LinkUp,
-                     NetworkDown, NetworkUp, PeerAuthenticated)
+from .events import (
+                     AuthenticatedByPeer,
+                     AuthFailed,
+                     AuthRequest,
+                     IpPacket,
+                     LinkDown,
+                     LinkUp,
+                     NetworkDown,
+                     NetworkUp,
+                     PeerAuthenticated,
+)
 from .link import PppConfig, PppCounters, PppLink, PppSnapshot
 
 __all__ = ["PppConfig", "PppLink", "PppSnapshot", "PppCounters", "AuthRequest",

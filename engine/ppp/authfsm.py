@@ -8,7 +8,8 @@ need (the packet's identifier and data), then calls :meth:`AuthMachine.event`.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from .api import PppLinkApi

@@ -12,7 +12,7 @@ raises on wire data.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 PROTO_IPV4 = 0x0021
 PROTO_IPCP = 0x8021

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable, Sequence
 from enum import IntEnum
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from . import frames as F
 from .config import PppConfig
@@ -74,7 +75,7 @@ _I, _ST, _C, _SP, _CG, _SG, _RS, _AR, _AS, _O = (S.INITIAL, S.STARTING, S.CLOSED
 def _row(event: str, cells: Sequence[tuple[str, int] | None]) -> Transitions:
     """One row of the RFC table: cells for states 0..9, each None or 'actions/next'."""
     out: Transitions = {}
-    for st, cell in zip(State, cells):
+    for st, cell in zip(State, cells, strict=True):
         if cell is None:
             out[(st, event)] = None
         else:

@@ -27,27 +27,36 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Callable, Union
+from collections.abc import Callable
 
 from . import frames as F
+from .api import Verdictable
+from .authfsm import AuthMachine
 from .chap import ChapClient, ChapServer
 from .config import PppConfig, PppCounters, PppSnapshot
-from .events import (AuthenticatedByPeer, AuthFailed, AuthRequest, IpPacket, LinkDown, LinkUp,
-                     NetworkDown, NetworkUp, PeerAuthenticated)
-from .authfsm import AuthMachine
+from .events import (
+    AuthenticatedByPeer,
+    AuthFailed,
+    AuthRequest,
+    IpPacket,
+    LinkDown,
+    LinkUp,
+    NetworkDown,
+    NetworkUp,
+    PeerAuthenticated,
+)
 from .fsm import STATE_NAMES, Fsm, Policy, State
 from .ipcp import IpcpPolicy
 from .lcp import LcpPolicy
 from .pap import PapClient, PapServer
-from .api import Verdictable
 from .trace import format_control, format_frame
 
 __all__ = ["PppConfig", "PppCounters", "PppSnapshot", "PppLink"]
 
 log = logging.getLogger(__name__)
 
-Event = Union[LinkUp, AuthRequest, PeerAuthenticated, AuthenticatedByPeer, AuthFailed,
-              NetworkUp, NetworkDown, IpPacket, LinkDown]
+Event = (LinkUp | AuthRequest | PeerAuthenticated | AuthenticatedByPeer | AuthFailed | NetworkUp
+         | NetworkDown | IpPacket | LinkDown)
 
 _IPV4_HDR = b"\xff\x03\x00\x21"
 _HDRS = {p: F.frame_header(p) for p in (F.PROTO_LCP, F.PROTO_PAP, F.PROTO_CHAP, F.PROTO_IPCP)}

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import frames as F
-from .authfsm import (DONE, FAILED, IDLE, PENDING, WAIT, AuthMachine,  # noqa: F401
-                      complete_table)
+from .authfsm import DONE, FAILED, IDLE, PENDING, WAIT, AuthMachine, complete_table  # noqa: F401
 
 if TYPE_CHECKING:
     from .api import PppLinkApi

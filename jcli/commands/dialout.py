@@ -6,7 +6,8 @@ import dataclasses
 import enum
 import ipaddress
 
-from engine.aaa.server import COUNTERS as RADIUS_COUNTERS, STATE_DEAD
+from engine.aaa.server import COUNTERS as RADIUS_COUNTERS
+from engine.aaa.server import STATE_DEAD
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
@@ -387,7 +388,7 @@ def _render_routes(data) -> list[str]:
     out = []
     for vr, routes in data:
         out.append(f"Virtual router {vr}:")
-        out += ["  " + l for l in table(
+        out += ["  " + row for row in table(
             ["Prefix", "Next hop", "Interface", "Protocol", "Distance", "Metric"],
             [[r["prefix"], r["nexthop"] or "-", r["ifname"] or "-",
               r["protocol"] if r.get("active", True) else f'{r["protocol"]} (inactive)',

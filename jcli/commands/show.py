@@ -20,7 +20,7 @@ def config_data(cfg: RouterConfig) -> dict:
         return {
             "name": vr.name,
             "vrfs": [dataclasses.asdict(v) for v in vr.vrfs.values()],
-            "loopbacks": [dataclasses.asdict(l) for l in vr.loopbacks.values()],
+            "loopbacks": [dataclasses.asdict(lo) for lo in vr.loopbacks.values()],
             "routes": [dataclasses.asdict(r) for r in vr.routes.values()],
             "radius_servers": [dataclasses.asdict(s) for s in vr.radius_servers],
             "aaa_ppp_default": vr.aaa_ppp_default,
@@ -139,7 +139,7 @@ def show_profile(ctx, name):
     def render(_d):
         out = []
         for p in sel:
-            out += [l for l in render_profile(p) if l != " exit"]
+            out += [line for line in render_profile(p) if line != " exit"]
         if not sel:
             out.append("No profile found" if name is None else f'Profile "{name}" not found')
         return out
