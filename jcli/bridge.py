@@ -13,6 +13,7 @@ from engine.aio.engine import Engine
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
 from jcli.config.model import RouterConfig, VirtualRouter
+from jcli.views import safe_text
 
 if TYPE_CHECKING:
     from engine.lab.runner import RunningLab
@@ -94,7 +95,7 @@ class RouterEngine:
         self.model = model
         self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
                              keep_namespaces=getattr(options, "keep_namespaces", False),
-                             output=output)
+                             output=lambda line: output(safe_text(line)))
         self.lab: RunningLab | None = None
 
     async def start(self) -> "RouterEngine":

@@ -155,3 +155,23 @@ async def test_lac_cdn_accounting_stop_names_lost_carrier(tmp_path):
         await wait_for(lambda: len(_acct(r, 2)) == 1, 5)
         [stop] = _acct(r, 2)
         assert stop["Acct-Terminate-Cause"] == (int(TerminateCause.LOST_CARRIER),)
+
+
+async def test_keepalive_loss_accounting_stop_names_lost_carrier(tmp_path):
+    spec = standard_lab(lac_addresses(2))
+    async with running_lab(tmp_path, spec, accounting=True) as r:
+        cfg = r.engine.config
+        [home] = [v for v in cfg.vrs if v.name == "home"]
+        prof = dataclasses.replace(home.profiles[0], ppp_keepalive=1)
+        home2 = dataclasses.replace(home, profiles=(prof,))
+        r.engine.apply_config(dataclasses.replace(
+            cfg, vrs=tuple(home2 if v.name == "home" else v for v in cfg.vrs)))
+        await _up(r)
+        _lac, _key, cpe = _party(r)
+        cpe.silent = True                   # the CPE stops answering; L2TP stays up
+        await wait_for(lambda: len(_acct(r, 2)) == 1, 30)
+        [stop] = _acct(r, 2)
+        assert stop["Acct-Terminate-Cause"] == (int(TerminateCause.LOST_CARRIER),)
+        snap = r.engine.snapshot()
+        [s] = snap.dialout.sessions
+        assert "keepalive" in (s.failure_reason or ""), s
