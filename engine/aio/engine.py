@@ -193,14 +193,24 @@ class Engine:
                                    tunnel_idle_timeout=float(idle) if idle > 0 else None)
         self._apply_l2tp_socket(config.l2tp)
         names = {"default"} | {v.name for v in config.vrs}
-        for name in sorted(names):
-            self.dataplane.ensure_vr(name)
+        failed = {name for name in sorted(names) if not self.dataplane.ensure_vr(name)}
+        for name in sorted(set(self.dataplane.vr_failures) - names):
+            del self.dataplane.vr_failures[name]
         for name in sorted(self.dataplane.vrs_made - names):
             self.radius.remove(name)
             self.dataplane.remove_vr(name)
             self._applied_vrs.pop(name, None)
         ds_vrs = []
         for v in config.vrs:
+            if v.name in failed:
+                # no context in the dataplane: nothing of the VR is installed (its targets
+                # neither), everything is retried at the next apply
+                self._applied_vrs.pop(v.name, None)
+                ds_vrs.append(ds.VrConfig(name=v.name, targets=(),
+                                          max_buffered_triggers=v.max_buffered_triggers,
+                                          route_distinguisher=v.route_distinguisher,
+                                          profiles=frozenset(p.name for p in v.profiles)))
+                continue
             done = self._applied_vrs.get(v.name)
             if done is None or done[0] != v:      # only the virtual routers that changed
                 self.dataplane.apply_addresses(v)
@@ -221,7 +231,11 @@ class Engine:
         dcfg = ds.DialoutConfig(chassis=config.chassis, vrs=tuple(ds_vrs))
         self.dialout.apply_config(dcfg, now=now)
         for v in config.vrs:
-            self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)
+            if v.name in failed:
+                self.dialout.set_vr_state(v.name, ds.VrState.INIT_FAILED,
+                                          self.dataplane.vr_failures[v.name], now=now)
+            else:
+                self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)
         self._pump()
 
     def _vr_dialout_state(self, v: VirtualRouterConfig) -> str:
