@@ -59,6 +59,7 @@ from engine.aio.snapshots import EngineSnapshot, PingResult, PppInterfaceSnapsho
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.dialout.targets import TargetConfig as DsTargetConfig
+from engine.dialout.targets import TargetState
 from engine.l2tp.config import L2tpConfig
 from engine.l2tp.connection import L2tpEndpoint
 from engine.l2tp.udp import L2tpUdpAdapter
@@ -236,15 +237,36 @@ class Engine:
                                           self.dataplane.vr_failures[v.name], now=now)
             else:
                 self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)
+                for t in v.targets:
+                    why = self._target_inhibited_by(v, t.domain, t.profile)
+                    self.dialout.set_target_state(
+                        v.name, t.prefix, TargetState.INHIBITED if why else
+                        TargetState.IN_SERVICE, why, now=now)
         self._pump()
 
     def _vr_dialout_state(self, v: VirtualRouterConfig) -> str:
-        """A VR whose targets cannot reach any RADIUS server is down (dialout.md §7)."""
+        """A VR whose targets cannot reach any RADIUS server is down (dialout.md §7); a
+        target mapped to a virtual router that does not exist is inhibited instead."""
         for t in v.targets:
-            auth_vr = self.vr_config(self.auth_vr_for_domain(v.name, t.domain))
-            if not auth_vr.radius_auth:
+            name = self.auth_vr_for_domain(v.name, t.domain)
+            if self.config.vr(name) is None and name != v.name:
+                continue
+            if not self.vr_config(name).radius_auth:
                 return ds.VrState.DOWN
         return ds.VrState.IN_SERVICE
+
+    def _target_inhibited_by(self, v: VirtualRouterConfig, domain: str, profile: str) -> str:
+        """Why a target cannot handle triggers (dialout.md §7 inhibited): the virtual
+        router that authorises its dial-outs, or the one its profile checks the CPE in, does
+        not exist.  Empty when it can."""
+        name = self.auth_vr_for_domain(v.name, domain)
+        if name != v.name and self.config.vr(name) is None:
+            return f'domain {domain} maps to virtual router "{name}", which does not exist'
+        prof = v.profile(profile)
+        if prof is not None and prof.ppp_auth_vr and self.config.vr(prof.ppp_auth_vr) is None:
+            return (f'profile "{profile}" checks the CPE in virtual router '
+                    f'"{prof.ppp_auth_vr}", which does not exist')
+        return ""
 
     def vr_config(self, name: str) -> VirtualRouterConfig:
         return self.config.vr(name) or VirtualRouterConfig(name)
