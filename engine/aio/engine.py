@@ -451,6 +451,18 @@ class Engine:
         self._pump()
         return n
 
+    def clear_calls(self, tunnel_id: int | None = None, session_id: int | None = None) -> int:
+        """``clear l2tp session``: end the calls (every one, or the one with these local
+        ids) with a CDN saying so; their dial-out sessions go dormant as after any call-down."""
+        now = self.now()
+        calls = [c for (tid, sid), c in list(self._calls.by_l2tp.items())
+                 if tunnel_id is None or (tid, sid) == (tunnel_id, session_id)]
+        for call in calls:
+            self.end_call(call, "cleared by operator", TerminateCause.ADMIN_RESET, now=now,
+                          report=True)
+        self._pump()
+        return len(calls)
+
     def clear_radius_statistics(self) -> None:
         self.radius.reset_statistics()
 
