@@ -18,7 +18,9 @@ For every loss level it reports (JSON lines {"bench", "metric", "value", "unit",
     still answered (goal 0).
 
 usage: python bench/loss.py [--calls 1000] [--levels 0,10,20,30,50] [--by lab|iptables|both]
-                            [--connect-timeout 60] [--quick]
+                            [--connect-timeout 60] [--tunnel-max-sessions 50] [--quick]
+The calls go to 2 LACs; ``--tunnel-max-sessions`` (``l2tp tunnel max-sessions``, default 50)
+spreads them over several tunnels to each (0: one tunnel per LAC, every call behind it).
 ``--quick``: 40 calls, levels 0 and 20, connect-timeout 30 (smoke test).
 As root the bench runs in a network namespace it creates (``unshare -n``), whatever the mode.
 """
@@ -65,10 +67,13 @@ def lossy_lab_text(n: int, lacs: list[str], home_port: int, lns_port: int,
     return out
 
 
-def engine_config(home_port: int, lns_port: int, connect_timeout: float) -> EngineConfig:
-    """As an operator would run it: default PPP timers and keepalive, default L2TP."""
+def engine_config(home_port: int, lns_port: int, connect_timeout: float,
+                  tunnel_max_sessions: int) -> EngineConfig:
+    """As an operator would run it: default PPP timers and keepalive, default L2TP, at most
+    ``tunnel_max_sessions`` sessions per tunnel (``l2tp tunnel max-sessions``)."""
     return EngineConfig(
-        chassis=ChassisConfig(connect_timeout=connect_timeout, max_connecting=64000),
+        chassis=ChassisConfig(connect_timeout=connect_timeout, max_connecting=64000,
+                              tunnel_max_sessions=tunnel_max_sessions),
         vrs=(VirtualRouterConfig(
             "home", loopbacks=((0, ipaddress.IPv4Interface(f"{LOOPBACK}/32")),),
             radius_auth=(RadiusServerConfig("127.0.0.1", home_port, "home"),),
@@ -113,7 +118,8 @@ async def run_level(loss: float, by: str, args: argparse.Namespace) -> None:
         if by == "iptables":
             set_iptables_loss(loss)
         await eng.start()
-        eng.apply_config(engine_config(home_port, lns_port, args.connect_timeout))
+        eng.apply_config(engine_config(home_port, lns_port, args.connect_timeout,
+                                       args.tunnel_max_sessions))
         b = Bench(eng)
         dests = [destination(i) for i in range(n)]
         ct = args.connect_timeout
@@ -139,7 +145,7 @@ async def run_level(loss: float, by: str, args: argparse.Namespace) -> None:
         tunnels_seen = len(snap.l2tp.tunnels)
         tag = f"{int(round(loss * 100))}pct"
         extra = {"loss": loss, "by": by, "calls": n, "connect_timeout": ct,
-                 "tunnels": tunnels_seen}
+                 "tunnels": tunnels_seen, "tunnel_max_sessions": args.tunnel_max_sessions}
         emit(f"in_service_within_connect_timeout_{tag}", round(100.0 * within / n, 2), "%",
              **extra, goal={0.1: ">= 99", 0.3: ">= 95"}.get(round(loss, 2), ""))
         emit(f"in_service_after_retrigger_{tag}", round(100.0 * after / n, 2), "%", **extra,
@@ -167,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", default="0,10,20,30,50")
     ap.add_argument("--by", choices=("lab", "iptables", "both"), default="both")
     ap.add_argument("--connect-timeout", type=float, default=60.0)
+    ap.add_argument("--tunnel-max-sessions", type=int, default=50,
+                    help="l2tp tunnel max-sessions (0 = one tunnel per LAC)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

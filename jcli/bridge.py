@@ -78,7 +78,8 @@ def engine_config(model: RouterConfig) -> EngineConfig:
                             max_sessions=d.max_sessions, max_connecting=d.max_connecting,
                             lockout_timeout=float(l.destination_lockout_timeout),
                             failover_within_preference=l.failover_within_preference,
-                            weighted_load_balancing=l.weighted_load_balancing)
+                            weighted_load_balancing=l.weighted_load_balancing,
+                            tunnel_max_sessions=l.tunnel_max_sessions)
     l2tp = L2tpDefaults(retransmissions=l.retransmission, hello_interval=l.hello_interval,
                         receive_window=l.receive_window_size,
                         tunnel_idle_timeout=l.tunnel_idle_timeout, checksum=l.checksum,

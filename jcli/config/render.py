@@ -41,6 +41,8 @@ def render_chassis(cfg: RouterConfig) -> list[str]:
         out.append(f"l2tp receive-window-size {l.receive_window_size}")
     if l.tunnel_idle_timeout != m.TUNNEL_IDLE_TIMEOUT:
         out.append(f"l2tp tunnel-idle-timeout {l.tunnel_idle_timeout}")
+    if l.tunnel_max_sessions != m.TUNNEL_MAX_SESSIONS:
+        out.append(f"l2tp tunnel max-sessions {l.tunnel_max_sessions}")
     if l.checksum:
         out.append("l2tp checksum")
     if l.disable_challenge:
