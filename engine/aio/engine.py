@@ -87,6 +87,8 @@ class Engine:
         self.config = EngineConfig()
         self._debug: frozenset[str] = frozenset()   # "l2tp", "dial-out", "ppp"
         self.dialout = ds.DialoutService(keep_events=False)
+        # dialout.md §7: initIncomplete until start() has the L2TP socket and the dataplane
+        self.dialout.set_chassis_state(ds.ChassisState.INIT_INCOMPLETE)
         self.l2tp = L2tpEndpoint(rng=self.rng, host_name="host1", config=L2tpConfig())
         self.loop: asyncio.AbstractEventLoop | None = None
         self.l2tp_adapter: L2tpUdpAdapter | None = None
@@ -135,6 +137,7 @@ class Engine:
         self.l2tp_adapter = L2tpUdpAdapter(self.l2tp, self.l2tp_bind,
                                            on_event=self.l2tp_glue.on_event).start()
         self.dataplane.ensure_vr("default")
+        self.dialout.set_chassis_state(ds.ChassisState.IN_SERVICE, now=self.now())
         self.apply_config(self.config)
         return self
 

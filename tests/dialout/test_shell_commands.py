@@ -285,3 +285,14 @@ async def test_target_inhibited_while_its_domain_maps_to_a_missing_vr(shell: She
     assert not any("inhibited" in line for line in out), out
     await shell.trigger("home", "10.10.1.1")
     assert ("home", "10.10.1.1", "authenticating") in shell.sessions()
+
+
+async def test_chassis_init_incomplete_until_the_engine_has_started(tmp_path):
+    from engine.aio.engine import Engine
+    eng = Engine(output=lambda line: None)
+    assert str(eng.snapshot().dialout.chassis.state) == "initIncomplete"
+    await eng.start()
+    try:
+        assert str(eng.snapshot().dialout.chassis.state) == "inService"
+    finally:
+        await eng.stop()
