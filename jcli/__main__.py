@@ -115,6 +115,13 @@ def engine_factory(options: Options):
 
 def main(argv=None) -> int:
     options = parse_args(argv)
+    if not logging.getLogger().handlers:
+        # warnings on stderr as before, each one escaped onto one line
+        from jcli.views import SafeFormatter
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(SafeFormatter("%(message)s"))
+        handler.setLevel(logging.WARNING)
+        logging.getLogger().addHandler(handler)
     from engine.dataplane.linux import DataplaneUnavailable
     try:
         return asyncio.run(amain(options, engine_factory(options)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,6 +36,13 @@ def safe_line(line: object) -> str:
 def _escape_char(c: str) -> str:
     o = ord(c)
     return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}"
+
+
+class SafeFormatter(logging.Formatter):
+    """Log records as terminal-safe single lines (they may quote what a peer sent)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return safe_text(super().format(record))
 
 
 def safe_data(data: Any) -> Any:
