@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -140,8 +141,11 @@ async def run_level(loss: float, by: str, args: argparse.Namespace) -> None:
             b.trigger(d)
         await wait_installed(b, set(dests), start2 + ct)
         after = len(set(b.installed) & set(dests))
-        lost = len(up_first - in_service(eng))
         snap = eng.snapshot()
+        gone = up_first - in_service(eng)
+        lost = len(gone)
+        why = Counter(s.failure_reason or str(s.state) for s in snap.dialout.sessions
+                      if str(s.destination) in gone)
         tunnels_seen = len(snap.l2tp.tunnels)
         tag = f"{int(round(loss * 100))}pct"
         extra = {"loss": loss, "by": by, "calls": n, "connect_timeout": ct,
@@ -150,7 +154,8 @@ async def run_level(loss: float, by: str, args: argparse.Namespace) -> None:
              **extra, goal={0.1: ">= 99", 0.3: ">= 95"}.get(round(loss, 2), ""))
         emit(f"in_service_after_retrigger_{tag}", round(100.0 * after / n, 2), "%", **extra,
              retriggered=len(missing), goal="100" if round(loss, 2) <= 0.3 else "")
-        emit(f"established_lost_{tag}", lost, "sessions", **extra, goal="0")
+        emit(f"established_lost_{tag}", lost, "sessions", **extra, goal="0",
+             reasons=dict(why.most_common(5)))
         emit(f"elapsed_{tag}", round(time.perf_counter() - t0, 2), "s", **extra)
     finally:
         await eng.stop()
