@@ -264,6 +264,13 @@ def engine_factory(options: Options):
 
 
 def main(argv=None) -> int:
+    if not logging.getLogger().handlers:
+        # warnings on stderr as before, each one escaped onto one line
+        from jcli.views import SafeFormatter
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(SafeFormatter("%(message)s"))
+        handler.setLevel(logging.WARNING)
+        logging.getLogger().addHandler(handler)
     args = sys.argv[1:] if argv is None else list(argv)
     if args and args[0] == "serve":
         return serve_main(args[1:])

@@ -21,6 +21,7 @@ from engine.aio.engine import Engine
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
 from jcli.config.model import RouterConfig, VirtualRouter
+from jcli.views import safe_text
 
 if TYPE_CHECKING:
     from engine.lab.runner import RunningLab
@@ -94,7 +95,8 @@ def engine_config(model: RouterConfig) -> EngineConfig:
                             max_sessions=d.max_sessions, max_connecting=d.max_connecting,
                             lockout_timeout=float(lt.destination_lockout_timeout),
                             failover_within_preference=lt.failover_within_preference,
-                            weighted_load_balancing=lt.weighted_load_balancing)
+                            weighted_load_balancing=lt.weighted_load_balancing,
+                            tunnel_max_sessions=lt.tunnel_max_sessions)
     l2tp = L2tpDefaults(retransmissions=lt.retransmission, hello_interval=lt.hello_interval,
                         receive_window=lt.receive_window_size,
                         tunnel_idle_timeout=lt.tunnel_idle_timeout, checksum=lt.checksum,
@@ -112,7 +114,7 @@ class RouterEngine:
         self.engine = Engine(dataplane=getattr(options, "dataplane", "sim"),
                              keep_namespaces=getattr(options, "keep_namespaces", False),
                              netns_prefix=getattr(options, "netns_prefix", "jcli-"),
-                             output=output)
+                             output=lambda line: output(safe_text(line)))
         self.engine.dataplane.ports = dict(getattr(options, "ports", None) or {})
         self.lab: RunningLab | None = None
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from jcli.config.model import RouterConfig, VirtualRouter
 from jcli.modes import MODES, prompt
+from jcli.views import safe_line
 
 if TYPE_CHECKING:
     from jcli.executor import Executor
@@ -160,10 +161,10 @@ class Context:
         self.node = node
 
     def write(self, line: str = "") -> None:
-        self.output.write(line)
+        self.output.write(safe_line(line))
 
     def error(self, line: str) -> None:
-        self.output.error(line)
+        self.output.error(safe_line(line))
 
     def snapshot(self) -> Any:
         """The engine's current snapshot, or None without an engine."""

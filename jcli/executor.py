@@ -20,7 +20,7 @@ from jcli.config.store import ScriptError, read_script
 from jcli.context import Context, ListOutput
 from jcli.modes import MODES
 from jcli.registry import CliError, Registry, load_commands
-from jcli.views import ShowResult
+from jcli.views import ShowResult, safe_line
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class Executor:
 
     # ----------------------------------------------------------------- errors
     def _error(self, lines: list[str]) -> None:
+        lines = [safe_line(line) for line in lines]
         if self._where is not None:
             msg = next((ln for ln in lines if ln.startswith("%")), lines[-1])
             first = f"{self._where}: {msg}"
@@ -193,10 +194,12 @@ class Executor:
                 self.ctx.show_cache.put(self._show_key, lines)
             self.ctx.output.show(lines)
         elif isinstance(result, list):
+            if flt is not None and flt.name == "json":
+                from jcli.views import lines_result
+                result = lines_result(result).json_lines()
+            else:
+                result = [safe_line(line) for line in result]
             if flt is not None:
-                if flt.name == "json":
-                    from jcli.views import lines_result
-                    result = lines_result(result).json_lines()
                 result = flt.apply(result)
             if self._show_key is not None:
                 self.ctx.show_cache.put(self._show_key, result)

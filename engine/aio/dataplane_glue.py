@@ -29,6 +29,8 @@ class DataplaneGlue:
         self.calls = calls
         self.output = output
         self.vrs_made: set[str] = set()
+        #: VR -> why the dataplane could not create it (retried at every apply)
+        self.vr_failures: dict[str, str] = {}
         self._static: dict[str, set[Route]] = {}  # VR -> static routes installed
         self._addresses: dict[str, dict[str, Any]] = {}
         #: physical ports named at start: port name (gigabitEthernet1/0) -> Linux interface
@@ -37,12 +39,26 @@ class DataplaneGlue:
         self._ports_refused: set[str] = set()    # VRs with a port the dataplane refused
 
     # ---------------------------------------------------------------- virtual routers
-    def ensure_vr(self, name: str) -> None:
-        if name not in self.vrs_made and self.dp is not None:
+    def ensure_vr(self, name: str) -> bool:
+        """Create the VR in the dataplane unless it exists; False (the reason in
+        ``vr_failures``, one ``%`` line to the operator) when the dataplane cannot."""
+        if name in self.vrs_made or self.dp is None:
+            return name in self.vrs_made
+        try:
             self.dp.add_vr(name)
-            self.vrs_made.add(name)
+        except (OSError, ValueError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            if self.vr_failures.get(name) != reason:
+                log.warning("virtual router %s cannot be created: %s", name, reason)
+                self.output(f"% virtual-router {name}: cannot be created: {reason}")
+            self.vr_failures[name] = reason
+            return False
+        self.vr_failures.pop(name, None)
+        self.vrs_made.add(name)
+        return True
 
     def remove_vr(self, name: str) -> None:
+        self.vr_failures.pop(name, None)
         self.vrs_made.discard(name)
         self._static.pop(name, None)
         self._addresses.pop(name, None)

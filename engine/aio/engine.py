@@ -60,6 +60,7 @@ from engine.aio.snapshots import EngineSnapshot, PingResult, PppInterfaceSnapsho
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.dialout.targets import TargetConfig as DsTargetConfig
+from engine.dialout.targets import TargetState
 from engine.l2tp.config import L2tpConfig
 from engine.l2tp.connection import L2tpEndpoint
 from engine.l2tp.udp import L2tpUdpAdapter
@@ -96,6 +97,8 @@ class Engine:
         self.config = EngineConfig()
         self._debug: frozenset[str] = frozenset()   # "l2tp", "dial-out", "ppp"
         self.dialout = ds.DialoutService(keep_events=False)
+        # dialout.md §7: initIncomplete until start() has the L2TP socket and the dataplane
+        self.dialout.set_chassis_state(ds.ChassisState.INIT_INCOMPLETE)
         self.l2tp = L2tpEndpoint(rng=self.rng, host_name="host1", config=L2tpConfig())
         self.loop: asyncio.AbstractEventLoop | None = None
         self.l2tp_adapter: L2tpUdpAdapter | None = None
@@ -146,6 +149,7 @@ class Engine:
                                            on_event=self.l2tp_glue.on_event,
                                            after_service=self.l2tp_glue.after_batch).start()
         self.dataplane.ensure_vr("default")
+        self.dialout.set_chassis_state(ds.ChassisState.IN_SERVICE, now=self.now())
         self.apply_config(self.config)
         return self
 
@@ -205,14 +209,24 @@ class Engine:
                                    tunnel_idle_timeout=float(idle) if idle > 0 else None)
         self._apply_l2tp_socket(config.l2tp)
         names = {"default"} | {v.name for v in config.vrs}
-        for name in sorted(names):
-            self.dataplane.ensure_vr(name)
+        failed = {name for name in sorted(names) if not self.dataplane.ensure_vr(name)}
+        for name in sorted(set(self.dataplane.vr_failures) - names):
+            del self.dataplane.vr_failures[name]
         for name in sorted(self.dataplane.vrs_made - names):
             self.radius.remove(name)
             self.dataplane.remove_vr(name)
             self._applied_vrs.pop(name, None)
         ds_vrs = []
         for v in config.vrs:
+            if v.name in failed:
+                # no context in the dataplane: nothing of the VR is installed (its targets
+                # neither), everything is retried at the next apply
+                self._applied_vrs.pop(v.name, None)
+                ds_vrs.append(ds.VrConfig(name=v.name, targets=(),
+                                          max_buffered_triggers=v.max_buffered_triggers,
+                                          route_distinguisher=v.route_distinguisher,
+                                          profiles=frozenset(p.name for p in v.profiles)))
+                continue
             done = self._applied_vrs.get(v.name)
             if done is None or done[0] != v:      # only the virtual routers that changed
                 self.dataplane.apply_addresses(v)
@@ -233,16 +247,41 @@ class Engine:
         dcfg = ds.DialoutConfig(chassis=config.chassis, vrs=tuple(ds_vrs))
         self.dialout.apply_config(dcfg, now=now)
         for v in config.vrs:
-            self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)
+            if v.name in failed:
+                self.dialout.set_vr_state(v.name, ds.VrState.INIT_FAILED,
+                                          self.dataplane.vr_failures[v.name], now=now)
+            else:
+                self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)
+                for t in v.targets:
+                    why = self._target_inhibited_by(v, t.domain, t.profile)
+                    self.dialout.set_target_state(
+                        v.name, t.prefix, TargetState.INHIBITED if why else
+                        TargetState.IN_SERVICE, why, now=now)
         self._pump()
 
     def _vr_dialout_state(self, v: VirtualRouterConfig) -> str:
-        """A VR whose targets cannot reach any RADIUS server is down (dialout.md §7)."""
+        """A VR whose targets cannot reach any RADIUS server is down (dialout.md §7); a
+        target mapped to a virtual router that does not exist is inhibited instead."""
         for t in v.targets:
-            auth_vr = self.vr_config(self.auth_vr_for_domain(v.name, t.domain))
-            if not auth_vr.radius_auth:
+            name = self.auth_vr_for_domain(v.name, t.domain)
+            if self.config.vr(name) is None and name != v.name:
+                continue
+            if not self.vr_config(name).radius_auth:
                 return ds.VrState.DOWN
         return ds.VrState.IN_SERVICE
+
+    def _target_inhibited_by(self, v: VirtualRouterConfig, domain: str, profile: str) -> str:
+        """Why a target cannot handle triggers (dialout.md §7 inhibited): the virtual
+        router that authorises its dial-outs, or the one its profile checks the CPE in, does
+        not exist.  Empty when it can."""
+        name = self.auth_vr_for_domain(v.name, domain)
+        if name != v.name and self.config.vr(name) is None:
+            return f'domain {domain} maps to virtual router "{name}", which does not exist'
+        prof = v.profile(profile)
+        if prof is not None and prof.ppp_auth_vr and self.config.vr(prof.ppp_auth_vr) is None:
+            return (f'profile "{profile}" checks the CPE in virtual router '
+                    f'"{prof.ppp_auth_vr}", which does not exist')
+        return ""
 
     def vr_config(self, name: str) -> VirtualRouterConfig:
         return self.config.vr(name) or VirtualRouterConfig(name)
@@ -428,6 +467,18 @@ class Engine:
                 n += 1
         self._pump()
         return n
+
+    def clear_calls(self, tunnel_id: int | None = None, session_id: int | None = None) -> int:
+        """``clear l2tp session``: end the calls (every one, or the one with these local
+        ids) with a CDN saying so; their dial-out sessions go dormant as after any call-down."""
+        now = self.now()
+        calls = [c for (tid, sid), c in list(self._calls.by_l2tp.items())
+                 if tunnel_id is None or (tid, sid) == (tunnel_id, session_id)]
+        for call in calls:
+            self.end_call(call, "cleared by operator", TerminateCause.ADMIN_RESET, now=now,
+                          report=True)
+        self._pump()
+        return len(calls)
 
     def clear_radius_statistics(self) -> None:
         self.radius.reset_statistics()

@@ -210,9 +210,13 @@ class L2tpGlue:
         elif isinstance(ev, le.CallDown):
             call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
             if call is not None:
-                reason = call.down_reason or le.describe_call_down(ev)
-                e.end_call(call, reason, call.down_cause or TerminateCause.LOST_CARRIER,
-                           now=now, report=True, send_cdn=False)
+                # a LAC hanging up after its PPP peer ended the link: the link's reason
+                ppp_down = e.ppp.down_in_progress(call)
+                reason = call.down_reason or (ppp_down[0] if ppp_down else
+                                              le.describe_call_down(ev))
+                cause = call.down_cause or (ppp_down[1] if ppp_down else
+                                            TerminateCause.LOST_CARRIER)
+                e.end_call(call, reason, cause, now=now, report=True, send_cdn=False)
         elif isinstance(ev, le.TunnelUp):
             ref = self.tunnel_refs.get(ev.tunnel_id)
             if ref is not None:

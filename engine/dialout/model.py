@@ -25,6 +25,9 @@ AddrLike = ipaddress.IPv4Address | str | int
 
 
 # ============================================================================ configuration
+TUNNEL_MAX_SESSIONS = 0
+
+
 class ConfigError(ValueError):
     """A dial-out configuration that cannot be applied (out of range, service restricted)."""
 
@@ -38,6 +41,9 @@ class ChassisConfig:
     lockout_timeout: float = 300.0         # l2tp destination lockout-timeout (60-3600)
     failover_within_preference: bool = False
     weighted_load_balancing: bool = False
+    #: l2tp tunnel max-sessions (0-65535, 0 = no limit): a tunnel to an endpoint that carries
+    #: this many sessions is full and the next call to it opens another tunnel
+    tunnel_max_sessions: int = TUNNEL_MAX_SESSIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ def validate_config(config: DialoutConfig) -> None:
         raise ConfigError(f"lockout-timeout {c.lockout_timeout} out of range 60-3600")
     if c.max_sessions < 1 or c.max_connecting < 1:
         raise ConfigError("max-sessions and max-connecting must be at least 1")
+    if not 0 <= c.tunnel_max_sessions <= 65535:
+        raise ConfigError(f"tunnel max-sessions {c.tunnel_max_sessions} out of range 0-65535")
     seen: set[str] = set()
     for v in config.vrs:
         if v.name in seen:

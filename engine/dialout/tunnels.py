@@ -1,5 +1,6 @@
 """Tunnel-selection glue: a granted session's candidate tunnels, the shared-tunnel registry
-(one L2TP tunnel per VR, server endpoint and RFC 2868 Tunnel-Assignment-Id) and tunnel results.
+(one L2TP tunnel per VR, server endpoint and RFC 2868 Tunnel-Assignment-Id, or more than one
+when ``l2tp tunnel max-sessions`` caps the sessions of each) and tunnel results.
 
 ``_place`` emits ``OpenTunnel`` only when no tunnel with the same key is open or opening, then
 ``PlaceCall`` naming it; ``_detach`` releases a session's call and emits ``CloseTunnel`` when
@@ -55,6 +56,9 @@ class TunnelGlue(ServiceCore):
         vr = s.key.vr
         tkey = (vr, tdef.server_endpoint, tdef.assignment_id)
         tun = self._tunnel_by_key.get(tkey)
+        limit = self._cfg.tunnel_max_sessions
+        if tun is not None and limit and len(tun.sessions) >= limit:
+            tun = None                  # full: another tunnel to the same endpoint
         if tun is None:
             self._next_tref += 1
             tun = TunnelEntry(self._next_tref, vr, tdef)

@@ -21,6 +21,8 @@ Lab file table (TOML ``[[cpe]]``, read by ``CpeSpec.from_toml``)::
     bad-address = "10.99.9.9"
     keepalive = 0                 # LCP echo interval of the CPE, seconds (0 = off)
     name = "site-a"               # optional label
+    terminate-text = "bye"        # optional: hang up (LCP Terminate-Request with this text)
+                                  # as soon as IPCP is up
 
 Interface used by the lab LAC (all sans-IO, ``now`` in seconds)::
 
@@ -48,7 +50,7 @@ import logging
 from dataclasses import dataclass
 
 from engine import icmp
-from engine.ppp import AuthRequest, IpPacket, LinkDown, PppConfig, PppLink
+from engine.ppp import AuthRequest, IpPacket, LinkDown, NetworkUp, PppConfig, PppLink
 from engine.ppp.chap import chap_md5
 
 log = logging.getLogger(__name__)
@@ -81,12 +83,14 @@ class CpeSpec:
     bad_address: str = "10.99.9.9"
     keepalive: float = 0.0
     name: str = ""
+    #: once IPCP is up, hang up with an LCP Terminate-Request carrying this text
+    terminate_text: str | None = None
 
     @classmethod
     def from_toml(cls, d: dict) -> CpeSpec:
         known = {"number", "username", "password", "expect-username", "expect-password",
                  "address", "addresses", "auth", "accept-auth", "mode", "bad-address",
-                 "keepalive", "name"}
+                 "keepalive", "name", "terminate-text"}
         unknown = set(d) - known
         if unknown:
             raise ValueError("cpe: unknown keys %s" % ", ".join(sorted(unknown)))
@@ -115,7 +119,9 @@ class CpeSpec:
             addresses=tuple(addrs), auth=auth,
             accept_auth=_protocols(d.get("accept-auth", ["chap", "pap"]), "accept-auth"),
             mode=mode, bad_address=str(d.get("bad-address", "10.99.9.9")),
-            keepalive=float(d.get("keepalive", 0.0)), name=str(d.get("name", "")))
+            keepalive=float(d.get("keepalive", 0.0)), name=str(d.get("name", "")),
+            terminate_text=(None if d.get("terminate-text") is None
+                            else str(d["terminate-text"])))
 
     def ppp_config(self) -> PppConfig:
         mode = self.mode
@@ -209,6 +215,9 @@ class Cpe:
             else:
                 if isinstance(ev, LinkDown):
                     self.down = True
+                elif isinstance(ev, NetworkUp) and self.spec.terminate_text is not None \
+                        and now is not None:
+                    link.close(self.spec.terminate_text, now=now)
                 self._events.append(ev)
 
     def _check(self, ev: AuthRequest) -> bool:

@@ -19,7 +19,8 @@ Failure modes: "reject" (every Access-Request rejected), "silent" (nothing answe
 "wrong-secret" (replies signed with another secret), "delay" (answers after ``delay`` s),
 "unsigned" (Access replies without a Message-Authenticator, as servers before the
 CVE-2024-3596 fixes sent them).
-Unknown users and wrong passwords get an Access-Reject; Accounting-Requests get an
+Unknown users and wrong passwords get an Access-Reject (with the Reply-Message of the
+user's reply when it has one); Accounting-Requests get an
 Accounting-Response (except in silent mode).
 """
 
@@ -175,7 +176,9 @@ class RadiusServerCore:
             rcode = codec.ACCESS_ACCEPT
         else:
             self.counters["rejects"] += 1
-            rattrs = codec.encode_attribute("Reply-Message", message or "rejected")
+            told = [v for a, v in user.reply if a == "Reply-Message"] if user else []
+            rattrs = codec.encode_attribute("Reply-Message",
+                                            str(told[0]) if told else message or "rejected")
             rcode = codec.ACCESS_REJECT
         return codec.build_response(rcode, ident, auth, rattrs, self._reply_secret,
                                     with_message_authenticator=self.spec.mode != "unsigned")

@@ -1,7 +1,19 @@
 """Application events of a PPP link (popped with ``PppLink.next_event()``)."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+
+
+class DownCause(enum.Enum):
+    """Why a link finished, as a value (``LinkDown.cause``)."""
+    LOCAL = "local close"                    # we closed it (administrative, call cleared)
+    PEER_TERMINATED = "peer terminated"      # LCP Terminate-Request from the peer
+    KEEPALIVE = "keepalive lost"             # LCP Echo-Requests went unanswered
+    NEGOTIATION = "negotiation failed"       # LCP or IPCP did not converge
+    AUTH = "authentication failed"           # either side refused the other's credentials
+    #                                          or the authentication protocol
+    LOWER_DOWN = "lower layer down"          # the carrier (L2TP session) went away
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +86,4 @@ class IpPacket:
 class LinkDown:
     """The link is finished (LCP closed/stopped); nothing more will happen on it."""
     reason: str
+    cause: DownCause = DownCause.LOCAL

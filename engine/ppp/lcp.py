@@ -47,7 +47,7 @@ class LcpPolicy:
 
     __slots__ = ("link", "cfg", "rng", "fatal", "loops", "want_mru", "auth_choices",
                  "want_auth", "want_magic", "want_pfc", "want_acfc", "peer_mru", "peer_magic",
-                 "peer_auth", "peer_pfc", "peer_acfc", "_pending")
+                 "peer_auth", "peer_pfc", "peer_acfc", "_pending", "auth_mismatch")
 
     def __init__(self, link: PppLinkApi) -> None:
         self.link = link
@@ -72,6 +72,9 @@ class LcpPolicy:
         self.want_pfc = cfg.pfc
         self.want_acfc = cfg.acfc
         self.fatal = None
+        #: set while the two sides disagree on the authentication protocol (what was asked,
+        #: what is allowed); cleared when a request is acknowledged
+        self.auth_mismatch: str | None = None
 
     def _new_magic(self) -> int:
         m = 0
@@ -109,6 +112,8 @@ class LcpPolicy:
                     self.want_mru = m
             elif t == OPT_AUTH and self.want_auth is not None:
                 sugg = auth_name(v)
+                self.auth_mismatch = (f"we ask for {self.want_auth.upper()}, peer suggests "
+                                      f"{(sugg or 'another protocol').upper()}")
                 if sugg is not None and sugg in self.auth_choices:
                     self.want_auth = sugg
                 else:
@@ -132,6 +137,7 @@ class LcpPolicy:
             if t == OPT_MRU:
                 self.want_mru = 1500
             elif t == OPT_AUTH and self.want_auth is not None:
+                self.auth_mismatch = f"peer rejects {self.want_auth.upper()}"
                 self.want_auth = None
                 self.fail_auth("peer refuses to authenticate")
             elif t == OPT_MAGIC:
@@ -171,12 +177,15 @@ class LcpPolicy:
                 allowed = cfg.auth_protocols_allowed
                 name = auth_name(v)
                 if not allowed:
+                    self.auth_mismatch = "peer requires authentication, we have no credentials"
                     rejs += raw
                 elif name is not None and name in allowed:
                     auth = name
                 else:
                     # CHAP with another algorithm: suggest CHAP-MD5 when allowed
                     pick = "chap" if v[:2] == b"\xc2\x23" and "chap" in allowed else allowed[0]
+                    self.auth_mismatch = (f"peer asks for {(name or 'an unknown protocol').upper()}"
+                                          f", we allow {'/'.join(allowed).upper()}")
                     s = AUTH_VALUES[pick]
                     naks += bytes((OPT_AUTH, len(s) + 2)) + s
             elif t == OPT_MAGIC and len(v) == 4:
@@ -216,6 +225,7 @@ class LcpPolicy:
     # ---- layer events -------------------------------------------------------------------
     def this_layer_up(self, now: float) -> None:
         self.loops = 0
+        self.auth_mismatch = None
         self.link.layer_up(F.PROTO_LCP, now)
 
     def this_layer_down(self, now: float) -> None:

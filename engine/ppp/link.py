@@ -38,6 +38,7 @@ from .events import (
     AuthenticatedByPeer,
     AuthFailed,
     AuthRequest,
+    DownCause,
     IpPacket,
     LinkDown,
     LinkUp,
@@ -68,7 +69,8 @@ class PppLink:
     __slots__ = ("config", "rng", "role_name", "_out", "_events", "phase", "_now",
                  "lcp_policy", "lcp", "ipcp_policy", "ipcp", "auth_peer", "auth_local",
                  "peer_name", "_requests", "_next_request", "_pfc_rx", "_pending_close",
-                 "_deferred_ipcp", "_deferred_auth", "_chap_id", "down_reason", "finished",
+                 "_deferred_ipcp", "_deferred_auth", "_chap_id", "down_reason", "down_cause",
+                 "finished",
                  "_echo_deadline", "_echo_outstanding", "_echo_id", "tracer",
                  "rx_frames", "rx_octets", "tx_frames", "tx_octets", "counters_errors",
                  "unknown_protocol", "discarded", "ip_rx_packets", "ip_rx_octets",
@@ -99,6 +101,7 @@ class PppLink:
         self._deferred_auth: dict[int, tuple[int, int, bytes]] | None = None
         self._chap_id = rng.getrandbits(8)
         self.down_reason: str | None = None
+        self.down_cause = DownCause.LOCAL
         self.finished = False
         self._echo_deadline: float | None = None
         self._echo_outstanding = 0
@@ -130,8 +133,7 @@ class PppLink:
         self._now = now
         if self.finished:
             return
-        if self.down_reason is None:
-            self.down_reason = reason
+        self._set_down(reason, DownCause.LOCAL)
         if self.phase != "dead":
             self.phase = "terminate"
         self.lcp.close(reason, now=now)
@@ -143,8 +145,7 @@ class PppLink:
         self._now = now
         if self.finished:
             return
-        if self.down_reason is None:
-            self.down_reason = "lower layer down"
+        self._set_down("lower layer down", DownCause.LOWER_DOWN)
         self.lcp.down(now=now)
         self._finish()
 
@@ -305,13 +306,19 @@ class PppLink:
                 # the request we acked is no renegotiation)
                 self._deferred_auth = None
             if code == F.TERM_REQ and self.down_reason is None:
-                self.down_reason = "terminated by peer" + (
-                    ": " + data[:64].decode("utf-8", "replace") if data else "")
+                text = ": " + data[:64].decode("utf-8", "replace") if data else ""
+                mismatch = self.lcp_policy.auth_mismatch
+                if mismatch is not None and self.lcp.state != State.OPENED:
+                    # the peer hangs up while we disagree on the authentication protocol
+                    self._set_down(f"authentication protocol mismatch: {mismatch}; "
+                                   f"terminated by peer{text}", DownCause.AUTH)
+                else:
+                    self._set_down("terminated by peer" + text, DownCause.PEER_TERMINATED)
                 if self.phase not in ("dead", "establish"):
                     self.phase = "terminate"
             self.lcp.receive(code, ident, data, now=now)
-            if self.lcp_policy.fatal is not None and self.down_reason is None:
-                self.down_reason = self.lcp_policy.fatal
+            if self.lcp_policy.fatal is not None:
+                self._negotiation_down(self.lcp_policy.fatal)
             return
         lcp_open = self.lcp.state == State.OPENED
         if proto == F.PROTO_PAP or proto == F.PROTO_CHAP:
@@ -461,8 +468,7 @@ class PppLink:
             self.phase = "establish"
 
     def _lcp_finished(self, now: float) -> None:
-        if self.down_reason is None:
-            self.down_reason = self.lcp_policy.fatal or "LCP negotiation failed"
+        self._negotiation_down("LCP negotiation failed")
         self._finish()
 
     def _finish(self) -> None:
@@ -476,7 +482,24 @@ class PppLink:
         for m in (self.auth_peer, self.auth_local):
             if m is not None:
                 m.deadline = None
-        self._emit(LinkDown(self.down_reason or "down"))
+        self._emit(LinkDown(self.down_reason or "down", self.down_cause))
+
+    def _set_down(self, reason: str, cause: DownCause) -> None:
+        """The first reason the link goes down for is the one reported."""
+        if self.down_reason is None:
+            self.down_reason = reason
+            self.down_cause = cause
+
+    def _negotiation_down(self, default: str) -> None:
+        """LCP failing while the two sides disagree on the authentication protocol is an
+        authentication failure, not a negotiation one."""
+        reason = self.lcp_policy.fatal or default
+        mismatch = self.lcp_policy.auth_mismatch
+        if mismatch is not None and self.lcp.state != State.OPENED:
+            self._set_down(f"authentication protocol mismatch: {mismatch} ({reason})",
+                           DownCause.AUTH)
+        else:
+            self._set_down(reason, DownCause.NEGOTIATION)
 
     def protocol_rejected(self, proto: int, now: float) -> bool:
         if proto == F.PROTO_LCP:
@@ -493,7 +516,7 @@ class PppLink:
         cfg = self.config
         if self._echo_outstanding >= cfg.keepalive_failures:
             self._echo_deadline = None
-            self.down_reason = self.down_reason or "keepalive timeout"
+            self._set_down("keepalive timeout", DownCause.KEEPALIVE)
             self._pending_close = self.down_reason
             return
         self._echo_id = (self._echo_id + 1) & 0xFF
@@ -539,8 +562,7 @@ class PppLink:
 
     def auth_failed(self, direction: str, reason: str) -> None:
         self._emit(AuthFailed(direction, reason))
-        if self.down_reason is None:
-            self.down_reason = "authentication failed: " + reason
+        self._set_down("authentication failed: " + reason, DownCause.AUTH)
         if self._pending_close is None:
             self._pending_close = self.down_reason
 
@@ -577,7 +599,7 @@ class PppLink:
 
     def _ipcp_finished(self, now: float) -> None:
         if self.lcp.state == State.OPENED and self.phase != "terminate":
-            self.down_reason = self.down_reason or "IPCP negotiation failed"
+            self._set_down("IPCP negotiation failed", DownCause.NEGOTIATION)
             self._pending_close = self.down_reason
 
 

@@ -470,6 +470,9 @@ setting(G, "l2tp receive-window-size", [*L, "Receive window size"], "<1-65535>",
         chassis_l2tp, "receive_window_size", m.RECEIVE_WINDOW_SIZE)
 setting(G, "l2tp tunnel-idle-timeout", [*L, "Close idle tunnels after"], "<0-86400>",
         "Seconds (0 = close at once)", chassis_l2tp, "tunnel_idle_timeout", m.TUNNEL_IDLE_TIMEOUT)
+setting(G, "l2tp tunnel max-sessions", [*L, "Tunnel settings", "Maximum sessions per tunnel; "
+        "further calls to the same endpoint open another tunnel"], "<0-65535>",
+        "Sessions (0 = no limit)", chassis_l2tp, "tunnel_max_sessions", m.TUNNEL_MAX_SESSIONS)
 setting(G, "l2tp checksum", [*L, "UDP checksums on data messages"], None, None, chassis_l2tp,
         "checksum")
 setting(G, "l2tp disable challenge", [*L, "Disable a function", "Tunnel authentication challenge"],

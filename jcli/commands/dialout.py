@@ -502,6 +502,16 @@ def clear_tunnel(ctx, all, tunnel):
     ctx.write(f"{n} tunnel(s) cleared")
 
 
+@command("exec", "clear l2tp session {all$all | <1-65535>$tunnel <1-65535>$session}",
+         ["Reset functions", "L2TP", "Tear down sessions (calls)", "Every session",
+          "Local tunnel id", "Local session id"])
+def clear_l2tp_session(ctx, all, tunnel, session):
+    n = _engine(ctx).clear_calls(None if all else tunnel, None if all else session)
+    if not all and n == 0:
+        raise CliError(f"Session {tunnel}/{session} does not exist")
+    ctx.write(f"{n} session(s) cleared")
+
+
 @command("exec", "clear radius statistics", ["Reset functions", "RADIUS", "Counters"])
 def clear_radius(ctx):
     _engine(ctx).clear_radius_statistics()

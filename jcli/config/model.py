@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.aaa import server as _radius_defaults
+from engine.dialout import model as _dialout_defaults
 from engine.l2tp.config import (
     DEFAULT_HELLO_INTERVAL,
     DEFAULT_MAX_RETRIES,
@@ -29,6 +30,7 @@ HELLO_INTERVAL = DEFAULT_HELLO_INTERVAL
 RECEIVE_WINDOW_SIZE = DEFAULT_RECEIVE_WINDOW
 L2TP_UDP_PORT = DEFAULT_UDP_PORT
 TUNNEL_IDLE_TIMEOUT = DEFAULT_TUNNEL_IDLE_TIMEOUT
+TUNNEL_MAX_SESSIONS = _dialout_defaults.TUNNEL_MAX_SESSIONS
 RADIUS_TIMEOUT = _radius_defaults.DEFAULT_TIMEOUT_S
 RADIUS_RETRANSMIT = _radius_defaults.DEFAULT_RETRANSMIT
 RADIUS_DEADTIME = _radius_defaults.DEFAULT_DEADTIME_MIN
@@ -157,6 +159,7 @@ class L2tpSettings:
     hello_interval: int = HELLO_INTERVAL
     receive_window_size: int = RECEIVE_WINDOW_SIZE
     tunnel_idle_timeout: int = TUNNEL_IDLE_TIMEOUT
+    tunnel_max_sessions: int = TUNNEL_MAX_SESSIONS
     checksum: bool = False
     disable_challenge: bool = False
     host_name: str | None = None

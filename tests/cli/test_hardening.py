@@ -418,3 +418,12 @@ async def test_a_change_reconciles_only_its_virtual_router(tmp_path):
         assert "10.200.0.0/16" in routes
     finally:
         await close_shell(shell)
+
+
+def test_log_lines_on_the_terminal_are_escaped():
+    import logging
+
+    from jcli.views import SafeFormatter
+    rec = logging.LogRecord("engine", logging.WARNING, __file__, 1,
+                            "peer %s said %s", ("lac\x1b[2J", "a\nb\x07"), None)
+    assert SafeFormatter("%(message)s").format(rec) == "peer lac\\x1b[2J said a\\x0ab\\x07"

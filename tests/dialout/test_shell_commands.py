@@ -278,3 +278,38 @@ async def test_debug_dial_out_lines_carry_milliseconds_since_the_trigger(shell: 
         stamps.append(float(m.group(1)))
     assert stamps[0] == 0.0 and stamps == sorted(stamps)
     await shell.run("no debug l2tp dial-out")
+
+
+async def test_target_inhibited_while_its_domain_maps_to_a_missing_vr(shell: Shell):
+    await shell.run("configure terminal")
+    for line in ("virtual-router home", f"aaa domain-map {DOMAIN}", "router-name ghost",
+                 "exit"):
+        await shell.run(line)
+    out = await shell.run("show l2tp dial-out target virtual-router home")
+    assert (f'  home 10.10.0.0/16: inhibited (domain {DOMAIN} maps to virtual router '
+            '"ghost", which does not exist)') in out, out
+    await shell.run("end")
+    await shell.trigger("home", "10.10.1.1")
+    assert ("home", "10.10.1.1", "authenticating") not in shell.sessions()
+    [home] = [t for t in shell.ctx.engine.snapshot().dialout.targets if t.vr == "home"]
+    assert (str(home.state), home.counters.triggers_discarded) == ("inhibited", 1)
+    # the virtual router appears: the target is back in service and takes triggers
+    await shell.run("configure terminal")
+    for line in ("virtual-router ghost", "radius authentication server 127.0.0.1",
+                 "key k", "exit", "end"):
+        await shell.run(line)
+    out = await shell.run("show l2tp dial-out target virtual-router home")
+    assert not any("inhibited" in line for line in out), out
+    await shell.trigger("home", "10.10.1.1")
+    assert ("home", "10.10.1.1", "authenticating") in shell.sessions()
+
+
+async def test_chassis_init_incomplete_until_the_engine_has_started(tmp_path):
+    from engine.aio.engine import Engine
+    eng = Engine(output=lambda line: None)
+    assert str(eng.snapshot().dialout.chassis.state) == "initIncomplete"
+    await eng.start()
+    try:
+        assert str(eng.snapshot().dialout.chassis.state) == "inService"
+    finally:
+        await eng.stop()

@@ -9,7 +9,7 @@ from engine.aio.ppp_glue import MAX_RENEGOTIATIONS
 from engine.dialout.causes import TerminateCause
 from engine.ppp import frames as F
 
-from .helpers import lac_addresses, running_lab, standard_lab, wait_for
+from .helpers import DOMAIN, dialout_reply, lac_addresses, running_lab, standard_lab, wait_for
 
 DST = "10.10.1.1"
 LCP_CONF_REQ = 1
@@ -155,3 +155,40 @@ async def test_lac_cdn_accounting_stop_names_lost_carrier(tmp_path):
         await wait_for(lambda: len(_acct(r, 2)) == 1, 5)
         [stop] = _acct(r, 2)
         assert stop["Acct-Terminate-Cause"] == (int(TerminateCause.LOST_CARRIER),)
+
+
+async def test_keepalive_loss_accounting_stop_names_lost_carrier(tmp_path):
+    spec = standard_lab(lac_addresses(2))
+    async with running_lab(tmp_path, spec, accounting=True) as r:
+        cfg = r.engine.config
+        [home] = [v for v in cfg.vrs if v.name == "home"]
+        prof = dataclasses.replace(home.profiles[0], ppp_keepalive=1)
+        home2 = dataclasses.replace(home, profiles=(prof,))
+        r.engine.apply_config(dataclasses.replace(
+            cfg, vrs=tuple(home2 if v.name == "home" else v for v in cfg.vrs)))
+        await _up(r)
+        _lac, _key, cpe = _party(r)
+        cpe.silent = True                   # the CPE stops answering; L2TP stays up
+        await wait_for(lambda: len(_acct(r, 2)) == 1, 30)
+        [stop] = _acct(r, 2)
+        assert stop["Acct-Terminate-Cause"] == (int(TerminateCause.LOST_CARRIER),)
+        snap = r.engine.snapshot()
+        [s] = snap.dialout.sessions
+        assert "keepalive" in (s.failure_reason or ""), s
+
+
+async def test_auth_protocol_mismatch_is_reported_as_authentication(tmp_path):
+    # RADIUS tells the router to authenticate itself with PAP; the CPE demands CHAP and
+    # hangs up (LCP Terminate, then the LAC's CDN "party hung up")
+    lacs = lac_addresses(2)
+    spec = standard_lab(lacs)
+    spec.home_users[f"{DST}@{DOMAIN}"] = {**dialout_reply(lacs, "5551001"),
+                                         "ERX-PPP-Auth-Protocol": "PAP"}
+    spec.cpes[0] = {**spec.cpes[0], "auth": ["chap"]}
+    async with running_lab(tmp_path, spec, accounting=True) as r:
+        r.trigger(DST)
+        await wait_for(lambda: r.session(DST) is not None and r.session(DST).failure_reason,
+                       20, lambda: f"{r.session(DST)}")
+        reason = r.session(DST).failure_reason
+        assert "authentication" in reason and "party hung up" not in reason, reason
+        assert "CHAP" in reason and "PAP" in reason, reason

@@ -8,6 +8,7 @@ import pytest
 from engine import icmp
 from engine.lab.cpe import Cpe, CpeDialer, CpeSpec
 from engine.ppp import AuthFailed, IpPacket, LinkDown, NetworkUp, PppConfig, PppLink
+from engine.ppp.events import DownCause
 from tests.present import present
 
 from .harness import Wire, local_verifier
@@ -136,7 +137,7 @@ def test_mode_silent():
     spec = CpeSpec.from_toml({"number": "1", "mode": "silent", "address": "10.1.1.1"})
     a, cpe, w = call(spec)
     assert cpe.get_timer() is None and not cpe.frames_to_send()
-    assert a.finished and w.a.events[-1] == LinkDown("LCP negotiation failed")
+    assert a.finished and w.a.events[-1] == LinkDown("LCP negotiation failed", DownCause.NEGOTIATION)
 
 
 def test_cpe_starts_on_first_frame_and_fits_lac_party():
@@ -152,4 +153,4 @@ def test_cpe_starts_on_first_frame_and_fits_lac_party():
     evs = []
     while (e := cpe.next_event()) is not None:
         evs.append(e)
-    assert cpe.closed and evs == [LinkDown("lower layer down")]
+    assert cpe.closed and evs == [LinkDown("lower layer down", DownCause.LOWER_DOWN)]

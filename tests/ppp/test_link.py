@@ -14,6 +14,7 @@ from engine.ppp import (
     PeerAuthenticated,
 )
 from engine.ppp import frames as F
+from engine.ppp.events import DownCause
 
 from .harness import link, local_verifier, pair
 
@@ -165,7 +166,7 @@ def test_peer_silent_lcp_gives_up():
         a.handle_timer(now=t)
     sent += len(a.frames_to_send())
     assert sent == 10 and t == 30.0           # Max-Configure 10 requests, 3 s apart
-    assert a.next_event() == LinkDown("LCP negotiation failed")
+    assert a.next_event() == LinkDown("LCP negotiation failed", DownCause.NEGOTIATION)
 
 
 def test_echo_failure_brings_link_down():
@@ -177,7 +178,7 @@ def test_echo_failure_brings_link_down():
     a.frames_to_send()
     state["cut"] = True
     w.run(1000.0, stop=lambda: a.finished)
-    assert w.a.events[-1] == LinkDown("keepalive timeout")
+    assert w.a.events[-1] == LinkDown("keepalive timeout", DownCause.KEEPALIVE)
     assert a.snapshot().counters.echo_sent == 3
 
 
@@ -201,7 +202,7 @@ def test_unanswered_echo_repeated_at_restart_interval_then_closed():
     assert len(echoes) == 4
     # first echo after the keepalive period, the repeats at the restart interval, then down
     assert start + 30.0 <= w.now <= start + 30.0 + 4 * 2.0 + 4.0
-    assert w.a.events[-1] == LinkDown("keepalive timeout")
+    assert w.a.events[-1] == LinkDown("keepalive timeout", DownCause.KEEPALIVE)
 
 
 def test_any_frame_from_peer_counts_as_keepalive_answer():
@@ -314,7 +315,7 @@ def test_magic_loopback_detected():
     evs = []
     while (e := a.next_event()) is not None:
         evs.append(e)
-    assert evs[-1] == LinkDown("loopback detected")
+    assert evs[-1] == LinkDown("loopback detected", DownCause.NEGOTIATION)
 
 
 def test_peer_protocol_rejects_ipcp_closes_link():
@@ -323,7 +324,7 @@ def test_peer_protocol_rejects_ipcp_closes_link():
                     now=w.now)
     w.drop = lambda d, i, f: True          # the peer is gone quiet as well
     w.run(w.now + 60.0, stop=lambda: a.finished)
-    assert a.finished and w.a.events[-1] == LinkDown("IPCP negotiation failed")
+    assert a.finished and w.a.events[-1] == LinkDown("IPCP negotiation failed", DownCause.NEGOTIATION)
 
 
 def test_dns_rejected_when_we_have_none():
