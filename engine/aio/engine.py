@@ -37,6 +37,7 @@ import gc
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -55,7 +56,8 @@ from engine.aio.dataplane_glue import DataplaneGlue
 from engine.aio.driver import CoreTimer
 from engine.aio.l2tp_glue import L2TP_PORT, L2tpGlue
 from engine.aio.ppp_glue import PppGlue
-from engine.aio.snapshots import EngineSnapshot, PingResult, PppInterfaceSnapshot
+from engine.aio.snapshots import (ClearProgress, EngineReads, EngineSnapshot, PingResult,
+                                  PppInterfaceSnapshot)
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.dialout.targets import TargetConfig as DsTargetConfig
@@ -67,6 +69,30 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "Engine", "EngineSnapshot",
            "PingResult", "PppInterfaceSnapshot"]
+
+
+#: sessions cleared per loop turn by a large ``clear l2tp dial-out session``
+CLEAR_SLICE = 256
+
+
+def release_memory() -> None:
+    """Give freed heap back to the system after a large teardown (glibc only)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+            import ctypes.util
+            name = ctypes.util.find_library("c")
+            libc = ctypes.CDLL(name) if name else None
+            _malloc_trim = getattr(libc, "malloc_trim", None) or False
+        except OSError:
+            _malloc_trim = False
+    gc.collect()
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 
 class Engine:
@@ -104,6 +130,11 @@ class Engine:
         self._ping_ident = self.rng.randrange(1, 0xFFFF)
         self._pumping = False
         self.started = time.time()
+        # ---- show-facing reads and sliced clears (see "clears in slices" below)
+        self.reads = EngineReads(self)
+        self._clear_queue: deque[ds.SessionKey] = deque()
+        self._clear_progress: ClearProgress | None = None
+        self._clear_task: asyncio.Task[None] | None = None
 
     @property
     def dp(self) -> Any:
@@ -398,6 +429,46 @@ class Engine:
         n = self.dialout.clear(vr, dst, now=self.now())
         self._pump()
         return n
+
+    # ---------------------------------------------------------------- clears in slices
+    def start_clear(self, vr: str | None = None, dst: Any = None) -> tuple[int, bool]:
+        """``clear l2tp dial-out session``: (sessions named, whether all are gone already).
+        Up to ``CLEAR_SLICE`` sessions are cleared at once; more are queued and cleared a
+        slice per loop turn (CDNs then leave at the pace of each tunnel's window), so the
+        router keeps answering; ``clear_progress`` tells how far it is."""
+        keys = self.dialout.select(vr, dst)
+        if len(keys) <= CLEAR_SLICE and not self._clear_queue:
+            self.dialout.clear_keys(keys, now=self.now())
+            self._pump()
+            return len(keys), True
+        self._clear_queue.extend(keys)
+        p = self._clear_progress
+        self._clear_progress = (ClearProgress(len(keys), 0, self.now()) if p is None
+                                else ClearProgress(p.total + len(keys), p.done, p.started))
+        if self._clear_task is None and self.loop is not None:
+            self._clear_task = self.loop.create_task(self._clear_slices())
+        return len(keys), False
+
+    def clear_progress(self) -> ClearProgress | None:
+        """The clear under way, or None."""
+        return self._clear_progress
+
+    async def _clear_slices(self) -> None:
+        q = self._clear_queue
+        try:
+            while q:
+                part = [q.popleft() for _ in range(min(CLEAR_SLICE, len(q)))]
+                self.dialout.clear_keys(part, now=self.now())
+                self._pump()
+                p = self._clear_progress
+                if p is not None:
+                    self._clear_progress = ClearProgress(p.total, p.done + len(part), p.started)
+                await asyncio.sleep(0)
+        finally:
+            self._clear_task = None
+            self._clear_progress = None
+            q.clear()
+            release_memory()
 
     def reset_sessions(self, vr: str | None = None, dst: Any = None) -> int:
         n = self.dialout.reset(vr, dst, now=self.now())

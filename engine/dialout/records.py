@@ -10,6 +10,7 @@ from engine.dialout.model import Grant, SessionKey, VrConfig, VrState
 from engine.dialout.selection import TunnelDef
 from engine.dialout.session import SessionState
 from engine.dialout.targets import Counters, Target, TargetTable
+from engine.sortedkeys import SortedKeys
 
 IPv4 = ipaddress.IPv4Address
 
@@ -24,6 +25,7 @@ class VrEntry:
     by_state: Counter[SessionState] = field(default_factory=Counter)
     buffered: int = 0                      # trigger packets held by all its sessions
     reason: str = ""                       # why the VR is not inService, as reported
+    order: SortedKeys = field(default_factory=SortedKeys)   # its sessions' trigger addresses
 
 
 @dataclass(slots=True, eq=False)
