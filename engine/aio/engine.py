@@ -169,6 +169,8 @@ class Engine:
         return self
 
     async def stop(self) -> None:
+        if self._clear_task is not None:
+            self._clear_task.cancel()
         now = self.now()
         for call in self._calls.values():
             self.end_call(call, "administrative shutdown", TerminateCause.ADMIN_REBOOT, now=now,
