@@ -5,8 +5,8 @@ Regular expressions are compiled with RE2, whose matching time is linear in the 
 text: an expression such as `(-|-|  )+z` cannot make the router spend exponential time."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pyparsing as pp

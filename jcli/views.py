@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import tabulate as _tabulate_mod
 from tabulate import tabulate
@@ -132,7 +132,7 @@ class StreamResult:
                 elif pending:
                     pending[-1] += ","
                 out += pending
-                pending = [pad + l for l in lines]
+                pending = [pad + ln for ln in lines]
             if out:
                 yield out
         rest = after.split("\n")
@@ -143,10 +143,10 @@ class StreamResult:
         yield close + rest[1:]
 
     def lines(self) -> list[str]:
-        return [l for p in self.pages() for l in p]
+        return [ln for p in self.pages() for ln in p]
 
     def json_lines(self) -> list[str]:
-        return [l for p in self.json_pages() for l in p]
+        return [ln for p in self.json_pages() for ln in p]
 
 
 class TableStream:
@@ -159,7 +159,7 @@ class TableStream:
 
     def _line(self, values: list[str]) -> str:
         assert self.widths is not None
-        return "  ".join(v.ljust(w) for v, w in zip(values, self.widths)).rstrip()
+        return "  ".join(v.ljust(w) for v, w in zip(values, self.widths, strict=False)).rstrip()
 
     def page(self, rows: list[list[Any]]) -> list[str]:
         rows_s = [["" if v is None else str(v) for v in r] for r in rows]
@@ -167,7 +167,7 @@ class TableStream:
         first = self.widths is None
         widths = self.widths or [len(h) for h in self.headers]
         for r in rows_s:
-            widths = [max(w, len(v)) for w, v in zip(widths, r)]
+            widths = [max(w, len(v)) for w, v in zip(widths, r, strict=False)]
         self.widths = widths
         if first:
             out.append(self._line(self.headers))

@@ -56,8 +56,7 @@ from engine.aio.dataplane_glue import DataplaneGlue
 from engine.aio.driver import CoreTimer
 from engine.aio.l2tp_glue import L2TP_PORT, L2tpGlue
 from engine.aio.ppp_glue import PppGlue
-from engine.aio.snapshots import (ClearProgress, EngineReads, EngineSnapshot, PingResult,
-                                  PppInterfaceSnapshot)
+from engine.aio.snapshots import ClearProgress, EngineReads, EngineSnapshot, PingResult, PppInterfaceSnapshot
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.dialout.targets import TargetConfig as DsTargetConfig

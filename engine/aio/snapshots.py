@@ -1,8 +1,8 @@
 """Read-only views of the running engine (``show`` commands read these, never the engine)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from engine.dataplane.base import Route
@@ -84,16 +84,16 @@ class EngineReads:
         return self._e.dialout.chassis_snapshot()
 
     def clearing(self) -> ClearProgress | None:
-        return self._e.clear_progress()  # type: ignore[no-any-return]
+        return self._e.clear_progress()
 
     def vrs(self) -> tuple[Any, ...]:
-        return self._e.dialout.vr_snapshots()  # type: ignore[no-any-return]
+        return self._e.dialout.vr_snapshots()
 
     def targets(self) -> tuple[Any, ...]:
-        return self._e.dialout.target_snapshots()  # type: ignore[no-any-return]
+        return self._e.dialout.target_snapshots()
 
     def destinations(self) -> tuple[Any, ...]:
-        return self._e.dialout.destination_snapshots(now=self.now())  # type: ignore[no-any-return]
+        return self._e.dialout.destination_snapshots(now=self.now())
 
     def session(self, vr: str, dst: str) -> Any:
         """One session by its key, or None: a dictionary look-up."""
@@ -101,17 +101,17 @@ class EngineReads:
 
     def sessions_to(self, dst: str) -> list[Any]:
         """The sessions of ``dst`` in every VR: one look-up per VR."""
-        return self._e.dialout.sessions_to(dst, now=self.now())  # type: ignore[no-any-return]
+        return self._e.dialout.sessions_to(dst, now=self.now())
 
     def iter_sessions(self, vr: str | None = None, state: str | None = None) -> Iterator[Any]:
-        return self._e.dialout.iter_sessions(vr, state, now=self.now())  # type: ignore[no-any-return]
+        return self._e.dialout.iter_sessions(vr, state, now=self.now())
 
     # ------------------------------------------------------------ L2TP
     def tunnels(self) -> tuple[Any, ...]:
-        return self._e.l2tp.tunnel_infos()  # type: ignore[no-any-return]
+        return self._e.l2tp.tunnel_infos()
 
     def iter_l2tp_calls(self) -> Iterator[Any]:
-        return self._e.l2tp.iter_call_infos()  # type: ignore[no-any-return]
+        return self._e.l2tp.iter_call_infos()
 
     def l2tp_statistics(self) -> dict[str, Any]:
         e = self._e
@@ -154,13 +154,13 @@ class EngineReads:
         dp = self._e.dp
         if dp is None or vr not in self._e.dataplane.vrs_made:
             return iter(())
-        return dp.iter_routes(vr)  # type: ignore[no-any-return]
+        return dp.iter_routes(vr)
 
     def has_vr(self, vr: str) -> bool:
         return self._e.dp is not None and vr in self._e.dataplane.vrs_made
 
     def radius(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-        return self._e.radius.snapshot(now=self.now())  # type: ignore[no-any-return]
+        return self._e.radius.snapshot(now=self.now())
 
     def radius_unknown_sources(self) -> dict[str, int]:
         return {vr: r.client.counters["unknown_source"]

@@ -6,7 +6,8 @@ import dataclasses
 import enum
 import ipaddress
 
-from engine.aaa.server import COUNTERS as RADIUS_COUNTERS, STATE_DEAD
+from engine.aaa.server import COUNTERS as RADIUS_COUNTERS
+from engine.aaa.server import STATE_DEAD
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
@@ -234,7 +235,7 @@ def _session_pages(rows, brief: bool):
 
 def _render_sessions(data) -> list[str]:
     rows = data["sessions"]
-    return [l for p in _session_pages(lambda: [rows] if rows else [], data["brief"]) for l in p]
+    return [ln for p in _session_pages(lambda: [rows] if rows else [], data["brief"]) for ln in p]
 
 
 @command("*", "show l2tp dial-out session [virtual-router WORD$vr] [state "
@@ -372,8 +373,8 @@ def _l2tp_session_pages(rows, brief: bool):
 
 def _render_l2tp_sessions(data) -> list[str]:
     rows = data["sessions"]
-    return [l for p in _l2tp_session_pages(lambda: [rows] if rows else [], data["brief"])
-            for l in p]
+    return [ln for p in _l2tp_session_pages(lambda: [rows] if rows else [], data["brief"])
+            for ln in p]
 
 
 @command("*", "show l2tp session [brief$brief]", [SHOW, "L2TP", "Sessions (calls)",
@@ -420,7 +421,7 @@ def _ppp_pages(rows, brief: bool):
 
 def _render_ppp(data) -> list[str]:
     rows = data["interfaces"]
-    return [l for p in _ppp_pages(lambda: [rows] if rows else [], data["brief"]) for l in p]
+    return [ln for p in _ppp_pages(lambda: [rows] if rows else [], data["brief"]) for ln in p]
 
 
 @command("*", "show ppp interface [WORD$name] [brief$brief]",
@@ -450,15 +451,15 @@ def _route_pages(vr: str, rows):
     n = 0
     for page in rows():
         n += len(page)
-        yield ["  " + l for l in t.page([_route_row(r) for r in page])]
-    yield ["  " + l for l in t.finish()]
+        yield ["  " + ln for ln in t.page([_route_row(r) for r in page])]
+    yield ["  " + ln for ln in t.finish()]
     yield [f"  {n} route(s)"]
 
 
 def _render_routes(data) -> list[str]:
-    return [l for vr, routes in data
+    return [ln for vr, routes in data
             for p in _route_pages(vr, lambda routes=routes: [routes] if routes else [])
-            for l in p]
+            for ln in p]
 
 
 def _route_dict(r) -> dict:

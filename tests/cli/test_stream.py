@@ -53,7 +53,7 @@ def test_filters_stream_like_they_apply(text: str):
     lines = [str(i) for i in range(100)] + [""]
     flt = parse_filter(text)
     pages = [lines[i:i + 7] for i in range(0, len(lines), 7)]
-    assert [l for p in flt.stream(iter(pages)) for l in p] == flt.apply(lines)
+    assert [ln for p in flt.stream(iter(pages)) for ln in p] == flt.apply(lines)
 
 
 async def test_executor_holds_no_page_it_has_not_handed_over():

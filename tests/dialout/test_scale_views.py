@@ -14,12 +14,33 @@ import pytest
 from engine import icmp
 from engine.aio.engine import CLEAR_SLICE
 from engine.types import Route
+from jcli.bridge import RouterEngine
+from jcli.context import Context, ListOutput, Options
+from jcli.executor import Executor
 from jcli.views import PAGE_ROWS
-from tests.dialout.test_shell_commands import Shell, shell  # noqa: F401  (fixture)
+from tests.dialout.test_shell_commands import Shell, script, silent_port
 
 pytestmark = pytest.mark.timeout(60)
 
 N = 1000
+
+
+@pytest.fixture
+async def shell(tmp_path) -> AsyncIterator[Shell]:
+    sock, port = silent_port()
+    options = Options(startup=str(tmp_path / "none.scr"))
+    ctx = Context(options=options, output=ListOutput())
+    executor = Executor(ctx)
+    eng = RouterEngine(options, ctx.output.write)
+    await eng.start()
+    ctx.engine = eng
+    try:
+        assert await executor.run_script(script(port)), ctx.output.take()
+        ctx.output.take()
+        yield Shell(ctx, executor)
+    finally:
+        await eng.close()
+        sock.close()
 
 
 def dest(i: int) -> str:
@@ -105,14 +126,14 @@ async def test_session_list_streams_with_the_loop_served_between_pages(
     firsts = [p[0] for p in pages]
     assert firsts == sorted(set(firsts))              # the loop ran between two pages
     out = await shell.run("show l2tp dial-out session brief | include 10\\.10\\.3\\.")
-    assert len(out) == 250 and all(" 10.10.3." in l for l in out)
+    assert len(out) == 250 and all(" 10.10.3." in line for line in out)
 
 
 async def test_session_list_order_and_json_match_the_one_shot_forms(shell: Shell):
     trigger_many(shell, "home", 300)
     trigger_many(shell, "other", 10)
     out = await shell.run("show l2tp dial-out session brief")
-    rows = [l.split() for l in out[2:-1]]
+    rows = [line.split() for line in out[2:-1]]
     assert [r[0] for r in rows] == ["home"] * 300 + ["other"] * 10
     assert [r[1] for r in rows[:300]] == [dest(i) for i in range(300)]   # by address
     js = await shell.run("show l2tp dial-out session | json")
@@ -164,6 +185,6 @@ async def test_large_clear_returns_at_once_and_proceeds_in_slices(shell: Shell):
         await asyncio.sleep(0)
     assert eng.clear_progress() is None
     out = await shell.run("show l2tp dial-out")
-    assert not any("clearing" in l for l in out)
-    assert any(l.split()[:2] == ["sessions", "removed"] and l.split()[-1] == str(N)
-               for l in out), out
+    assert not any("clearing" in line for line in out)
+    assert any(line.split()[:2] == ["sessions", "removed"] and line.split()[-1] == str(N)
+               for line in out), out
