@@ -71,7 +71,7 @@ __all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "Engine", "Engi
 
 
 #: sessions cleared per loop turn by a large ``clear l2tp dial-out session``
-CLEAR_SLICE = 256
+CLEAR_SLICE = 64
 
 
 def release_memory() -> None:
