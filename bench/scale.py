@@ -27,8 +27,8 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -226,7 +226,7 @@ async def clear_all(eng: Engine, ex: Executor, sink: Sink, n: int, keepalive: in
     emit(f"clear_all_s_{n}", round(t2 - t0, 2), "s", goal="<= 10", **k)
     emit(f"clear_max_stall_ms_{n}", round(mon.max_gap * 1000, 1), "ms", goal="<= 50", **k)
     end = time.monotonic() + 30
-    while eng.dialout.tunnel_snapshots() and time.monotonic() < end:
+    while eng.dialout.snapshot(now=eng.now()).tunnels and time.monotonic() < end:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)
     gc.collect()
