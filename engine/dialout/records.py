@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 
 from engine.dialout.causes import TerminateCause
@@ -52,7 +52,7 @@ class SessionEntry:
     state_since: float = 0.0
     user_name: str = ""
     user_name_rd: str | None = None         # the route distinguisher user_name was made with
-    buffer: deque[bytes] = field(default_factory=deque)
+    buffer: list[bytes] = field(default_factory=list)   # (a deque costs 700 B empty)
     triggers_forwarded: int = 0
     counters: Counters = field(default_factory=Counters)
     inhibit_count: int = 0

@@ -72,3 +72,23 @@ def test_clear_keys_counts_only_sessions_still_there():
     assert h.svc.clear_keys(keys[:1], now=h.now) == 1
     assert h.svc.clear_keys(keys, now=h.now) == 1
     assert len(h.svc) == 0 and list(h.svc.iter_session_keys()) == []
+
+
+def test_memory_per_session_stays_small():
+    """Python heap per new (authenticating) session in the service, measured by tracemalloc:
+    slotted records, a list (not a 700-byte deque) for the trigger buffer."""
+    import tracemalloc
+    h = harness()
+    h.trigger("10.10.0.1")
+    base = int(IP("10.10.1.0"))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i in range(2000):
+            h.svc.on_trigger("home", IP(base + i), b"", now=h.now)
+        h.reqs()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    per = sum(s.size_diff for s in after.compare_to(before, "filename")) / 2000
+    assert per < 2000, per
