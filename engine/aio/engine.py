@@ -75,7 +75,9 @@ CLEAR_SLICE = 64
 
 
 def release_memory() -> None:
-    """Give freed heap back to the system after a large teardown (glibc only)."""
+    """Give freed heap back to the system after a large teardown (glibc only).  No garbage
+    collection here: the sessions are freed by reference counting, and a full collection
+    over tens of thousands of live objects would stall the loop."""
     global _malloc_trim
     if _malloc_trim is None:
         try:
@@ -86,7 +88,6 @@ def release_memory() -> None:
             _malloc_trim = getattr(libc, "malloc_trim", None) or False
         except OSError:
             _malloc_trim = False
-    gc.collect()
     if _malloc_trim:
         _malloc_trim(0)
 
