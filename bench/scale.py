@@ -111,6 +111,8 @@ class Monitor:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.task is not None
+        await asyncio.sleep(0)            # one more turn: a command that blocked is seen
+        await asyncio.sleep(0)
         self.task.cancel()
         self.peak = max(self.peak, bd.rss())
 
