@@ -106,6 +106,10 @@ class EngineReads:
     def iter_sessions(self, vr: str | None = None, state: str | None = None) -> Iterator[Any]:
         return self._e.dialout.iter_sessions(vr, state, now=self.now())
 
+    def iter_session_states(self, vr: str | None = None,
+                            state: str | None = None) -> Iterator[tuple[str, Any, str]]:
+        return self._e.dialout.iter_session_states(vr, state)
+
     # ------------------------------------------------------------ L2TP
     def tunnels(self) -> tuple[Any, ...]:
         return self._e.l2tp.tunnel_infos()

@@ -251,6 +251,16 @@ class Levels(SessionActions):
             if s is not None and (state is None or s.state.value == state):
                 yield self._session_snapshot(s, now)
 
+    def iter_session_states(self, vr: str | None = None, state: str | None = None
+                            ) -> Iterator[tuple[str, ipaddress.IPv4Address, str]]:
+        """(VR, trigger address, state) of each session in ``iter_session_keys`` order: the
+        one-line form, without building snapshots."""
+        get = self._sessions.get
+        for key in self.iter_session_keys(vr):
+            s = get(key)
+            if s is not None and (state is None or s.state.value == state):
+                yield key.vr, key.dst, s.state.value
+
     def chassis_snapshot(self) -> ChassisSnapshot:
         c = self._cfg
         return ChassisSnapshot(

@@ -40,17 +40,28 @@ def hms(seconds) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}"
 
 
+_PRIMITIVE = frozenset({str, int, float, bool, type(None)})
+_IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv4Network, ipaddress.IPv4Interface)
+_FIELDS: dict[type, tuple[str, ...]] = {}     # dataclass -> its field names, looked up once
+
+
 def plain(obj):
     """Snapshot dataclasses -> JSON-friendly data (enums by value, addresses as text)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    t = type(obj)
+    if t in _PRIMITIVE:
+        return obj
+    names = _FIELDS.get(t)
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(obj))
+    if names is not None:
+        return {n: plain(getattr(obj, n)) for n in names}
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, dict):
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [plain(v) for v in obj]
-    if isinstance(obj, (ipaddress.IPv4Address, ipaddress.IPv4Network, ipaddress.IPv4Interface)):
+    if isinstance(obj, _IP_TYPES):
         return str(obj)
     if isinstance(obj, bytes):
         return obj.hex()
@@ -257,8 +268,12 @@ def show_dialout_session(ctx, vr, state, dst, brief):
 
     def rows():
         return pages_of(plain(s) for s in reads.iter_sessions(vr, state))
+
+    def brief_rows():                           # what one line shows, no snapshot built
+        return pages_of({"vr": v, "destination": str(d), "state": st}
+                        for v, d, st in reads.iter_session_states(vr, state))
     return StreamResult(rows=rows, render=lambda page: [],
-                        text=lambda: _session_pages(rows, bool(brief)),
+                        text=lambda: _session_pages(brief_rows if brief else rows, bool(brief)),
                         data={"sessions": ROWS, "brief": bool(brief)})
 
 
@@ -462,10 +477,18 @@ def _render_routes(data) -> list[str]:
             for ln in p]
 
 
+def _prefix_text(net: ipaddress.IPv4Network) -> str:
+    """``str(net)``, from its integer (three times cheaper)."""
+    a = int(net.network_address)
+    return f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}/{net.prefixlen}"
+
+
 def _route_dict(r) -> dict:
-    d = plain(r)
-    d["distance"] = r.admin_distance
-    return d
+    """``plain(route)`` with the distance in effect, built directly (one per route shown)."""
+    nh = r.nexthop
+    return {"prefix": _prefix_text(r.prefix), "protocol": r.protocol, "ifname": r.ifname,
+            "nexthop": None if nh is None else str(nh), "distance": r.admin_distance,
+            "metric": r.metric, "tag": r.tag, "active": r.active}
 
 
 @command("*", "show ip route [virtual-router WORD$vr]",
