@@ -7,14 +7,30 @@ from collections import Counter
 from collections.abc import Iterator
 
 from engine.dialout.actions import SessionActions
-from engine.dialout.model import (AddrLike, ChassisConfig, ChassisState, ConfigError,
-                                  DialoutConfig, InstallRoutes, NetLike, RemoveRoutes, SessionKey,
-                                  VrState, validate_config)
+from engine.dialout.model import (
+    AddrLike,
+    ChassisConfig,
+    ChassisState,
+    ConfigError,
+    DialoutConfig,
+    InstallRoutes,
+    NetLike,
+    RemoveRoutes,
+    SessionKey,
+    VrState,
+    validate_config,
+)
 from engine.dialout.records import SessionEntry, VrEntry
 from engine.dialout.selection import DestinationSnapshot
 from engine.dialout.session import SessionEvent, SessionState
-from engine.dialout.snapshots import (ChassisSnapshot, DialoutSnapshot, SessionSnapshot,
-                                      TargetSnapshot, TunnelSnapshot, VrSnapshot)
+from engine.dialout.snapshots import (
+    ChassisSnapshot,
+    DialoutSnapshot,
+    SessionSnapshot,
+    TargetSnapshot,
+    TunnelSnapshot,
+    VrSnapshot,
+)
 from engine.dialout.targets import Target, TargetState
 
 E = SessionEvent
