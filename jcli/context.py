@@ -42,6 +42,8 @@ class Output:
         """Show output produced page by page (a streamed show); by default as it comes."""
         async for page in pages:
             self.show(page)
+            if getattr(self, "broken", False):     # stdout closed (`| head`): stop producing
+                break
 
 
 class ListOutput(Output):

@@ -112,3 +112,29 @@ async def test_pager_without_a_terminal_length_shows_everything():
             yield [str(i)]
     await shell.page(["a"], pages())
     assert out.lines == ["a"] + [str(i) for i in range(300)]
+
+
+async def test_a_closed_stdout_stops_the_producer(monkeypatch: pytest.MonkeyPatch):
+    import jcli.context as context_mod
+    monkeypatch.setattr(context_mod, "_silence", lambda stream: None)
+
+    class Closed:
+        written = 0
+
+        def write(self, text: str) -> None:
+            Closed.written += 1
+            if Closed.written > 3:
+                raise BrokenPipeError
+
+    ctx = Context(output=context_mod.StreamOutput(Closed()))
+    ex = Executor(ctx)
+    made = []
+
+    def rows():
+        for i in range(1000):
+            made.append(i)
+            yield [i]
+    r = StreamResult(rows=rows, render=lambda p: [f"row {x}" for x in p])
+    cmd = type("Cmd", (), {"kind": "show", "text": "t"})()
+    assert await ex._stream(cmd, r, None) is True
+    assert len(made) <= 5
