@@ -3,6 +3,8 @@ JSON (`| json`) and applies output filters."""
 from __future__ import annotations
 
 import dataclasses
+import enum
+import ipaddress
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -178,3 +180,37 @@ class TableStream:
     def finish(self) -> list[str]:
         """The header alone when no row came."""
         return self.page([]) if self.widths is None else []
+
+
+_PRIMITIVE = frozenset({str, int, float, bool, type(None)})
+_IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv4Network, ipaddress.IPv4Interface)
+_FIELDS: dict[type, tuple[str, ...]] = {}     # dataclass -> its field names, looked up once
+
+
+def plain(obj: Any) -> Any:
+    """Snapshot dataclasses -> JSON-friendly data (enums by value, addresses as text)."""
+    t = type(obj)
+    if t in _PRIMITIVE:
+        return obj
+    names = _FIELDS.get(t)
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(obj))
+    if names is not None:
+        return {n: plain(getattr(obj, n)) for n in names}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, _IP_TYPES):
+        return str(obj)
+    if isinstance(obj, bytes):
+        return obj.hex()
+    return obj
+
+
+def prefix_text(net: ipaddress.IPv4Network) -> str:
+    """``str(net)``, from its integer (three times cheaper)."""
+    a = int(net.network_address)
+    return f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}/{net.prefixlen}"

@@ -2,8 +2,6 @@
 debug.  Views are pure functions of engine snapshots; `| json` prints the same data."""
 from __future__ import annotations
 
-import dataclasses
-import enum
 import ipaddress
 
 from engine.aaa.server import COUNTERS as RADIUS_COUNTERS
@@ -11,7 +9,7 @@ from engine.aaa.server import STATE_DEAD
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
-from jcli.views import ROWS, ShowResult, StreamResult, TableStream, pages_of, table
+from jcli.views import ROWS, ShowResult, StreamResult, TableStream, pages_of, plain, prefix_text, table
 
 SHOW = "Show running system information"
 SESSION_STATES = ("authenticating", "connecting", "inService", "inhibited", "postInhibited",
@@ -38,34 +36,6 @@ def hms(seconds) -> str:
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
     return f"{h:02d}:{m:02d}:{s:02d}"
-
-
-_PRIMITIVE = frozenset({str, int, float, bool, type(None)})
-_IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv4Network, ipaddress.IPv4Interface)
-_FIELDS: dict[type, tuple[str, ...]] = {}     # dataclass -> its field names, looked up once
-
-
-def plain(obj):
-    """Snapshot dataclasses -> JSON-friendly data (enums by value, addresses as text)."""
-    t = type(obj)
-    if t in _PRIMITIVE:
-        return obj
-    names = _FIELDS.get(t)
-    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(obj))
-    if names is not None:
-        return {n: plain(getattr(obj, n)) for n in names}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    if isinstance(obj, _IP_TYPES):
-        return str(obj)
-    if isinstance(obj, bytes):
-        return obj.hex()
-    return obj
 
 
 def _counter_lines(counters: dict, indent: str = "  ") -> list[str]:
@@ -477,16 +447,10 @@ def _render_routes(data) -> list[str]:
             for ln in p]
 
 
-def _prefix_text(net: ipaddress.IPv4Network) -> str:
-    """``str(net)``, from its integer (three times cheaper)."""
-    a = int(net.network_address)
-    return f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}/{net.prefixlen}"
-
-
 def _route_dict(r) -> dict:
     """``plain(route)`` with the distance in effect, built directly (one per route shown)."""
     nh = r.nexthop
-    return {"prefix": _prefix_text(r.prefix), "protocol": r.protocol, "ifname": r.ifname,
+    return {"prefix": prefix_text(r.prefix), "protocol": r.protocol, "ifname": r.ifname,
             "nexthop": None if nh is None else str(nh), "distance": r.admin_distance,
             "metric": r.metric, "tag": r.tag, "active": r.active}
 
