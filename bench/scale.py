@@ -233,10 +233,6 @@ async def clear_all(eng: Engine, ex: Executor, sink: Sink, n: int, keepalive: in
     await asyncio.sleep(0.5)
     gc.collect()
     after = bd.rss()
-    if os.environ.get("JCLI_SCALE_TYPES"):
-        from collections import Counter
-        c = Counter(type(o).__name__ for o in gc.get_objects())
-        print(c.most_common(25), file=sys.stderr)
     emit(f"rss_after_clear_mib_{n}", round(after / MIB, 1), "MiB",
          goal=f"<= {round(rss_base * 1.2 / MIB, 1)} (baseline + 20 %)",
          baseline_mib=round(rss_base / MIB, 1), **k)

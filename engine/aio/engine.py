@@ -77,27 +77,6 @@ __all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "Engine", "Engi
 CLEAR_SLICE = 64
 
 
-def release_memory() -> None:
-    """Give freed heap back to the system after a large teardown (glibc only).  No garbage
-    collection here: the sessions are freed by reference counting, and a full collection
-    over tens of thousands of live objects would stall the loop."""
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            import ctypes
-            import ctypes.util
-            name = ctypes.util.find_library("c")
-            libc = ctypes.CDLL(name) if name else None
-            _malloc_trim = getattr(libc, "malloc_trim", None) or False
-        except OSError:
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim: Any = None
-
-
 class Engine:
     """Owns the dial-out service, the L2TP endpoint, RADIUS clients, PPP links and dataplane."""
 
@@ -473,7 +452,6 @@ class Engine:
             self._clear_task = None
             self._clear_progress = None
             q.clear()
-            release_memory()
 
     def reset_sessions(self, vr: str | None = None, dst: Any = None) -> int:
         n = self.dialout.reset(vr, dst, now=self.now())
