@@ -55,7 +55,7 @@ def lines_result(lines: list[str], data: Any = None) -> ShowResult:
 
 
 #: rows rendered per page of a streamed show (the event loop runs between pages)
-PAGE_ROWS = 128
+PAGE_ROWS = 64
 
 _MARK = "\x00rows\x00"
 _MARK_JSON = json.dumps(_MARK)
