@@ -5,6 +5,7 @@ Regular expressions are compiled with RE2, whose matching time is linear in the 
 text: an expression such as `(-|-|  )+z` cannot make the router spend exponential time."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,33 @@ class OutputFilter:
         if self.name == "count":
             return [f"Count: {len(lines)} lines"]
         return lines
+
+    def stream(self, pages: Iterable[list[str]]) -> Iterator[list[str]]:
+        """``apply`` page by page: the same lines, without holding the whole output
+        (an empty page is still yielded, so the producer keeps its pace)."""
+        if self.name == "count":
+            n = 0
+            for page in pages:
+                n += len(page)
+                yield []
+            yield [f"Count: {n} lines"]
+            return
+        if self.name == "begin":
+            started = False
+            for page in pages:
+                if started:
+                    yield page
+                    continue
+                for i, line in enumerate(page):
+                    if self.regex.search(line):
+                        started = True
+                        yield page[i:]
+                        break
+                else:
+                    yield []
+            return
+        for page in pages:
+            yield self.apply(page)
 
 
 def parse_filter(text: str) -> OutputFilter:

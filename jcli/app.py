@@ -46,6 +46,20 @@ class ShellOutput(Output):
     def __init__(self, stream=None):
         self.stream = stream
         self.pending: list[str] = []
+        # set by an interactive shell: shows streamed output through the --More-- pager
+        self.pager = None
+
+    async def show_pages(self, pages) -> None:
+        """Streamed show output: paged as it is produced (the pager pulls the pages), or
+        written as it comes."""
+        if self.pager is not None:
+            await self.pager(self.take(), pages)
+            return
+        for line in self.take():
+            self.write(line)
+        async for page in pages:
+            for line in page:
+                self.write(line)
 
     def write(self, line: str) -> None:
         s = self.stream or sys.stdout
@@ -179,28 +193,50 @@ class Shell:
                 out.write(line)
         return emit_plain
 
-    async def page(self, lines: list[str]) -> None:
+    async def page(self, lines: list[str], pages=None) -> None:
         """Show output, paged on a terminal; long output goes out in chunks that let the
-        event loop (the router) run between them."""
+        event loop (the router) run between them.  ``pages`` (an async iterator of line
+        lists) follows ``lines``; the pager pulls from it only as far as it shows."""
         emit = self._emitter()
         n = self.ctx.terminal_length
-        if n <= 1 or len(lines) < n:
-            for i in range(0, len(lines), OUTPUT_CHUNK):
-                emit(lines[i:i + OUTPUT_CHUNK])
-                if len(lines) > OUTPUT_CHUNK:
+        buf = list(lines)
+        it = pages.__aiter__() if pages is not None else None
+
+        async def fill(want: int) -> bool:
+            """Pull pages until ``buf`` holds more than ``want`` lines; False at the end."""
+            while it is not None and len(buf) <= want:
+                try:
+                    buf.extend(await it.__anext__())
+                except StopAsyncIteration:
+                    return False
+            return len(buf) > want
+
+        try:
+            if n <= 1:
+                while True:
+                    more = await fill(OUTPUT_CHUNK)
+                    part = buf[:OUTPUT_CHUNK]
+                    del buf[:OUTPUT_CHUNK]
+                    if part:
+                        emit(part)
+                    if not more and not buf:
+                        return
                     await asyncio.sleep(0)
-            return
-        i = 0
-        step = n - 1
-        while i < len(lines):
-            emit(lines[i:i + step])
-            i += step
-            if i >= len(lines):
-                break
-            key = await _more_key()
-            if key == "q":
-                break
-            step = 1 if key == "\r" else n - 1
+            step = n - 1
+            while True:
+                if not await fill(step):
+                    if buf:
+                        emit(buf[:])
+                    return
+                emit(buf[:step])
+                del buf[:step]
+                key = await _more_key()
+                if key == "q":
+                    return
+                step = 1 if key == "\r" else n - 1
+        finally:
+            if it is not None and hasattr(it, "aclose"):
+                await it.aclose()
 
     async def interact(self, *, remote: bool = False,
                        on_line: Callable[[], None] | None = None,
@@ -373,6 +409,9 @@ class Shell:
             if installed:
                 loop.remove_signal_handler(signal.SIGINT)
                 signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    async def _page_stream(self, lines: list[str], pages) -> None:
+        await self.page(lines, pages)
 
     async def run_typed(self, line: str, *, more: bool = False) -> bool:
         """Run one line typed or pasted at the prompt and show its output. `more`: further
@@ -548,7 +587,10 @@ async def build_shell(options: Options | None = None,
         start = getattr(engine, "start", None)
         if start is not None:
             await _maybe_await(start())
-    return Shell(ctx, executor)
+    shell = Shell(ctx, executor)
+    if isinstance(output, ShellOutput) and interactive:
+        output.pager = shell._page_stream
+    return shell
 
 
 async def close_shell(shell: Shell) -> None:

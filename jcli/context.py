@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,13 @@ class Output:
     def show(self, lines: list[str]) -> None:
         for line in lines:
             self.write(line)
+
+    async def show_pages(self, pages: AsyncIterator[list[str]]) -> None:
+        """Show output produced page by page (a streamed show); by default as it comes."""
+        async for page in pages:
+            self.show(page)
+            if getattr(self, "broken", False):     # stdout closed (`| head`): stop producing
+                break
 
 
 class ListOutput(Output):

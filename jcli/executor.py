@@ -6,10 +6,11 @@ transcript tests alike. Sync handlers run directly (`run` returns a bool); async
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import os
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from grammars.filters import FILTERS as FILTER_ARG
@@ -20,7 +21,7 @@ from jcli.config.store import ScriptError, read_script
 from jcli.context import Context, ListOutput
 from jcli.modes import MODES
 from jcli.registry import CliError, Registry, load_commands
-from jcli.views import ShowResult, safe_line
+from jcli.views import ShowResult, StreamResult, safe_line
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +158,8 @@ class Executor:
         except Exception as e:          # a handler bug must not end the session
             self._internal(cmd, e)
             return False
-        if cmd.is_async or (result is not None and not isinstance(result, (bool, list, ShowResult))
-                            and inspect.isawaitable(result)):
+        if cmd.is_async or (result is not None and not isinstance(
+                result, (bool, list, ShowResult, StreamResult)) and inspect.isawaitable(result)):
             return self._finish_async(cmd, result, flt)
         return self._finish(cmd, result, flt)
 
@@ -171,18 +172,23 @@ class Executor:
         except Exception as e:
             self._internal(cmd, e)
             return False
-        return self._finish(cmd, result, flt)
+        done = self._finish(cmd, result, flt)
+        if not isinstance(done, bool):
+            done = await done
+        return done
 
     def _internal(self, cmd, e: Exception) -> None:
         self.internal_errors += 1
         log.error("command %s failed", cmd.text, exc_info=e)
         self._error([f"% Internal error: {type(e).__name__}: {e}"])
 
-    def _finish(self, cmd, result: Any, flt: OutputFilter | None) -> bool:
+    def _finish(self, cmd, result: Any, flt: OutputFilter | None) -> bool | Awaitable[bool]:
         if result is False:
             return False
         if cmd.kind == "config":
             self.ctx.config_changed()
+        if isinstance(result, StreamResult):
+            return self._stream(cmd, result, flt)
         if isinstance(result, ShowResult):
             if flt is not None and flt.name == "json":
                 lines = result.json_lines()
@@ -204,6 +210,40 @@ class Executor:
             if self._show_key is not None:
                 self.ctx.show_cache.put(self._show_key, result)
             self.ctx.output.show(result)
+        return True
+
+    async def _stream(self, cmd, result: StreamResult, flt: OutputFilter | None) -> bool:
+        """A streamed show: pages are produced, filtered and handed over one at a time, and
+        the event loop (the router) runs between two pages."""
+        pages = result.json_pages() if flt is not None and flt.name == "json" else result.pages()
+        if flt is not None:
+            pages = flt.stream(pages)
+        failed: list[Exception] = []
+
+        async def paced():
+            it = iter(pages)
+            while True:
+                try:
+                    page = next(it)
+                except StopIteration:
+                    return
+                except Exception as e:       # an engine bug must not end the session
+                    failed.append(e)
+                    return
+                if page:
+                    yield page
+                await asyncio.sleep(0)
+
+        out = self.ctx.output
+        show_pages = getattr(out, "show_pages", None)
+        if show_pages is not None:
+            await show_pages(paced())
+        else:
+            async for page in paced():
+                out.show(page)
+        if failed:
+            self._internal(cmd, failed[0])
+            return False
         return True
 
     async def execute(self, line: str) -> bool:

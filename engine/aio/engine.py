@@ -27,7 +27,10 @@ Theory of operation
 Parts (one reason to change each): ``aaa_glue`` (RADIUS clients, dial-out authorisation,
 accounting), ``ppp_glue`` (PPP links, CPE credentials, renegotiation), ``l2tp_glue`` (tunnels,
 calls, endpoint events), ``dataplane_glue`` (VRs, addresses, routes, session interfaces),
-``calls`` (the call table), ``snapshots`` (read-only views).  ``Engine`` wires them together,
+``calls`` (the call table), ``snapshots`` (read-only views: ``EngineReads`` answers the show
+commands per object, by key or as lazy iterators; ``snapshot()`` copies everything and is for
+tests and tools only).  A large ``clear l2tp dial-out session`` is carried out a slice per loop
+turn (``start_clear``).  ``Engine`` wires them together,
 applies the configuration and carries out the dial-out requests.
 """
 from __future__ import annotations
@@ -37,6 +40,7 @@ import gc
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -56,7 +60,7 @@ from engine.aio.driver import CoreTimer
 from engine.aio.entropy import PooledRandom
 from engine.aio.l2tp_glue import L2TP_PORT, L2tpGlue
 from engine.aio.ppp_glue import PppGlue
-from engine.aio.snapshots import EngineSnapshot, PingResult, PppInterfaceSnapshot
+from engine.aio.snapshots import ClearProgress, EngineReads, EngineSnapshot, PingResult, PppInterfaceSnapshot
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.dialout.targets import TargetConfig as DsTargetConfig
@@ -78,6 +82,10 @@ def format_dialout_trace(ev: ds.DialoutTrace) -> str:
 
 __all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "Engine", "EngineSnapshot",
            "PingResult", "PppInterfaceSnapshot"]
+
+
+#: sessions cleared per loop turn by a large ``clear l2tp dial-out session``
+CLEAR_SLICE = 64
 
 
 class Engine:
@@ -117,6 +125,11 @@ class Engine:
         self._ping_ident = self.rng.randrange(1, 0xFFFF)
         self._pumping = False
         self.started = time.time()
+        # ---- show-facing reads and sliced clears (see "clears in slices" below)
+        self.reads = EngineReads(self)
+        self._clear_queue: deque[ds.SessionKey] = deque()
+        self._clear_progress: ClearProgress | None = None
+        self._clear_task: asyncio.Task[None] | None = None
 
     @property
     def dp(self) -> Any:
@@ -154,6 +167,8 @@ class Engine:
         return self
 
     async def stop(self) -> None:
+        if self._clear_task is not None:
+            self._clear_task.cancel()
         now = self.now()
         for call in self._calls.values():
             self.end_call(call, "administrative shutdown", TerminateCause.ADMIN_REBOOT, now=now,
@@ -451,6 +466,45 @@ class Engine:
         n = self.dialout.clear(vr, dst, now=self.now())
         self._pump()
         return n
+
+    # ---------------------------------------------------------------- clears in slices
+    def start_clear(self, vr: str | None = None, dst: Any = None) -> tuple[int, bool]:
+        """``clear l2tp dial-out session``: (sessions named, whether all are gone already).
+        Up to ``CLEAR_SLICE`` sessions are cleared at once; more are queued and cleared a
+        slice per loop turn (CDNs then leave at the pace of each tunnel's window), so the
+        router keeps answering; ``clear_progress`` tells how far it is."""
+        keys = self.dialout.select(vr, dst)
+        if len(keys) <= CLEAR_SLICE and not self._clear_queue:
+            self.dialout.clear_keys(keys, now=self.now())
+            self._pump()
+            return len(keys), True
+        self._clear_queue.extend(keys)
+        p = self._clear_progress
+        self._clear_progress = (ClearProgress(len(keys), 0, self.now()) if p is None
+                                else ClearProgress(p.total + len(keys), p.done, p.started))
+        if self._clear_task is None and self.loop is not None:
+            self._clear_task = self.loop.create_task(self._clear_slices())
+        return len(keys), False
+
+    def clear_progress(self) -> ClearProgress | None:
+        """The clear under way, or None."""
+        return self._clear_progress
+
+    async def _clear_slices(self) -> None:
+        q = self._clear_queue
+        try:
+            while q:
+                part = [q.popleft() for _ in range(min(CLEAR_SLICE, len(q)))]
+                self.dialout.clear_keys(part, now=self.now())
+                self._pump()
+                p = self._clear_progress
+                if p is not None:
+                    self._clear_progress = ClearProgress(p.total, p.done + len(part), p.started)
+                await asyncio.sleep(0)
+        finally:
+            self._clear_task = None
+            self._clear_progress = None
+            q.clear()
 
     def reset_sessions(self, vr: str | None = None, dst: Any = None) -> int:
         n = self.dialout.reset(vr, dst, now=self.now())

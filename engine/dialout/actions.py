@@ -168,6 +168,7 @@ class SessionActions(TunnelGlue):
         s.timer_gen += 1
         s.deadline = None
         del self._sessions[s.key]
+        s.vrobj.order.discard(int(s.key.dst))
         self._by_state[s.state] -= 1
         s.vrobj.by_state[s.state] -= 1
         if s.state in SETUP_STATES:

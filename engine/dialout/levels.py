@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from collections.abc import Iterator
 
 from engine.dialout.actions import SessionActions
 from engine.dialout.model import (
@@ -20,6 +21,7 @@ from engine.dialout.model import (
     validate_config,
 )
 from engine.dialout.records import SessionEntry, VrEntry
+from engine.dialout.selection import DestinationSnapshot
 from engine.dialout.session import SessionEvent, SessionState
 from engine.dialout.snapshots import (
     ChassisSnapshot,
@@ -230,9 +232,54 @@ class Levels(SessionActions):
         s = self._sessions.get(SessionKey(vr, ipaddress.IPv4Address(dst)))
         return None if s is None else self._session_snapshot(s, now)
 
-    def snapshot(self, *, now: float) -> DialoutSnapshot:
+    def sessions_to(self, dst: AddrLike, *, now: float) -> list[SessionSnapshot]:
+        """The sessions of every VR triggered by ``dst``: one look-up per VR."""
+        addr = ipaddress.IPv4Address(dst)
+        out = []
+        for name in sorted(self._vrs):
+            s = self._sessions.get(SessionKey(name, addr))
+            if s is not None:
+                out.append(self._session_snapshot(s, now))
+        return out
+
+    def iter_session_keys(self, vr: str | None = None,
+                          after: SessionKey | None = None) -> Iterator[SessionKey]:
+        """Session keys in (VR name, trigger address) order, lazily, from the VR index (no
+        sort, no copy of the table); keys created or deleted meanwhile are seen or skipped.
+        Resume a stream with the last key seen as ``after``."""
+        names = sorted(self._vrs) if vr is None else [vr]
+        for name in names:
+            if after is not None and name < after.vr:
+                continue
+            v = self._vrs.get(name)
+            if v is None:
+                continue
+            start = int(after.dst) if after is not None and name == after.vr else None
+            for k in v.order.iter_from(start, inclusive=start is None):
+                yield SessionKey(name, ipaddress.IPv4Address(k))
+
+    def iter_sessions(self, vr: str | None = None, state: str | None = None, *, now: float,
+                      after: SessionKey | None = None) -> Iterator[SessionSnapshot]:
+        """Snapshots of one session at a time, in ``iter_session_keys`` order."""
+        get = self._sessions.get
+        for key in self.iter_session_keys(vr, after):
+            s = get(key)
+            if s is not None and (state is None or s.state.value == state):
+                yield self._session_snapshot(s, now)
+
+    def iter_session_states(self, vr: str | None = None, state: str | None = None
+                            ) -> Iterator[tuple[str, ipaddress.IPv4Address, str]]:
+        """(VR, trigger address, state) of each session in ``iter_session_keys`` order: the
+        one-line form, without building snapshots."""
+        get = self._sessions.get
+        for key in self.iter_session_keys(vr):
+            s = get(key)
+            if s is not None and (state is None or s.state.value == state):
+                yield key.vr, key.dst, s.state.value
+
+    def chassis_snapshot(self) -> ChassisSnapshot:
         c = self._cfg
-        chassis = ChassisSnapshot(
+        return ChassisSnapshot(
             state=self.chassis_state, connect_timeout=c.connect_timeout,
             dormant_timeout=c.dormant_timeout, max_sessions=c.max_sessions,
             max_connecting=c.max_connecting, lockout_timeout=c.lockout_timeout,
@@ -242,31 +289,42 @@ class Levels(SessionActions):
             sessions_by_state=self._by_state_tuple(self._by_state),
             stale_inputs=self.stale_inputs, counters=self.counters.snapshot(),
             reason=self.chassis_reason)
-        vrs = tuple(VrSnapshot(
+
+    def vr_snapshots(self) -> tuple[VrSnapshot, ...]:
+        return tuple(VrSnapshot(
             name=v.name, state=v.state, route_distinguisher=v.config.route_distinguisher,
             max_buffered_triggers=v.config.max_buffered_triggers, targets=len(v.targets),
             sessions=sum(v.by_state.values()), sessions_by_state=self._by_state_tuple(v.by_state),
             counters=v.counters.snapshot(), triggers_buffered=v.buffered, reason=v.reason)
-            for v in sorted(self._vrs.values(),
-                                                            key=lambda v: v.name))
-        targets = tuple(TargetSnapshot(
+            for v in sorted(self._vrs.values(), key=lambda v: v.name))
+
+    def target_snapshots(self) -> tuple[TargetSnapshot, ...]:
+        return tuple(TargetSnapshot(
             vr=t.vr, prefix=t.prefix, domain=t.domain, profile=t.profile, state=t.state,
             sessions=t.sessions, counters=t.counters.snapshot(), reason=t.reason)
             for v in sorted(self._vrs.values(), key=lambda v: v.name)
             for t in sorted(v.targets, key=lambda t: (int(t.prefix.network_address),
                                                       t.prefix.prefixlen)))
-        sessions = tuple(self._session_snapshot(s, now) for s in sorted(
-            self._sessions.values(), key=lambda s: (s.key.vr, int(s.key.dst))))
+
+    def destination_snapshots(self, *, now: float) -> tuple[DestinationSnapshot, ...]:
+        """Per LAC; the session counts come from the tunnels (never from the sessions)."""
         dest_tunnels: Counter[str] = Counter()
         dest_sessions: Counter[str] = Counter()
         for tun in self._tunnels.values():
             dest_tunnels[tun.tdef.server_endpoint] += 1
             dest_sessions[tun.tdef.server_endpoint] += len(tun.sessions)
-        destinations = self.destinations.snapshot(now=now, tunnels=dict(dest_tunnels),
-                                                  sessions=dict(dest_sessions))
-        tunnels = tuple(TunnelSnapshot(
+        return tuple(self.destinations.snapshot(now=now, tunnels=dict(dest_tunnels),
+                                                sessions=dict(dest_sessions)))
+
+    def tunnel_snapshots(self) -> tuple[TunnelSnapshot, ...]:
+        return tuple(TunnelSnapshot(
             tunnel_ref=t.ref, vr=t.vr, server_endpoint=t.tdef.server_endpoint,
             assignment_id=t.tdef.assignment_id, state=t.state, tunnel_id=t.tunnel_id,
             sessions=len(t.sessions)) for t in sorted(self._tunnels.values(),
                                                       key=lambda t: t.ref))
-        return DialoutSnapshot(chassis, vrs, targets, sessions, destinations, tunnels)
+
+    def snapshot(self, *, now: float) -> DialoutSnapshot:
+        """Everything at once (tests and tools; the show commands read per object)."""
+        return DialoutSnapshot(self.chassis_snapshot(), self.vr_snapshots(),
+                               self.target_snapshots(), tuple(self.iter_sessions(now=now)),
+                               self.destination_snapshots(now=now), self.tunnel_snapshots())

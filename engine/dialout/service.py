@@ -202,6 +202,7 @@ class DialoutService(Levels):
         s.counters.add(C.TRIGGERS_RECEIVED)
         s.user_name = self._user_name(s)
         self._sessions[key] = s
+        v.order.add(int(dst))
         self._by_state[S.DORMANT] += 1
         v.by_state[S.DORMANT] += 1
         target.sessions += 1
@@ -331,31 +332,42 @@ class DialoutService(Levels):
             self._fire(s, E.CALL_FAILED, now=now)
         self._drain_pending(now)
 
-    def _select_keys(self, vr: str | None, dst: AddrLike | None) -> list[SessionEntry]:
-        """The sessions a clear/reset names: one VR and/or one trigger address; neither = all."""
+    def select(self, vr: str | None, dst: AddrLike | None) -> list[SessionKey]:
+        """The sessions a clear/reset names: one VR and/or one trigger address; neither = all.
+        An address is looked up in each VR (never by scanning the sessions)."""
         if dst is not None:
             dst = ipaddress.IPv4Address(dst)
-            if vr is not None:
-                s = self._sessions.get(SessionKey(vr, dst))
-                return [] if s is None else [s]
-            return [s for s in self._sessions.values() if s.key.dst == dst]
-        return [s for s in self._sessions.values() if vr is None or s.key.vr == vr]
+            names = [vr] if vr is not None else sorted(self._vrs)
+            return [k for k in (SessionKey(n, dst) for n in names) if k in self._sessions]
+        if vr is not None:
+            v = self._vrs.get(vr)
+            return [] if v is None else list(self.iter_session_keys(vr))
+        return list(self._sessions)
 
-    def clear(self, vr: str | None = None, dst: AddrLike | None = None, *, now: float) -> int:
-        """``clear l2tp dial-out session``: tear down and delete; returns the number deleted."""
-        sessions = self._select_keys(vr, dst)
-        for s in sessions:
+    def clear_keys(self, keys: Iterable[SessionKey], *, now: float) -> int:
+        """Tear down and delete the sessions of ``keys`` still present; returns how many."""
+        n = 0
+        for key in keys:
+            s = self._sessions.get(key)
+            if s is None:
+                continue
             s.failure_reason = "cleared"
             s.end_cause = TerminateCause.ADMIN_RESET
             self._fire(s, E.CLEAR, now=now)
+            n += 1
         self._drain_pending(now)
-        return len(sessions)
+        return n
+
+    def clear(self, vr: str | None = None, dst: AddrLike | None = None, *, now: float) -> int:
+        """``clear l2tp dial-out session``: tear down and delete; returns the number deleted."""
+        return self.clear_keys(self.select(vr, dst), now=now)
 
     def reset(self, vr: str | None = None, dst: AddrLike | None = None, *, now: float) -> int:
         """``l2tp dial-out session reset``: failed/inhibited/postInhibited -> dormant."""
         n = 0
-        for s in self._select_keys(vr, dst):
-            if s.state in RESETTABLE_STATES:
+        for key in self.select(vr, dst):
+            s = self._sessions.get(key)
+            if s is not None and s.state in RESETTABLE_STATES:
                 self._fire(s, E.RESET, now=now)
                 n += 1
         self._drain_pending(now)

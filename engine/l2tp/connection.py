@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from . import call as C
@@ -194,18 +195,38 @@ class L2tpEndpoint(Receiver):
         self._cfire(c, "reject")
 
     # ================================================================ introspection
-    def snapshot(self) -> L2tpSnapshot:
-        tunnels: list[TunnelInfo] = []
-        calls: list[CallInfo] = []
-        for t in self.tunnels.values():
-            ch = t.channel
-            tunnels.append(TunnelInfo(t.local_id, t.peer_id, t.peer_addr, t.host_name, t.peer_host_name,
-                                      "originator" if t.originator else "recipient", t.state,
-                                      len(t.calls), t.created_at, t.up_at, ch.ns_next, ch.nr,
-                                      ch.retransmits, ch.peer_window, len(ch.inflight) + len(ch.unsent)))
-            for c in t.calls.values():
-                calls.append(CallInfo(t.local_id, c.local_id, c.peer_id, c.kind, c.state, c.called_number,
-                                      c.calling_number, c.connect_speed, c.serial, c.created_at, c.up_at,
-                                      c.rx_packets, c.tx_packets))
-        return L2tpSnapshot(tuple(tunnels), tuple(calls), dict(self.counters))
+    def tunnel_info(self, t: Any) -> TunnelInfo:
+        """One tunnel, without looking at its calls."""
+        ch = t.channel
+        return TunnelInfo(t.local_id, t.peer_id, t.peer_addr, t.host_name, t.peer_host_name,
+                          "originator" if t.originator else "recipient", t.state,
+                          len(t.calls), t.created_at, t.up_at, ch.ns_next, ch.nr,
+                          ch.retransmits, ch.peer_window, len(ch.inflight) + len(ch.unsent))
 
+    def tunnel_infos(self) -> tuple[TunnelInfo, ...]:
+        return tuple(self.tunnel_info(t) for t in self.tunnels.values())
+
+    def iter_call_infos(self) -> Iterator[CallInfo]:
+        """Every call, one at a time; calls created or ended meanwhile may be missed."""
+        for tid in list(self.tunnels):
+            t = self.tunnels.get(tid)
+            if t is None:
+                continue
+            for sid in list(t.calls):
+                c = t.calls.get(sid)
+                if c is not None:
+                    yield CallInfo(t.local_id, c.local_id, c.peer_id, c.kind, c.state,
+                                   c.called_number, c.calling_number, c.connect_speed, c.serial,
+                                   c.created_at, c.up_at, c.rx_packets, c.tx_packets)
+
+    def call_counts(self) -> tuple[int, int]:
+        """(calls, established calls), from the tunnels' tables without copying them."""
+        total = established = 0
+        for t in self.tunnels.values():
+            total += len(t.calls)
+            established += sum(1 for c in t.calls.values() if c.state == "established")
+        return total, established
+
+    def snapshot(self) -> L2tpSnapshot:
+        return L2tpSnapshot(self.tunnel_infos(), tuple(self.iter_call_infos()),
+                            dict(self.counters))

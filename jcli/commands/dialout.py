@@ -2,8 +2,6 @@
 debug.  Views are pure functions of engine snapshots; `| json` prints the same data."""
 from __future__ import annotations
 
-import dataclasses
-import enum
 import ipaddress
 
 from engine.aaa.server import COUNTERS as RADIUS_COUNTERS
@@ -11,7 +9,7 @@ from engine.aaa.server import STATE_DEAD
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
-from jcli.views import ShowResult, table
+from jcli.views import ROWS, ShowResult, StreamResult, TableStream, pages_of, plain, prefix_text, table
 
 SHOW = "Show running system information"
 SESSION_STATES = ("authenticating", "connecting", "inService", "inhibited", "postInhibited",
@@ -38,23 +36,6 @@ def hms(seconds) -> str:
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
     return f"{h:02d}:{m:02d}:{s:02d}"
-
-
-def plain(obj):
-    """Snapshot dataclasses -> JSON-friendly data (enums by value, addresses as text)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    if isinstance(obj, (ipaddress.IPv4Address, ipaddress.IPv4Network, ipaddress.IPv4Interface)):
-        return str(obj)
-    if isinstance(obj, bytes):
-        return obj.hex()
-    return obj
 
 
 def _counter_lines(counters: dict, indent: str = "  ") -> list[str]:
@@ -100,6 +81,9 @@ def _render_chassis(d) -> list[str]:
     by_state = dict(c["sessions_by_state"])
     lines.append("  sessions by state: " + ", ".join(f"{s} {by_state.get(s, 0)}"
                                                       for s in SESSION_STATES))
+    if c.get("clearing"):
+        lines.append(f"  clearing sessions: {c['clearing']['done']} of "
+                     f"{c['clearing']['total']} done")
     lines.append("Counters:")
     lines += _counter_lines(c["counters"])
     return lines
@@ -107,8 +91,12 @@ def _render_chassis(d) -> list[str]:
 
 @command("*", "show l2tp dial-out", [SHOW, "L2TP", "Dial-out chassis state"])
 def show_dialout(ctx):
-    snap = _engine(ctx).snapshot()
-    return ShowResult(plain(snap.dialout.chassis), _render_chassis)
+    reads = _engine(ctx).reads
+    data = plain(reads.chassis())
+    clearing = reads.clearing()
+    if clearing is not None:
+        data["clearing"] = {"total": clearing.total, "done": clearing.done}
+    return ShowResult(data, _render_chassis)
 
 
 def _render_vrs(rows) -> list[str]:
@@ -133,8 +121,7 @@ def _render_vrs(rows) -> list[str]:
          [SHOW, "L2TP", "Dial-out", "Per virtual router", "Virtual router name"],
          complete={"name": vr_names})
 def show_dialout_vr(ctx, name):
-    snap = _engine(ctx).snapshot()
-    rows = [plain(v) for v in snap.dialout.vrs if name is None or v.name == name]
+    rows = [plain(v) for v in _engine(ctx).reads.vrs() if name is None or v.name == name]
     if name is not None and not rows and name not in ctx.config.virtual_routers:
         raise CliError(f'Virtual router "{name}" does not exist')
     return ShowResult(rows, _render_vrs)
@@ -173,10 +160,9 @@ def _peer_authentication(ctx, vr: str, profile: str) -> str | None:
           "Virtual router name", "Target prefix", "Target mask"],
          complete={"vr": vr_names})
 def show_dialout_target(ctx, vr, prefix, mask):
-    snap = _engine(ctx).snapshot()
     want = ipaddress.IPv4Network(f"{prefix}/{mask}", strict=False) if prefix else None
     rows = [dict(plain(t), peer_authentication=_peer_authentication(ctx, t.vr, t.profile))
-            for t in snap.dialout.targets
+            for t in _engine(ctx).reads.targets()
             if (vr is None or t.vr == vr) and (want is None or t.prefix == want)]
     return ShowResult(rows, _render_targets)
 
@@ -188,33 +174,49 @@ def _tunnel_session(s: dict) -> str:
     return f"{s['tunnel_id']}/{s['session_id'] if s['session_id'] is not None else '-'}"
 
 
-def _render_sessions(data) -> list[str]:
-    rows, brief = data["sessions"], data["brief"]
-    if brief:
-        out = table(["Virtual router", "Trigger", "State"],
-                    [[s["vr"], s["destination"], s["state"]] for s in rows])
-    else:
-        out = table(["Virtual router", "Trigger", "Target", "State", "Tunnel/Session",
-                     "Interface", "Up"],
-                    [[s["vr"], s["destination"], s["target"], s["state"], _tunnel_session(s),
-                      s["ifname"] or "-",
-                      hms(s["up_time"]) if s.get("up_time") is not None else "-"]
-                     for s in rows])
-        for s in rows:
-            out.append("")
-            out.append(f"Session {s['vr']}/{s['destination']}: {s['state']} for "
-                       f"{hms(s['time_in_state'])}, next timer "
-                       f"{hms(s['next_timer']) if s['next_timer'] is not None else 'none'}")
-            out.append(f"  user name {s['user_name'] or '-'}")
-            out.append(f"  tunnel {s['tunnel_endpoint'] or '-'} (ref {s['tunnel_ref'] or '-'})"
-                       f", interface {s['ifname'] or '-'}, peer {s['peer_ip'] or '-'}")
-            out.append("  access route(s) " + (", ".join(s["access_routes"]) or "none"))
-            out.append(f"  triggers buffered {s['triggers_buffered']}, forwarded "
-                       f"{s['triggers_forwarded']}, inhibited {s['inhibit_count']} time(s)")
-            if s["failure_reason"]:
-                out.append(f"  last failure: {s['failure_reason']}")
-    out.append(f"{len(rows)} dial-out session{'s' if len(rows) != 1 else ''} found")
+SESSION_HEADERS = ["Virtual router", "Trigger", "Target", "State", "Tunnel/Session",
+                   "Interface", "Up"]
+
+
+def _session_row(s: dict) -> list:
+    return [s["vr"], s["destination"], s["target"], s["state"], _tunnel_session(s),
+            s["ifname"] or "-", hms(s["up_time"]) if s.get("up_time") is not None else "-"]
+
+
+def _session_details(s: dict) -> list[str]:
+    out = ["",
+           f"Session {s['vr']}/{s['destination']}: {s['state']} for "
+           f"{hms(s['time_in_state'])}, next timer "
+           f"{hms(s['next_timer']) if s['next_timer'] is not None else 'none'}",
+           f"  user name {s['user_name'] or '-'}",
+           f"  tunnel {s['tunnel_endpoint'] or '-'} (ref {s['tunnel_ref'] or '-'})"
+           f", interface {s['ifname'] or '-'}, peer {s['peer_ip'] or '-'}",
+           "  access route(s) " + (", ".join(s["access_routes"]) or "none"),
+           f"  triggers buffered {s['triggers_buffered']}, forwarded "
+           f"{s['triggers_forwarded']}, inhibited {s['inhibit_count']} time(s)"]
+    if s["failure_reason"]:
+        out.append(f"  last failure: {s['failure_reason']}")
     return out
+
+
+def _session_pages(rows, brief: bool):
+    """The session table, then (unless brief) one block per session, page by page."""
+    t = TableStream(["Virtual router", "Trigger", "State"] if brief else SESSION_HEADERS)
+    n = 0
+    for page in rows():
+        n += len(page)
+        yield t.page([[s["vr"], s["destination"], s["state"]] for s in page] if brief
+                     else [_session_row(s) for s in page])
+    yield t.finish()
+    if not brief:
+        for page in rows():
+            yield [line for s in page for line in _session_details(s)]
+    yield [f"{n} dial-out session{'s' if n != 1 else ''} found"]
+
+
+def _render_sessions(data) -> list[str]:
+    rows = data["sessions"]
+    return [ln for p in _session_pages(lambda: [rows] if rows else [], data["brief"]) for ln in p]
 
 
 @command("*", "show l2tp dial-out session [virtual-router WORD$vr] [state "
@@ -227,11 +229,22 @@ def _render_sessions(data) -> list[str]:
           "Access route does not route the trigger", "Trigger destination", "One line each"],
          complete={"vr": vr_names})
 def show_dialout_session(ctx, vr, state, dst, brief):
-    snap = _engine(ctx).snapshot()
-    rows = [plain(s) for s in snap.dialout.sessions
-            if (vr is None or s.vr == vr) and (state is None or str(s.state.value) == state)
-            and (dst is None or str(s.destination) == dst)]
-    return ShowResult({"sessions": rows, "brief": bool(brief)}, _render_sessions)
+    reads = _engine(ctx).reads
+    if dst is not None:                         # one session: a look-up per VR
+        found = [reads.session(vr, dst)] if vr is not None else reads.sessions_to(dst)
+        rows = [plain(s) for s in found
+                if s is not None and (state is None or str(s.state.value) == state)]
+        return ShowResult({"sessions": rows, "brief": bool(brief)}, _render_sessions)
+
+    def rows():
+        return pages_of(plain(s) for s in reads.iter_sessions(vr, state))
+
+    def brief_rows():                           # what one line shows, no snapshot built
+        return pages_of({"vr": v, "destination": str(d), "state": st}
+                        for v, d, st in reads.iter_session_states(vr, state))
+    return StreamResult(rows=rows, render=lambda page: [],
+                        text=lambda: _session_pages(brief_rows if brief else rows, bool(brief)),
+                        data={"sessions": ROWS, "brief": bool(brief)})
 
 
 def _render_destinations(rows) -> list[str]:
@@ -246,8 +259,8 @@ def _render_destinations(rows) -> list[str]:
 
 @command("*", "show l2tp destination", [SHOW, "L2TP", "Tunnel destinations (LACs)"])
 def show_destination(ctx):
-    snap = _engine(ctx).snapshot()
-    return ShowResult([plain(d) for d in snap.dialout.destinations], _render_destinations)
+    return ShowResult([plain(d) for d in _engine(ctx).reads.destinations()],
+                      _render_destinations)
 
 
 def _render_tunnels(data) -> list[str]:
@@ -262,21 +275,22 @@ def _render_tunnels(data) -> list[str]:
     return out
 
 
-def _tunnel_rows(snap) -> list[dict]:
+def _tunnel_rows(reads) -> list[dict]:
     rows = []
-    for t in snap.l2tp.tunnels:
+    now = reads.now()
+    for t in reads.tunnels():
         d = plain(t)
         host, port = t.peer_addr
         d["peer"] = f"{host}:{port}"
-        d["uptime"] = snap.now - t.up_at if t.up_at is not None else None
+        d["uptime"] = now - t.up_at if t.up_at is not None else None
         rows.append(d)
     return rows
 
 
 @command("*", "show l2tp tunnel [brief$brief]", [SHOW, "L2TP", "Tunnels", "One line each"])
 def show_tunnel(ctx, brief):
-    snap = _engine(ctx).snapshot()
-    return ShowResult({"tunnels": _tunnel_rows(snap), "brief": bool(brief)}, _render_tunnels)
+    return ShowResult({"tunnels": _tunnel_rows(_engine(ctx).reads), "brief": bool(brief)},
+                      _render_tunnels)
 
 
 #: `show l2tp statistics` error counters: (label, endpoint counter)
@@ -316,86 +330,129 @@ def _render_l2tp_statistics(d) -> list[str]:
 
 @command("*", "show l2tp statistics", [SHOW, "L2TP", "Message and error counters, local port"])
 def show_l2tp_statistics(ctx):
-    snap = _engine(ctx).snapshot()
-    l2 = snap.l2tp
-    local = getattr(snap, "l2tp_local", None)
+    st = _engine(ctx).reads.l2tp_statistics()
+    local = st["local"]
     return ShowResult({
         "local_address": f"{local[0]}:{local[1]}" if local else None,
-        "bind_error": getattr(snap, "l2tp_bind_error", None),
-        "tunnels": len(l2.tunnels),
-        "tunnels_established": sum(1 for t in l2.tunnels if t.state == "established"),
-        "sessions": len(l2.calls),
-        "sessions_established": sum(1 for c in l2.calls if c.state == "established"),
-        "counters": dict(l2.counters)}, _render_l2tp_statistics)
+        "bind_error": st["bind_error"],
+        "tunnels": st["tunnels"], "tunnels_established": st["tunnels_established"],
+        "sessions": st["sessions"], "sessions_established": st["sessions_established"],
+        "counters": st["counters"]}, _render_l2tp_statistics)
+
+
+def _l2tp_session_pages(rows, brief: bool):
+    t = TableStream(["Tunnel", "Local", "Remote", "State"] if brief else
+                    ["Tunnel", "Local", "Remote", "Kind", "State", "Called number", "Speed",
+                     "Packets in/out"])
+    n = 0
+    for page in rows():
+        n += len(page)
+        yield t.page([[c["tunnel_id"], c["session_id"], c["peer_session_id"], c["state"]]
+                      for c in page] if brief else
+                     [[c["tunnel_id"], c["session_id"], c["peer_session_id"], c["kind"],
+                       c["state"], c["called_number"] or "-", c["connect_speed"] or "-",
+                       f"{c['rx_packets']}/{c['tx_packets']}"] for c in page])
+    yield t.finish()
+    yield [f"{n} session(s) found"]
 
 
 def _render_l2tp_sessions(data) -> list[str]:
     rows = data["sessions"]
-    if data["brief"]:
-        return table(["Tunnel", "Local", "Remote", "State"],
-                     [[c["tunnel_id"], c["session_id"], c["peer_session_id"], c["state"]]
-                      for c in rows]) + [f"{len(rows)} session(s) found"]
-    out = table(["Tunnel", "Local", "Remote", "Kind", "State", "Called number", "Speed",
-                 "Packets in/out"],
-                [[c["tunnel_id"], c["session_id"], c["peer_session_id"], c["kind"], c["state"],
-                  c["called_number"] or "-", c["connect_speed"] or "-",
-                  f"{c['rx_packets']}/{c['tx_packets']}"] for c in rows])
-    out.append(f"{len(rows)} session(s) found")
-    return out
+    return [ln for p in _l2tp_session_pages(lambda: [rows] if rows else [], data["brief"])
+            for ln in p]
 
 
 @command("*", "show l2tp session [brief$brief]", [SHOW, "L2TP", "Sessions (calls)",
                                                    "One line each"])
 def show_l2tp_session(ctx, brief):
-    snap = _engine(ctx).snapshot()
-    return ShowResult({"sessions": [plain(c) for c in snap.l2tp.calls], "brief": bool(brief)},
-                      _render_l2tp_sessions)
+    reads = _engine(ctx).reads
+
+    def rows():
+        return pages_of(plain(c) for c in reads.iter_l2tp_calls())
+    return StreamResult(rows=rows, render=lambda page: [],
+                        text=lambda: _l2tp_session_pages(rows, bool(brief)),
+                        data={"sessions": ROWS, "brief": bool(brief)})
+
+
+def _ppp_block(i: dict) -> list[str]:
+    p = i["ppp"]
+    return [f"{i['ifname']} (virtual router {i['vr']}, trigger {i['destination']}, "
+            f"L2TP {i['tunnel_id']}/{i['session_id']})",
+            f"  phase {p['phase']}, LCP {p['lcp_state']}, IPCP {p['ipcp_state']}",
+            f"  authentication of peer: {p['auth_peer']}; of us: {p['auth_local']}",
+            f"  peer name {p['peer_name'] or '-'}, local address {p['local_ip'] or '-'}, "
+            f"peer address {p['peer_ip'] or '-'}",
+            f"  MRU {p['mru']} (peer {p['peer_mru']}), magic {p['magic']:#010x} "
+            f"(peer {p['peer_magic']:#010x})",
+            "  frames in {rx_frames}, out {tx_frames}, octets in {rx_octets}, out "
+            "{tx_octets}, errors {errors}".format(**p["counters"])]
+
+
+def _ppp_pages(rows, brief: bool):
+    t = TableStream(["Interface", "Virtual router", "LCP", "IPCP", "Peer", "Peer address"])
+    n = 0
+    for page in rows():
+        n += len(page)
+        if brief:
+            yield t.page([[i["ifname"], i["vr"], i["ppp"]["lcp_state"], i["ppp"]["ipcp_state"],
+                           i["ppp"]["peer_name"] or "-", i["ppp"]["peer_ip"] or "-"]
+                          for i in page])
+        else:
+            yield [line for i in page for line in _ppp_block(i)]
+    if brief:
+        yield t.finish()
+    yield [f"{n} PPP interface(s) found"]
 
 
 def _render_ppp(data) -> list[str]:
-    rows, brief = data["interfaces"], data["brief"]
-    if brief:
-        out = table(["Interface", "Virtual router", "LCP", "IPCP", "Peer", "Peer address"],
-                    [[i["ifname"], i["vr"], i["ppp"]["lcp_state"], i["ppp"]["ipcp_state"],
-                      i["ppp"]["peer_name"] or "-", i["ppp"]["peer_ip"] or "-"] for i in rows])
-    else:
-        out = []
-        for i in rows:
-            p = i["ppp"]
-            out += [f"{i['ifname']} (virtual router {i['vr']}, trigger {i['destination']}, "
-                    f"L2TP {i['tunnel_id']}/{i['session_id']})",
-                    f"  phase {p['phase']}, LCP {p['lcp_state']}, IPCP {p['ipcp_state']}",
-                    f"  authentication of peer: {p['auth_peer']}; of us: {p['auth_local']}",
-                    f"  peer name {p['peer_name'] or '-'}, local address {p['local_ip'] or '-'}, "
-                    f"peer address {p['peer_ip'] or '-'}",
-                    f"  MRU {p['mru']} (peer {p['peer_mru']}), magic {p['magic']:#010x} "
-                    f"(peer {p['peer_magic']:#010x})",
-                    "  frames in {rx_frames}, out {tx_frames}, octets in {rx_octets}, out "
-                    "{tx_octets}, errors {errors}".format(**p["counters"])]
-    out.append(f"{len(rows)} PPP interface(s) found")
-    return out
+    rows = data["interfaces"]
+    return [ln for p in _ppp_pages(lambda: [rows] if rows else [], data["brief"]) for ln in p]
 
 
 @command("*", "show ppp interface [WORD$name] [brief$brief]",
          [SHOW, "PPP", "PPP interfaces", "Interface name", "One line each"])
 def show_ppp(ctx, name, brief):
-    snap = _engine(ctx).snapshot()
-    rows = [plain(i) for i in snap.ppp if name is None or i.ifname == name]
-    return ShowResult({"interfaces": rows, "brief": bool(brief)}, _render_ppp)
+    reads = _engine(ctx).reads
+    if name is not None:                        # one interface: a look-up per VR
+        rows = [plain(i) for i in reads.ppp_interface(name)]
+        return ShowResult({"interfaces": rows, "brief": bool(brief)}, _render_ppp)
+
+    def pages():
+        return pages_of(plain(i) for i in reads.iter_ppp())
+    return StreamResult(rows=pages, render=lambda page: [],
+                        text=lambda: _ppp_pages(pages, bool(brief)),
+                        data={"interfaces": ROWS, "brief": bool(brief)})
+
+
+def _route_row(r: dict) -> list:
+    return [r["prefix"], r["nexthop"] or "-", r["ifname"] or "-",
+            r["protocol"] if r.get("active", True) else f'{r["protocol"]} (inactive)',
+            r["distance"] if r["distance"] is not None else "", r["metric"]]
+
+
+def _route_pages(vr: str, rows):
+    yield [f"Virtual router {vr}:"]
+    t = TableStream(["Prefix", "Next hop", "Interface", "Protocol", "Distance", "Metric"])
+    n = 0
+    for page in rows():
+        n += len(page)
+        yield ["  " + ln for ln in t.page([_route_row(r) for r in page])]
+    yield ["  " + ln for ln in t.finish()]
+    yield [f"  {n} route(s)"]
 
 
 def _render_routes(data) -> list[str]:
-    out = []
-    for vr, routes in data:
-        out.append(f"Virtual router {vr}:")
-        out += ["  " + row for row in table(
-            ["Prefix", "Next hop", "Interface", "Protocol", "Distance", "Metric"],
-            [[r["prefix"], r["nexthop"] or "-", r["ifname"] or "-",
-              r["protocol"] if r.get("active", True) else f'{r["protocol"]} (inactive)',
-              r["distance"] if r["distance"] is not None else "", r["metric"]]
-             for r in routes])]
-        out.append(f"  {len(routes)} route(s)")
-    return out
+    return [ln for vr, routes in data
+            for p in _route_pages(vr, lambda routes=routes: [routes] if routes else [])
+            for ln in p]
+
+
+def _route_dict(r) -> dict:
+    """``plain(route)`` with the distance in effect, built directly (one per route shown)."""
+    nh = r.nexthop
+    return {"prefix": prefix_text(r.prefix), "protocol": r.protocol, "ifname": r.ifname,
+            "nexthop": None if nh is None else str(nh), "distance": r.admin_distance,
+            "metric": r.metric, "tag": r.tag, "active": r.active}
 
 
 @command("*", "show ip route [virtual-router WORD$vr]",
@@ -403,17 +460,14 @@ def _render_routes(data) -> list[str]:
          complete={"vr": vr_names})
 def show_ip_route(ctx, vr):
     vr = _vr(ctx, vr)
-    snap = _engine(ctx).snapshot()
-    data = []
-    for name, routes in snap.routes:
-        if name == vr:
-            rows = []
-            for r in sorted(routes, key=lambda r: (r.prefix.network_address, r.prefix.prefixlen)):
-                d = plain(r)
-                d["distance"] = r.admin_distance
-                rows.append(d)
-            data.append((name, rows))
-    return ShowResult(data, _render_routes)
+    reads = _engine(ctx).reads
+    if not reads.has_vr(vr):
+        return ShowResult([], _render_routes)
+
+    def rows():
+        return pages_of(_route_dict(r) for r in reads.iter_routes(vr))
+    return StreamResult(rows=rows, render=lambda page: [], text=lambda: _route_pages(vr, rows),
+                        data=[[vr, ROWS]])
 
 
 def _radius_state(r: dict) -> str:
@@ -452,10 +506,10 @@ def _render_radius(rows) -> list[str]:
 
 
 def _radius_rows(ctx) -> list[dict]:
-    snap = _engine(ctx).snapshot()
-    unknown = dict(getattr(snap, "radius_unknown_sources", ()))
+    reads = _engine(ctx).reads
+    unknown = reads.radius_unknown_sources()
     rows = []
-    for vr, servers in snap.radius:
+    for vr, servers in reads.radius():
         for s in servers:
             d = plain(s)
             d["vr"] = vr
@@ -480,8 +534,9 @@ def show_radius_statistics(ctx):
           "Sessions of one virtual router", "Virtual router name", "Trigger destination"],
          complete={"vr": vr_names})
 def clear_dialout_session(ctx, vr, dst):
-    n = _engine(ctx).clear_sessions(vr, dst)
-    ctx.write(f"{n} dial-out session(s) cleared")
+    n, done = _engine(ctx).start_clear(vr, dst)
+    # a large clear goes on in the background, a slice per loop turn (`show l2tp dial-out`)
+    ctx.write(f"{n} dial-out session(s) {'cleared' if done else 'clearing'}")
 
 
 @command("exec", "l2tp dial-out session reset [virtual-router WORD$vr] [A.B.C.D$dst]",

@@ -103,6 +103,9 @@ def _engine_vr_states(ctx) -> dict:
     eng = ctx.engine
     if eng is None:
         return {}
+    reads = getattr(eng, "reads", None)
+    if reads is not None:                     # per virtual router, no copy of the sessions
+        return {v.name: str(v.state) for v in reads.vrs()}
     try:
         snap = eng.snapshot()
     except Exception:
