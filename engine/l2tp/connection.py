@@ -31,9 +31,12 @@ class L2tpEndpoint(Receiver):
         except L2tpProtocolError as e:
             self.counters["malformed"] += 1
             log.debug("malformed datagram from %s: %s", addr, e)
-        except Exception:  # defensive: nothing from the wire may escape
+        except Exception as e:  # defensive: nothing from the wire may escape
+            # one line, no traceback and no exception text: neither may carry a tunnel secret
+            # to the console (the traceback is logged at debug level only)
             self.counters["malformed"] += 1
-            log.exception("error handling datagram from %s", addr)
+            log.error("error handling datagram from %s: %s", addr, type(e).__name__)
+            log.debug("datagram from %s", addr, exc_info=True)
 
     def datagrams_to_send(self, *, now: float) -> list[tuple[bytes, Any]]:
         self._now = now
@@ -195,7 +198,8 @@ class L2tpEndpoint(Receiver):
             tunnels.append(TunnelInfo(t.local_id, t.peer_id, t.peer_addr, t.host_name, t.peer_host_name,
                                       "originator" if t.originator else "recipient", t.state,
                                       len(t.calls), t.created_at, t.up_at, ch.ns_next, ch.nr,
-                                      ch.retransmits, ch.peer_window, len(ch.inflight) + len(ch.unsent)))
+                                      ch.retransmits, ch.peer_window, len(ch.inflight) + len(ch.unsent),
+                                      t.dest_profile))
             for c in t.calls.values():
                 calls.append(CallInfo(t.local_id, c.local_id, c.peer_id, c.kind, c.state, c.called_number,
                                       c.calling_number, c.connect_speed, c.serial, c.created_at, c.up_at,
