@@ -12,6 +12,8 @@ from engine.aio.config import (EngineConfig, L2tpDefaults, ProfileConfig, Radius
 from engine.aio.engine import Engine
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
+from engine.l2tp.acceptance import AcceptancePolicy, HostPolicy, PeerPolicy
+from jcli.config import model as m
 from jcli.config.model import RouterConfig, VirtualRouter
 
 if TYPE_CHECKING:
@@ -70,6 +72,20 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
         profiles=profiles, targets=targets, max_buffered_triggers=vr.max_buffered_triggers)
 
 
+def acceptance_policy(model: RouterConfig) -> AcceptancePolicy:
+    """The L2TP destination profiles as the endpoint's acceptance policy (LNS role)."""
+    peers = tuple(
+        PeerPolicy(d.name, d.address, d.virtual_router, tuple(
+            HostPolicy(None if h.name == m.DEFAULT_REMOTE_HOST else h.name,
+                       secret=h.tunnel_password.encode() if h.tunnel_password is not None else None,
+                       local_host_name=h.local_host_name, max_sessions=h.max_sessions or 0,
+                       receive_window=h.receive_window_size)
+            for h in d.hosts.values()))
+        for d in model.l2tp_destinations.values())
+    return AcceptancePolicy(peers, max_half_open=model.l2tp.max_half_open_tunnels,
+                            max_half_open_per_source=model.l2tp.max_half_open_tunnels_per_source)
+
+
 def engine_config(model: RouterConfig) -> EngineConfig:
     d, l = model.dialout, model.l2tp
     chassis = ChassisConfig(connect_timeout=float(d.connect_timeout),
@@ -83,7 +99,8 @@ def engine_config(model: RouterConfig) -> EngineConfig:
                         tunnel_idle_timeout=l.tunnel_idle_timeout, checksum=l.checksum,
                         challenge=not l.disable_challenge, host_name=l.host_name, udp_port=l.udp_port)
     return EngineConfig(hostname=model.hostname, chassis=chassis, l2tp=l2tp,
-                        vrs=tuple(_vr_config(vr) for vr in model.virtual_routers.values()))
+                        vrs=tuple(_vr_config(vr) for vr in model.virtual_routers.values()),
+                        l2tp_acceptance=acceptance_policy(model))
 
 
 class RouterEngine:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from engine.aaa import server as radius_defaults
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
+from engine.l2tp.acceptance import CLOSED, AcceptancePolicy
 from engine.l2tp.config import (DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW,
                                DEFAULT_TUNNEL_IDLE_TIMEOUT)
 
@@ -100,6 +101,8 @@ class EngineConfig:
     chassis: ChassisConfig = field(default_factory=ChassisConfig)
     l2tp: L2tpDefaults = field(default_factory=L2tpDefaults)
     vrs: tuple[VirtualRouterConfig, ...] = ()
+    #: who may open tunnels to us (L2TP destination profiles); by default no one
+    l2tp_acceptance: AcceptancePolicy = CLOSED
 
     def vr(self, name: str) -> VirtualRouterConfig | None:
         for v in self.vrs:

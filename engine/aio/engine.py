@@ -87,6 +87,7 @@ class Engine:
         self._debug: frozenset[str] = frozenset()   # "l2tp", "dial-out", "ppp"
         self.dialout = ds.DialoutService(keep_events=False)
         self.l2tp = L2tpEndpoint(rng=self.rng, host_name="host1", config=L2tpConfig())
+        self.l2tp.acceptance = self.config.l2tp_acceptance     # LNS: closed until configured
         self.loop: asyncio.AbstractEventLoop | None = None
         self.l2tp_adapter: L2tpUdpAdapter | None = None
         self._calls = CallTable()
@@ -191,6 +192,7 @@ class Engine:
                                    hello_interval=float(config.l2tp.hello_interval),
                                    receive_window=config.l2tp.receive_window,
                                    tunnel_idle_timeout=float(idle) if idle > 0 else None)
+        self.l2tp.acceptance = config.l2tp_acceptance
         self._apply_l2tp_socket(config.l2tp)
         names = {"default"} | {v.name for v in config.vrs}
         for name in sorted(names):

@@ -153,4 +153,8 @@ class L2tpGlue:
         elif isinstance(ev, le.OutgoingCallRequested):
             # the LNS accepts no outgoing call requests
             e.l2tp.reject_outgoing_call(ev.tunnel_id, ev.session_id, result=2, now=now)
+        elif isinstance(ev, le.IncomingCallRequested):
+            # no incoming call is held open without a session to carry it (CDN result 5)
+            e.l2tp.disconnect_call(ev.tunnel_id, ev.session_id, result=5,
+                                   message="incoming calls not terminated", now=now)
         e._pump()

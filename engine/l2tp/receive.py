@@ -127,9 +127,9 @@ class Receiver(TunnelControl):
                     self._forget(o)
                     if o.tie_breaker == theirs:
                         return
-        t = self._admit_tunnel(addr, peer_tid, msg.get(A.HOST_NAME, ""), now)
-        if t is not None:
-            self._receive_on_tunnel(t, data, h, now, msg)
+        admitted = self._admit_tunnel(addr, peer_tid, msg.get(A.HOST_NAME, ""), now)
+        if admitted is not None:
+            self._receive_on_tunnel(admitted, data, h, now, msg)
 
     def _admit_tunnel(self, addr: Any, peer_tid: int, host_name: str, now: float) -> Tunnel | None:
         """The recipient tunnel a new SCCRQ opens, or None when it is refused (answered by one

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.aaa import server as _radius_defaults
+from engine.l2tp.acceptance import DEFAULT_MAX_HALF_OPEN, DEFAULT_MAX_HALF_OPEN_PER_SOURCE
 from engine.l2tp.config import (DEFAULT_HELLO_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_RECEIVE_WINDOW,
                                DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_UDP_PORT)
 
@@ -24,6 +25,8 @@ HELLO_INTERVAL = DEFAULT_HELLO_INTERVAL
 RECEIVE_WINDOW_SIZE = DEFAULT_RECEIVE_WINDOW
 L2TP_UDP_PORT = DEFAULT_UDP_PORT
 TUNNEL_IDLE_TIMEOUT = DEFAULT_TUNNEL_IDLE_TIMEOUT
+MAX_HALF_OPEN_TUNNELS = DEFAULT_MAX_HALF_OPEN
+MAX_HALF_OPEN_TUNNELS_PER_SOURCE = DEFAULT_MAX_HALF_OPEN_PER_SOURCE
 RADIUS_TIMEOUT = _radius_defaults.DEFAULT_TIMEOUT_S
 RADIUS_RETRANSMIT = _radius_defaults.DEFAULT_RETRANSMIT
 RADIUS_DEADTIME = _radius_defaults.DEFAULT_DEADTIME_MIN
@@ -143,6 +146,32 @@ class L2tpSettings:
     disable_challenge: bool = False
     host_name: str | None = None
     udp_port: int = L2TP_UDP_PORT
+    max_half_open_tunnels: int = MAX_HALF_OPEN_TUNNELS
+    max_half_open_tunnels_per_source: int = MAX_HALF_OPEN_TUNNELS_PER_SOURCE
+
+
+#: the name of the remote host entry that matches hosts not listed
+DEFAULT_REMOTE_HOST = "default"
+
+
+@dataclass
+class DestinationHost:
+    """`remote host NAME` of an L2TP destination profile (LNS side)."""
+    name: str                          # DEFAULT_REMOTE_HOST: any host not listed
+    tunnel_password: str | None = None
+    local_host_name: str | None = None
+    max_sessions: int | None = None
+    receive_window_size: int | None = None
+
+
+@dataclass
+class DestinationProfile:
+    """`l2tp destination profile NAME ip address A.B.C.D [virtual-router VR]`: the LAC at that
+    address may open tunnels to us as one of its remote hosts."""
+    name: str
+    address: str
+    virtual_router: str = "default"
+    hosts: dict[str, DestinationHost] = field(default_factory=dict)
 
 
 @dataclass
@@ -152,6 +181,7 @@ class RouterConfig:
         default_factory=lambda: {"default": VirtualRouter("default")})
     dialout: DialoutChassis = field(default_factory=DialoutChassis)
     l2tp: L2tpSettings = field(default_factory=L2tpSettings)
+    l2tp_destinations: dict[str, DestinationProfile] = field(default_factory=dict)
 
     def vr(self, name: str) -> VirtualRouter:
         return self.virtual_routers[name]

@@ -49,6 +49,30 @@ def render_chassis(cfg: RouterConfig) -> list[str]:
         out.append(f"l2tp host-name {l.host_name}")
     if l.udp_port != m.L2TP_UDP_PORT:
         out.append(f"l2tp udp-port {l.udp_port}")
+    if l.max_half_open_tunnels != m.MAX_HALF_OPEN_TUNNELS:
+        out.append(f"l2tp max-half-open-tunnels {l.max_half_open_tunnels}")
+    if l.max_half_open_tunnels_per_source != m.MAX_HALF_OPEN_TUNNELS_PER_SOURCE:
+        out.append(f"l2tp max-half-open-tunnels per-source {l.max_half_open_tunnels_per_source}")
+    for d in cfg.l2tp_destinations.values():
+        out += render_destination_profile(d)
+    return out
+
+
+def render_destination_profile(d: m.DestinationProfile) -> list[str]:
+    vr = f" virtual-router {d.virtual_router}" if d.virtual_router != "default" else ""
+    out = [f"l2tp destination profile {d.name} ip address {d.address}{vr}"]
+    for h in d.hosts.values():
+        out.append(f" remote host {h.name}")
+        if h.tunnel_password is not None:
+            out.append(f"  tunnel password {h.tunnel_password}")
+        if h.local_host_name is not None:
+            out.append(f"  local host-name {h.local_host_name}")
+        if h.max_sessions is not None:
+            out.append(f"  max-sessions {h.max_sessions}")
+        if h.receive_window_size is not None:
+            out.append(f"  enable-receive-window-size {h.receive_window_size}")
+        out.append("  exit")
+    out.append(" exit")
     return out
 
 
