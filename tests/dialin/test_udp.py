@@ -47,6 +47,7 @@ async def test_configured_lac_gets_a_tunnel_others_a_stopccn() -> None:
     lines: list[str] = []
     lac_ip = f"127.93.{os.getpid() % 250}.2"      # any loopback address; ports are ephemeral
     eng = await lns_engine(acceptance(lac_ip, HostPolicy("lac1", secret=SECRET)), lines)
+    assert eng.l2tp_adapter is not None
     target = eng.l2tp_adapter.local_addr
     good = EngineSide(seed=3, host_name="lac1", config=L2tpConfig(), addr=(lac_ip, 0))
     wrong = EngineSide(seed=4, host_name="lac1", config=L2tpConfig(), addr=(lac_ip, 0))
@@ -90,6 +91,7 @@ async def test_sccrq_flood_bounded_and_dial_out_completes(tmp_path) -> None:
             lacs[0], HostPolicy(None, secret=b"tunnel-secret-1"), max_half_open=40,
             max_half_open_per_source=4))
         eng.apply_config(cfg)
+        assert eng.l2tp_adapter is not None
         target = eng.l2tp_adapter.local_addr
         target = ("127.0.0.1" if target[0] == "0.0.0.0" else target[0], target[1])
         socks = []
