@@ -246,3 +246,17 @@ def test_flood_keeps_no_state_and_dial_out_completes(caplog: pytest.LogCaptureFi
     w.run_for(300)
     assert set(lns.tunnels) == {tid} and lns.half_open_total == 0
     assert "lac-tunnel-pw" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    from engine.dialout.selection import TunnelDef
+    pol = policy(HostPolicy("lac1", secret=SECRET))
+    lns, _lac, _w = dialin_pair(pol)
+    lns.receive_datagram(sccrq(3), LAC_ADDR, now=0.0)
+    t = next(iter(lns.tunnels.values()))
+    cfg = L2tpConfig(accept_secret=SECRET)
+    fields = {f for f in TunnelDef.__dataclass_fields__}
+    td = TunnelDef(**{k: v for k, v in {"server_endpoint": "192.0.2.1", "password": SECRET}.items()
+                      if k in fields})
+    for obj in (pol, t, cfg, td, t.host_policy):
+        assert SECRET.decode() not in repr(obj) and repr(SECRET) not in repr(obj), type(obj)
