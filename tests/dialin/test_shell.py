@@ -20,6 +20,7 @@ pytestmark = pytest.mark.timeout(60)
 
 async def run(ctx: Context, ex: Executor, line: str) -> list[str]:
     ok = await ex.execute(line)
+    assert isinstance(ctx.output, ListOutput)
     out = ctx.output.take()
     assert ok, (line, out)
     return out
@@ -56,8 +57,8 @@ async def test_destination_profile_through_the_shell(tmp_path) -> None:
         out = await run(ctx, ex, "show l2tp destination profile lac-a")
         assert "  Tunnels 1" in out and out[-1] == "1 L2TP host profile found"
         stats = await run(ctx, ex, "show l2tp statistics | include SCCRQ refused")
-        assert any(l.strip().startswith("SCCRQ refused: no destination profile") and l.endswith(" 1")
-                   for l in stats), stats
+        assert any(s.strip().startswith("SCCRQ refused: no destination profile") and s.endswith(" 1")
+                   for s in stats), stats
     finally:
         if lac is not None:
             lac.close()
