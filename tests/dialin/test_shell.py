@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from engine.l2tp import L2tpConfig, TunnelUp
+from engine.l2tp import L2tpConfig, TunnelDown, TunnelUp
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
@@ -59,6 +59,11 @@ async def test_destination_profile_through_the_shell(tmp_path) -> None:
         stats = await run(ctx, ex, "show l2tp statistics | include SCCRQ refused")
         assert any(s.strip().startswith("SCCRQ refused: no destination profile") and s.endswith(" 1")
                    for s in stats), stats
+        # the operator ends a dial-in tunnel like any other
+        out = await run(ctx, ex, "clear l2tp tunnel all")
+        assert out == ["1 tunnel(s) cleared"]
+        await lac.wait_for(lambda: lac.of(TunnelDown), timeout=10)
+        assert lac.of(TunnelDown)[0].by_peer
     finally:
         if lac is not None:
             lac.close()
