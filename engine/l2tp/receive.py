@@ -107,10 +107,13 @@ class Receiver(TunnelControl):
             return
         if msg.ns != 0:
             raise L2tpProtocolError("SCCRQ with Ns != 0 for a new tunnel")
-        if self.acceptance is not None and self.acceptance.peer(addr[0]) is None:
-            # refused before anything else (the tie-breaker of a stranger counts for nothing)
-            self._admit_tunnel(addr, peer_tid, "", now)
-            return
+        if self.acceptance is not None:
+            # refused before anything else: the tie-breaker of an SCCRQ we would refuse
+            # counts for nothing
+            verdict = self._verdict(addr, msg.get(A.HOST_NAME, ""))
+            if isinstance(verdict, Refusal):
+                self._refuse_sccrq(addr, peer_tid, verdict)
+                return
         # tie-breaker (§4.4.3): an SCCRQ of ours to the same peer is outstanding
         theirs = msg.get(A.TIE_BREAKER)
         if theirs is not None:
@@ -141,8 +144,7 @@ class Receiver(TunnelControl):
                                                        ERR_NO_RESOURCES, "tunnel limit reached"))
             return None
         if policy is not None:
-            verdict = policy.admit(addr[0], host_name, half_open_total=self.half_open_total,
-                                   half_open_source=self.half_open_from(addr[0]))
+            verdict = self._verdict(addr, host_name)
             if isinstance(verdict, Refusal):
                 self._refuse_sccrq(addr, peer_tid, verdict)
                 return None
@@ -162,6 +164,11 @@ class Receiver(TunnelControl):
         t.sccrq_key = (addr, peer_tid)
         self._sccrq_index[t.sccrq_key] = t.local_id
         return t
+
+    def _verdict(self, addr: Any, host_name: str) -> HostPolicy | Refusal:
+        assert self.acceptance is not None
+        return self.acceptance.admit(addr[0], host_name, half_open_total=self.half_open_total,
+                                     half_open_source=self.half_open_from(addr[0]))
 
     def _refuse_sccrq(self, addr: Any, peer_tid: int, why: Refusal) -> None:
         """RFC 2661 §7.2.1: an unacceptable SCCRQ is answered with a StopCCN; no tunnel is made,

@@ -258,3 +258,28 @@ def test_secrets_stay_out_of_reprs() -> None:
     td = TunnelDef("192.0.2.1", password=SECRET)
     for obj in (pol, t, cfg, td, t.host_policy):
         assert SECRET.decode() not in repr(obj) and repr(SECRET) not in repr(obj), type(obj)
+
+
+def test_refused_sccrq_does_not_win_the_tie_breaker() -> None:
+    """Our SCCRQ to the LAC is outstanding; an SCCRQ from its address that the policy refuses
+    (unknown host name) carries a winning tie-breaker: our tunnel stays."""
+    lns, _lac, _w = dialin_pair(policy(HostPolicy("lac1")))
+    lns.config = L2tpConfig(send_tie_breaker=True)
+    tid = lns.open_tunnel(LAC_ADDR, secret=None, now=0.0)
+    lns.datagrams_to_send(now=0.0)
+    ours = lns.tunnels[tid].tie_breaker
+    assert ours is not None
+    data = M.encode_control(M.SCCRQ, 0, 0, 0, 0, [
+        Avp.make(A.PROTOCOL_VERSION, (1, 0)), Avp.make(A.HOST_NAME, "intruder"),
+        Avp.make(A.FRAMING_CAPABILITIES, 3), Avp.make(A.ASSIGNED_TUNNEL_ID, 9),
+        Avp.make(A.TIE_BREAKER, b"\x00" * 8)])
+    lns.receive_datagram(data, LAC_ADDR, now=0.1)
+    assert tid in lns.tunnels and lns.tunnels[tid].state == "wait-ctl-reply"
+    assert lns.counters["sccrq_refused_unknown_host"] == 1
+    # the same SCCRQ from the listed host does win (RFC 2661 §4.4.3: the lower value wins)
+    data = M.encode_control(M.SCCRQ, 0, 0, 0, 0, [
+        Avp.make(A.PROTOCOL_VERSION, (1, 0)), Avp.make(A.HOST_NAME, "lac1"),
+        Avp.make(A.FRAMING_CAPABILITIES, 3), Avp.make(A.ASSIGNED_TUNNEL_ID, 10),
+        Avp.make(A.TIE_BREAKER, b"\x00" * 8)])
+    lns.receive_datagram(data, LAC_ADDR, now=0.2)
+    assert tid not in lns.tunnels and len(lns.tunnels) == 1
