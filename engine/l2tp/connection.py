@@ -204,5 +204,5 @@ class L2tpEndpoint(Receiver):
                 calls.append(CallInfo(t.local_id, c.local_id, c.peer_id, c.kind, c.state, c.called_number,
                                       c.calling_number, c.connect_speed, c.serial, c.created_at, c.up_at,
                                       c.rx_packets, c.tx_packets))
-        return L2tpSnapshot(tuple(tunnels), tuple(calls), dict(self.counters))
+        return L2tpSnapshot(tuple(tunnels), tuple(calls), dict(self.counters), self.half_open_total)
 

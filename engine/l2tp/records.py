@@ -81,6 +81,8 @@ class L2tpSnapshot:
     tunnels: tuple[TunnelInfo, ...]
     calls: tuple[CallInfo, ...]
     counters: dict[str, int]
+    #: tunnels admitted by the acceptance policy and not yet established
+    half_open: int = 0
 
 
 @dataclass(eq=False, slots=True)

@@ -145,10 +145,10 @@ def _profile_data(p: m.DestinationProfile, tunnels: dict[str, int]) -> dict[str,
                       for h in p.hosts.values()]}
 
 
-def _render_profiles(rows: list[dict[str, Any]]) -> list[str]:
+def _render_profiles(data: dict[str, Any]) -> list[str]:
     out: list[str] = []
     hosts = 0
-    for d in rows:
+    for d in data["profiles"]:
         out += [f"L2TP destination profile {d['name']}",
                 "  Destination address",
                 "    Transport ipUdp",
@@ -169,6 +169,9 @@ def _render_profiles(rows: list[dict[str, Any]]) -> list[str]:
         if not d["hosts"]:
             out.append("  No remote host: every tunnel from this address is refused")
     out.append(f"{hosts} L2TP host profile{'' if hosts == 1 else 's'} found")
+    h = data["half_open"]
+    out.append(f"Tunnels being opened: {'-' if h['now'] is None else h['now']} "
+               f"(limit {h['limit']}, {h['per_source']} per source)")
     return out
 
 
@@ -181,9 +184,15 @@ def show_destination_profile(ctx: Any, name: str | None) -> ShowResult:
         raise CliError(f'L2TP destination profile "{name}" does not exist')
     tunnels: dict[str, int] = {}
     snap = ctx.snapshot()
+    half_open = None
     if snap is not None:
+        half_open = getattr(snap.l2tp, "half_open", None)
         for t in snap.l2tp.tunnels:
             if getattr(t, "dest_profile", ""):
                 tunnels[t.dest_profile] = tunnels.get(t.dest_profile, 0) + 1
     rows = [_profile_data(p, tunnels) for p in dests.values() if name is None or p.name == name]
-    return ShowResult(rows, _render_profiles)
+    l2 = ctx.config.l2tp
+    return ShowResult({"profiles": rows,
+                       "half_open": {"now": half_open, "limit": l2.max_half_open_tunnels,
+                                     "per_source": l2.max_half_open_tunnels_per_source}},
+                      _render_profiles)

@@ -55,7 +55,8 @@ async def test_destination_profile_through_the_shell(tmp_path) -> None:
         stranger.close()
         assert answer[0] & 0x80                                # a control message: the StopCCN
         out = await run(ctx, ex, "show l2tp destination profile lac-a")
-        assert "  Tunnels 1" in out and out[-1] == "1 L2TP host profile found"
+        assert "  Tunnels 1" in out and out[-2] == "1 L2TP host profile found"
+        assert out[-1] == "Tunnels being opened: 0 (limit 1000, 32 per source)"
         stats = await run(ctx, ex, "show l2tp statistics | include SCCRQ refused")
         assert any(s.strip().startswith("SCCRQ refused: no destination profile") and s.endswith(" 1")
                    for s in stats), stats
