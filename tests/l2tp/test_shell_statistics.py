@@ -47,7 +47,7 @@ async def test_statistics_and_udp_port(tmp_path):
         assert out[1] == f"  Local UDP address: 0.0.0.0:{port}"
         errors = out[out.index("  Errors:") + 1:]
         assert [l.split()[-1] for l in errors] == ["0"] * 18      # 12 + 6 refusal counters
-        assert any(l.strip().startswith("SCCRQ refused: no destination profile") for l in errors)
+        assert any(e.strip().startswith("SCCRQ refused: no destination profile") for e in errors)
         assert any(l.strip().startswith("Wrong source address/port") for l in errors)
         assert any(l.strip().startswith("Tunnels refused by peer") for l in errors)
         # garbage at the port is counted as malformed
