@@ -60,7 +60,7 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
         p.ppp_authentication_vr,
         p.ppp_keepalive if p.ppp_keepalive is not None else 30,
         p.ppp_mru if p.ppp_mru is not None else 1500,
-        p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu)
+        p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu, p.ip_address_pool)
         for p in vr.profiles.values())
     targets = tuple(_target(t.prefix, t.mask, t.domain, t.profile) for t in vr.targets.values())
     return VirtualRouterConfig(
@@ -69,7 +69,9 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
         aaa_ppp=vr.aaa_ppp_default or "radius",
         domain_map=tuple((d.domain, d.router_name) for d in vr.domain_maps.values()
                          if d.router_name),
-        profiles=profiles, targets=targets, max_buffered_triggers=vr.max_buffered_triggers)
+        profiles=profiles, targets=targets, max_buffered_triggers=vr.max_buffered_triggers,
+        local_pools=tuple((lp.name, ipaddress.IPv4Address(lp.first), ipaddress.IPv4Address(lp.last))
+                          for lp in vr.local_pools.values()))
 
 
 def acceptance_policy(model: RouterConfig) -> AcceptancePolicy:
@@ -79,7 +81,7 @@ def acceptance_policy(model: RouterConfig) -> AcceptancePolicy:
             HostPolicy(None if h.name == m.DEFAULT_REMOTE_HOST else h.name,
                        secret=h.tunnel_password.encode() if h.tunnel_password is not None else None,
                        local_host_name=h.local_host_name, max_sessions=h.max_sessions or 0,
-                       receive_window=h.receive_window_size)
+                       receive_window=h.receive_window_size, profile=h.profile)
             for h in d.hosts.values()))
         for d in model.l2tp_destinations.values())
     return AcceptancePolicy(peers, max_half_open=model.l2tp.max_half_open_tunnels,

@@ -183,7 +183,9 @@ class Accounting:
         call.acct_id = f"{call.tunnel_id:04x}{call.session_id:04x}{int(now):08x}"
         spec = radius.accounting_start(call.acct_id, user_name=call.peer_name or None,
                                        nas_ip=self.clients.nas_ip, framed_ip=peer_ip,
-                                       calling_station_id=str(call.key.dst))
+                                       calling_station_id=(call.dialin.calling_number
+                                                           if call.dialin is not None
+                                                           else str(call.key.dst)))
         self.clients.ask(self._vr(call), spec, lambda _r: None)
 
     def stop(self, call: Call, cause: TerminateCause, *, now: float) -> None:

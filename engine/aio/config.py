@@ -38,6 +38,7 @@ class ProfileConfig:
     ip_unnumbered_loopback: int | None = None
     ip_inactivity_timer: int = 0                      # seconds, 0 = off
     ip_mtu: int | None = None
+    ip_address_pool: str | None = None                # dial-in: the VR's local pool to use
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ class VirtualRouterConfig:
     profiles: tuple[ProfileConfig, ...] = ()
     targets: tuple[TargetConfig, ...] = ()
     max_buffered_triggers: int = 10
+    #: ``ip local pool NAME FIRST LAST``: subscriber addresses (dial-in)
+    local_pools: tuple[tuple[str, ipaddress.IPv4Address, ipaddress.IPv4Address], ...] = ()
 
     def loopback(self, unit: int) -> ipaddress.IPv4Interface | None:
         for u, addr in self.loopbacks:

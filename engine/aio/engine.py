@@ -52,6 +52,7 @@ from engine.aio.aaa_glue import (
 from engine.aio.calls import Call, CallTable
 from engine.aio.config import EngineConfig, L2tpDefaults, VirtualRouterConfig
 from engine.aio.dataplane_glue import DataplaneGlue
+from engine.aio.dialin_glue import DialinGlue
 from engine.aio.driver import CoreTimer
 from engine.aio.l2tp_glue import L2TP_PORT, L2tpGlue
 from engine.aio.ppp_glue import PppGlue
@@ -100,6 +101,7 @@ class Engine:
         self.dataplane = DataplaneGlue(self._calls, lambda line: self.output(line))
         self.ppp = PppGlue(self)
         self.l2tp_glue = L2tpGlue(self)
+        self.dialin = DialinGlue(self)               # incoming calls (LNS role)
         self._dialout_timer: CoreTimer | None = None
         self._pinging: dict[tuple[str, int], Callable[[bytes], None]] = {}
         self._ping_ident = self.rng.randrange(1, 0xFFFF)
@@ -222,6 +224,7 @@ class Engine:
             ds_vrs.append(done[1])
         dcfg = ds.DialoutConfig(chassis=config.chassis, vrs=tuple(ds_vrs))
         self.dialout.apply_config(dcfg, now=now)
+        self.dialin.apply_pools()
         for v in config.vrs:
             self.dialout.set_vr_state(v.name, self._vr_dialout_state(v), now=now)
         self._pump()
@@ -315,6 +318,9 @@ class Engine:
         if call.ppp is not None:
             self.ppp.close(call, reason, now=now)
             self.accounting.stop(call, cause, now=now)
+        if call.dialin is not None:                # incoming call: routes, address, timers
+            self.dialin.ended(call)
+            report = False
         if call.ifname is not None:
             self.dataplane.remove_interface(call.key.vr, call.ifname)
         if send_cdn:
@@ -437,7 +443,8 @@ class Engine:
             radius_unknown_sources=tuple((vr, r.client.counters["unknown_source"])
                                          for vr, r in sorted(self.radius.by_vr.items())),
             l2tp_local=self.l2tp_adapter.local_addr if self.l2tp_adapter is not None else None,
-            l2tp_bind_error=self.l2tp_adapter.bind_error if self.l2tp_adapter is not None else None)
+            l2tp_bind_error=self.l2tp_adapter.bind_error if self.l2tp_adapter is not None else None,
+            subscribers=self.dialin.snapshot(now=now))
 
     @property
     def debug(self) -> frozenset[str]:

@@ -121,7 +121,9 @@ class L2tpGlue:
                 e.ppp.service(call)
         elif isinstance(ev, le.CallUp):
             call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
-            if call is not None:
+            if call is None and ev.direction == "incoming":
+                e.dialin.call_up(ev)
+            elif call is not None:
                 call.established = True
                 e.dialout.on_call_result(call.call_id, True, now=now,
                                          tunnel_id=ev.tunnel_id, session_id=ev.session_id)
@@ -154,7 +156,5 @@ class L2tpGlue:
             # the LNS accepts no outgoing call requests
             e.l2tp.reject_outgoing_call(ev.tunnel_id, ev.session_id, result=2, now=now)
         elif isinstance(ev, le.IncomingCallRequested):
-            # no incoming call is held open without a session to carry it (CDN result 5)
-            e.l2tp.disconnect_call(ev.tunnel_id, ev.session_id, result=5,
-                                   message="incoming calls not terminated", now=now)
+            e.dialin.incoming_requested(ev)
         e._pump()

@@ -25,6 +25,7 @@ sent or received (:mod:`engine.ppp.trace`).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 import logging
 import random
 from typing import Callable, Union
@@ -115,6 +116,11 @@ class PppLink:
         self.phase = "establish"
         self.lcp.open(now=now)
         self.lcp.up(now=now)
+
+    def assign_peer_ip(self, peer_ip: str) -> None:
+        """Set the address handed to the peer in IPCP (call before the network phase)."""
+        self.config = replace(self.config, peer_ip=peer_ip)
+        self.ipcp_policy.assign_peer_ip(peer_ip)
 
     def close(self, reason: str = "administrative close", *, now: float) -> None:
         """Terminate the link (LCP Terminate-Request); ``LinkDown`` follows."""

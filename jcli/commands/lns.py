@@ -113,10 +113,8 @@ setting(DH, "enable-receive-window-size", ["Receive window size advertised to th
         "<1-65535>", "Messages", _host, "receive_window_size")
 
 
-@command(DH, "profile WORD$profile", ["Dynamic interface profile of incoming calls", "Profile name"])
-def host_profile(ctx: Any, profile: str) -> None:
-    raise CliError("Incoming calls are not terminated by this router: calls on tunnels of this "
-                   "host are refused (CDN)")
+setting(DH, "profile", ["Dynamic interface profile of incoming calls"], "WORD", "Profile name",
+        _host, "profile")
 
 
 @command(DH, "local ip address A.B.C.D$addr", ["Local end of the tunnel", "Internet Protocol",
@@ -141,7 +139,7 @@ def _profile_data(p: m.DestinationProfile, tunnels: dict[str, int]) -> dict[str,
             "tunnels": tunnels.get(p.name, 0),
             "hosts": [{"name": h.name, "tunnel_password": h.tunnel_password is not None,
                        "local_host_name": h.local_host_name, "max_sessions": h.max_sessions,
-                       "receive_window_size": h.receive_window_size}
+                       "receive_window_size": h.receive_window_size, "profile": h.profile}
                       for h in p.hosts.values()]}
 
 
@@ -165,7 +163,8 @@ def _render_profiles(data: dict[str, Any]) -> list[str]:
                     "    Receive window size "
                     + (str(h["receive_window_size"]) if h["receive_window_size"] is not None
                        else "(l2tp receive-window-size)"),
-                    "    Incoming calls refused (no dynamic interface profile)"]
+                    f"    Dynamic interface profile {h['profile']}" if h.get("profile")
+                    else "    Incoming calls refused (no dynamic interface profile)"]
         if not d["hosts"]:
             out.append("  No remote host: every tunnel from this address is refused")
     out.append(f"{hosts} L2TP host profile{'' if hosts == 1 else 's'} found")

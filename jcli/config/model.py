@@ -66,6 +66,15 @@ class Profile:
     ip_unnumbered_loopback: int | None = None
     ip_inactivity_timer: int | None = None
     ip_mtu: int | None = None
+    ip_address_pool: str | None = None     # dial-in subscribers' addresses (`ip local pool`)
+
+
+@dataclass
+class LocalPool:
+    """`ip local pool NAME FIRST LAST`: addresses for dial-in subscribers."""
+    name: str
+    first: str
+    last: str
 
 
 @dataclass
@@ -120,6 +129,7 @@ class VirtualRouter:
     profiles: dict[str, Profile] = field(default_factory=dict)
     targets: dict[tuple[str, str], DialoutTarget] = field(default_factory=dict)
     max_buffered_triggers: int = MAX_BUFFERED_TRIGGERS
+    local_pools: dict[str, LocalPool] = field(default_factory=dict)   # `ip local pool`
 
     def radius(self, kind: str) -> list[RadiusServer]:
         return [s for s in self.radius_servers if s.kind == kind]
@@ -162,6 +172,7 @@ class DestinationHost:
     local_host_name: str | None = None
     max_sessions: int | None = None
     receive_window_size: int | None = None
+    profile: str | None = None         # dynamic interface profile of incoming calls
 
 
 @dataclass

@@ -71,6 +71,8 @@ def render_destination_profile(d: m.DestinationProfile) -> list[str]:
             out.append(f"  max-sessions {h.max_sessions}")
         if h.receive_window_size is not None:
             out.append(f"  enable-receive-window-size {h.receive_window_size}")
+        if h.profile is not None:
+            out.append(f"  profile {h.profile}")
         out.append("  exit")
     out.append(" exit")
     return out
@@ -92,6 +94,8 @@ def render_profile(p: m.Profile) -> list[str]:
         out.append(f" ip inactivity-timer {p.ip_inactivity_timer}")
     if p.ip_mtu is not None:
         out.append(f" ip mtu {p.ip_mtu}")
+    if p.ip_address_pool is not None:
+        out.append(f" ip address-pool {p.ip_address_pool}")
     out.append(" exit")
     return out
 
@@ -149,6 +153,8 @@ def render_vr(vr: VirtualRouter) -> list[str]:
         if dm.router_name is not None:
             out.append(f" router-name {dm.router_name}")
         out.append(" exit")
+    for lp in vr.local_pools.values():
+        out.append(f"ip local pool {lp.name} {lp.first} {lp.last}")
     for p in vr.profiles.values():
         out += render_profile(p)
     if vr.max_buffered_triggers != m.MAX_BUFFERED_TRIGGERS:
