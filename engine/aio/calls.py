@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from engine.aaa import client as radius
 from engine.aio.config import ProfileConfig
 from engine.aio.driver import CoreTimer
+from engine.dialin.sessions import Session as DialinSession
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
-from engine.dialin.sessions import Session as DialinSession
 from engine.ppp.link import PppLink
 
 

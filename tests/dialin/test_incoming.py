@@ -11,8 +11,7 @@ import random
 
 import pytest
 
-from engine.aio.config import (EngineConfig, ProfileConfig, RadiusServerConfig,
-                               VirtualRouterConfig)
+from engine.aio.config import EngineConfig, ProfileConfig, RadiusServerConfig, VirtualRouterConfig
 from engine.aio.engine import Engine
 from engine.l2tp.acceptance import AcceptancePolicy, HostPolicy, PeerPolicy
 from engine.lab.cpe import Cpe, CpeSpec
