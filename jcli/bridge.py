@@ -126,6 +126,9 @@ class RouterEngine:
             await self.engine.start()
             if self.model is not None:
                 self.apply_config(self.model)
+            if self.lab is not None and self.lab.lab.subscriber:
+                host, port = self.engine.l2tp_local_addr     # the lab's subscribers dial in
+                self.lab.dial_in(("127.0.0.1" if host == "0.0.0.0" else host, port))
         except BaseException:
             if self.lab is not None:
                 await self.lab.close()

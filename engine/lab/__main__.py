@@ -40,6 +40,10 @@ async def run(path: str) -> int:
     lacs = start_lacs(lab.lac, dialer)
     started.extend(lacs)
     parts.extend(f"lac {l.spec.name} {l.local_addr[0]}:{l.local_addr[1]}" for l in lacs)
+    if lab.subscriber:
+        from .runner import RunningLab
+        placed = RunningLab(lab, lacs=lacs).dial_in(None)   # subscribers with an lns = address
+        parts.append(f"subscribers {placed}")
     print("lab ready: " + ", ".join(parts), flush=True)
     await stop.wait()
     for s in started:

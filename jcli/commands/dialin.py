@@ -73,3 +73,16 @@ def show_subscribers(ctx: Any, user: str | None) -> ShowResult:
              "session_id": s.session_id}
             for s in subs if user is None or s.user == user]
     return ShowResult({"subscribers": rows}, _render)
+
+
+@command("exec", "clear l2tp session {all$all | <1-65535>$tunnel <1-65535>$session}",
+         ["Reset functions", "L2TP", "Tear down sessions (calls, with a CDN)", "Every session",
+          "Local tunnel id", "Local session id"])
+def clear_l2tp_session(ctx: Any, all: str | None, tunnel: int | None,
+                       session: int | None) -> None:
+    if ctx.engine is None:
+        raise CliError("The engine is not running")
+    n = ctx.engine.dialin.clear(None if all else tunnel, None if all else session)
+    if not all and n == 0:
+        raise CliError(f"Session {tunnel}/{session} does not exist")
+    ctx.write(f"{n} session(s) cleared")
