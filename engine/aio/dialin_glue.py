@@ -98,6 +98,12 @@ class DialinGlue:
         ifname = f"l2tp{ev.tunnel_id}.{ev.session_id}"
         s = self.sessions.new(ev.tunnel_id, ev.session_id, vr=vr, profile=prof.name,
                               ifname=ifname, calling_number=calling, now=now)
+        lt = e.l2tp.tunnels[ev.tunnel_id]
+        local = e.l2tp_adapter.local_addr[0] if e.l2tp_adapter is not None else "0.0.0.0"
+        s.tunnel_attrs = ds_in.tunnel_accounting(
+            lac=str(lt.peer_addr[0]), lns=e.nas_ip if local == "0.0.0.0" else local,
+            lac_host=lt.peer_host_name, lns_host=lt.host_name, tunnel_id=ev.tunnel_id,
+            session_id=ev.session_id)
         call = Call(FIRST_CALL_ID - s.sid, SessionKey(vr, UNASSIGNED), 0, ev.tunnel_id,
                     ev.session_id, established=True, dialin=s)
         vrc = e.vr_config(vr)

@@ -32,6 +32,20 @@ TABLE: dict[tuple[str, str], Row] = {
 }
 
 
+def tunnel_accounting(*, lac: str, lns: str, lac_host: str, lns_host: str, tunnel_id: int,
+                      session_id: int) -> tuple[tuple[str, object], ...]:
+    """RFC 2867 §4: the tunnel a subscriber's session runs in (L2TP over IPv4, tag 1)."""
+    attrs: list[tuple[str, object]] = [
+        ("Tunnel-Type:1", "L2TP"), ("Tunnel-Medium-Type:1", "IPv4"),
+        ("Tunnel-Client-Endpoint:1", lac), ("Tunnel-Server-Endpoint:1", lns)]
+    if lac_host:
+        attrs.append(("Tunnel-Client-Auth-Id:1", lac_host[:240]))
+    if lns_host:
+        attrs.append(("Tunnel-Server-Auth-Id:1", lns_host[:240]))
+    attrs.append(("Acct-Tunnel-Connection", f"{tunnel_id}/{session_id}"))
+    return tuple(attrs)
+
+
 def split_user(user: str) -> tuple[str, str]:
     """``name@domain`` -> (name, domain); no ``@``: (user, "")."""
     name, sep, domain = user.rpartition("@")
@@ -101,6 +115,8 @@ class Session:
     state: str = NEGOTIATING
     created: float = 0.0
     up_since: float | None = None
+    #: RFC 2867 accounting attributes of the tunnel carrying the call
+    tunnel_attrs: tuple[tuple[str, object], ...] = ()
 
 
 class SessionTable:

@@ -126,7 +126,12 @@ async def test_pap_subscriber_framed_ip_route_accounting_ping_and_clear() -> Non
         assert {p.ifname for p in snap.ppp} == {s.ifname for s in subs.values()}
         await wait(lambda: lab.radius.counters["accounting_requests"] >= 2)
         starts = [a for a in lab.radius.core.received if a.get("Acct-Status-Type")]
-        assert starts
+        assert len(starts) == 2
+        for a in starts:                              # RFC 2867 tunnel attributes
+            assert a["Acct-Tunnel-Connection"][0].count("/") == 1
+            assert a["Tunnel-Client-Endpoint:1"][0] == lab_ip() and a["Tunnel-Type:1"][0] == 3
+            assert a["Tunnel-Client-Auth-Id:1"][0] == "lac1"
+            assert a["User-Name"][0] in ("alice@isp.example", "bob@isp.example")
         # clear l2tp tunnel: both end, accounting Stop, routes and addresses gone
         assert lab.eng.clear_tunnels() == 1
         await wait(lambda: not lab.subscribers())
