@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UNASSIGNED = ipaddress.IPv4Address(0)
+#: PPP frames kept per incoming call that is not up yet (the LAC's first LCP Configure-Request
+#: may overtake its ICCN); more are dropped, as PPP retransmits
+MAX_EARLY_FRAMES = 4
+MAX_PENDING_CALLS = 4096
 #: call ids of incoming calls count down from here; dial-out call ids are positive
 FIRST_CALL_ID = -1
 
@@ -52,6 +56,7 @@ class DialinGlue:
         self.e = engine
         self.sessions = ds_in.SessionTable()
         self._timeouts: dict[int, asyncio.TimerHandle] = {}
+        self._early: dict[tuple[int, int], list[bytes]] = {}
 
     # ---------------------------------------------------------------- configuration
     def apply_pools(self) -> None:
@@ -76,8 +81,22 @@ class DialinGlue:
         prof = e.vr_config(vr).profile(host.profile)
         return (vr, prof) if prof is not None else None
 
+    def early_frame(self, ev: le.PppFrame) -> None:
+        """A PPP frame of an incoming call we answered (ICRP) whose ICCN has not arrived."""
+        q = self._early.get((ev.tunnel_id, ev.session_id))
+        if q is not None and len(q) < MAX_EARLY_FRAMES:
+            q.append(ev.frame)
+            self.sessions.counters["early_frames"] += 1
+
     def incoming_requested(self, ev: le.IncomingCallRequested) -> None:
         """ICRP has gone out; a profile that no longer exists refuses the call."""
+        if len(self._early) >= MAX_PENDING_CALLS:     # forget calls that never came up
+            tunnels = self.e.l2tp.tunnels
+            for key in [k for k in self._early
+                        if k[0] not in tunnels or k[1] not in tunnels[k[0]].calls]:
+                del self._early[key]
+        if len(self._early) < MAX_PENDING_CALLS:
+            self._early[(ev.tunnel_id, ev.session_id)] = []
         if self._profile_of(ev.tunnel_id) is None:
             self.e.l2tp.disconnect_call(ev.tunnel_id, ev.session_id, result=CDN_PERM_NO_FACILITIES,
                                         message="dynamic interface profile not configured",
@@ -87,6 +106,7 @@ class DialinGlue:
         """ICCN received: build the subscriber's PPP link (LCP is renegotiated)."""
         e = self.e
         now = e.now()
+        early = self._early.pop((ev.tunnel_id, ev.session_id), [])
         found = self._profile_of(ev.tunnel_id)
         if found is None:
             e.l2tp.disconnect_call(ev.tunnel_id, ev.session_id, result=CDN_PERM_NO_FACILITIES,
@@ -127,6 +147,8 @@ class DialinGlue:
         assert e.loop is not None
         call.ppp_timer = CoreTimer(e.loop, link, partial(e.ppp._after_timer, call))
         link.open(now=now)
+        for frame in early:
+            link.receive_frame(frame, now=now)
         e.ppp.service(call)
 
     # ---------------------------------------------------------------- authentication

@@ -119,6 +119,8 @@ class L2tpGlue:
             if call is not None and call.ppp is not None:
                 call.ppp.receive_frame(ev.frame, now=now)
                 e.ppp.service(call)
+            elif call is None:
+                e.dialin.early_frame(ev)
         elif isinstance(ev, le.CallUp):
             call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
             if call is None and ev.direction == "incoming":

@@ -127,7 +127,7 @@ class SessionTable:
         self.by_l2tp: dict[tuple[int, int], Session] = {}
         self.pools: dict[tuple[str, str], AddressPool] = {}
         self.counters: dict[str, int] = {"sessions": 0, "auth_failed": 0, "no_address": 0,
-                                         "ended": 0}
+                                         "ended": 0, "early_frames": 0}
         self._next_sid = 1
 
     def __len__(self) -> int:

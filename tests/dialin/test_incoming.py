@@ -179,3 +179,5 @@ async def test_hundred_subscribers_pap_and_chap() -> None:
             assert all(c.pings_answered == 1 for c in cpes)
             await wait(lambda: lab.radius.counters["accounting_requests"] >= n)
             assert lab.radius.counters["accepts"] == n
+            # the subscribers' first LCP Configure-Requests overtook their ICCNs and were kept
+            assert lab.eng.dialin.sessions.counters["early_frames"] > 0
