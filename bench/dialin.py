@@ -19,8 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from engine.aio.config import (EngineConfig, ProfileConfig, RadiusServerConfig,  # noqa: E402
-                               VirtualRouterConfig)
+from engine.aio.config import EngineConfig, ProfileConfig, RadiusServerConfig, VirtualRouterConfig  # noqa: E402
 from engine.aio.engine import Engine  # noqa: E402
 from engine.l2tp.acceptance import AcceptancePolicy, HostPolicy, PeerPolicy  # noqa: E402
 
