@@ -10,7 +10,8 @@
 * The subscriber's credentials go to the RADIUS servers of the VR the AAA domain map names
   for ``user@domain`` (else the profile's VR).  The address is the reply's Framed-IP-Address,
   else one from the profile's ``ip address-pool``; without an address the subscriber is
-  refused.  Framed-Route and Session-Timeout are honoured.
+  refused.  Framed-Route, Session-Timeout and Idle-Timeout (else the profile's
+  ``ip inactivity-timer``: no IP packet either way for that long) are honoured.
 * IPCP up: a session interface to the subscriber's /32 and the framed routes through it are
   installed in the VR; accounting Start (Stop when the session ends).  The data path,
   keepalives (LCP Echo) and ``clear l2tp`` are those of dial-out calls.
@@ -177,6 +178,9 @@ class DialinGlue:
             s.routes = tuple(ipaddress.IPv4Network(f"{r[0]}/{r[1]}", strict=False)
                              for r in framed.routes)
             s.session_timeout = float(framed.session_timeout or 0)
+            s.idle_timeout = float(framed.idle_timeout or 0)
+        if not s.idle_timeout and prof is not None:
+            s.idle_timeout = float(prof.ip_inactivity_timer)
         call.key = SessionKey(s.vr, s.address)
         link.assign_peer_ip(str(s.address))
         self.sessions.fire(s, "authorized")
@@ -199,16 +203,44 @@ class DialinGlue:
         if s.routes:
             e.dp.add_routes(s.vr, [Route(n, "access", ifname=s.ifname) for n in s.routes])
         e.accounting.start(call, str(s.address), now=now)
-        if s.session_timeout > 0 and e.loop is not None:
-            self._timeouts[s.sid] = e.loop.call_later(s.session_timeout, self._expired, call,
-                                                      "session timeout",
-                                                      TerminateCause.SESSION_TIMEOUT)
+        self._arm(call, now)
 
-    def _expired(self, call: Call, reason: str, cause: TerminateCause) -> None:
-        self._timeouts.pop(call.dialin.sid if call.dialin else 0, None)
-        if self.e._calls.live(call):
-            self.e.end_call(call, reason, cause, now=self.e.now(), report=True)
-            self.e._pump()
+    def _arm(self, call: Call, now: float) -> None:
+        """One timer per session: the Session-Timeout, or the next inactivity check."""
+        s = call.dialin
+        e = self.e
+        assert s is not None and s.up_since is not None and e.loop is not None
+        at = [s.up_since + s.session_timeout] if s.session_timeout > 0 else []
+        if s.idle_timeout > 0:
+            at.append(now + s.idle_timeout)
+        if at:
+            self._timeouts[s.sid] = e.loop.call_at(min(at), self._check, call,
+                                                   self._activity(call))
+
+    @staticmethod
+    def _activity(call: Call) -> int:
+        """IP packets through the session so far (read from the link: no data-path hook)."""
+        link = call.ppp
+        return link.ip_rx_packets + link.ip_tx_packets if link is not None else 0
+
+    def _check(self, call: Call, seen: int) -> None:
+        s = call.dialin
+        e = self.e
+        if s is None or not e._calls.live(call) or s.up_since is None:
+            return
+        self._timeouts.pop(s.sid, None)
+        now = e.now()
+        if s.session_timeout > 0 and now >= s.up_since + s.session_timeout - 1e-3:
+            self._end(call, "session timeout", TerminateCause.SESSION_TIMEOUT)
+        elif s.idle_timeout > 0 and self._activity(call) == seen:
+            self._end(call, "idle timeout", TerminateCause.IDLE_TIMEOUT)
+        else:
+            self._arm(call, now)
+
+    def _end(self, call: Call, reason: str, cause: TerminateCause) -> None:
+        call.down_reason = reason
+        self.e.end_call(call, reason, cause, now=self.e.now(), report=True)
+        self.e._pump()
 
     def clear(self, tunnel_id: int | None = None, session_id: int | None = None) -> int:
         """``clear l2tp session``: end every call (or one) with a CDN, dial-in or dial-out."""

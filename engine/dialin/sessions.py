@@ -112,6 +112,7 @@ class Session:
     pool: str | None = None                   # the pool ``address`` came from
     routes: tuple[ipaddress.IPv4Network, ...] = ()
     session_timeout: float = 0.0
+    idle_timeout: float = 0.0                 # Idle-Timeout, else the profile's inactivity timer
     state: str = NEGOTIATING
     created: float = 0.0
     up_since: float | None = None

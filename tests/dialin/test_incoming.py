@@ -181,3 +181,27 @@ async def test_hundred_subscribers_pap_and_chap() -> None:
             assert lab.radius.counters["accepts"] == n
             # the subscribers' first LCP Configure-Requests overtook their ICCNs and were kept
             assert lab.eng.dialin.sessions.counters["early_frames"] > 0
+
+
+async def test_session_timeout_and_idle_timeout_end_subscribers() -> None:
+    users = [RadiusUser("short@isp.example", "pw", (("Session-Timeout", 1),)),
+             RadiusUser("idle@isp.example", "pw", (("Idle-Timeout", 1),)),
+             RadiusUser("busy@isp.example", "pw", (("Idle-Timeout", 1),))]
+    async with Lab(users) as lab:
+        cpes = {u.name: subscriber(u.name, "pw", "pap") for u in users}
+        for c in cpes.values():
+            lab.dial(c)
+        await wait(lambda: sum(s.state == "up" for s in lab.subscribers().values()) == 3)
+        busy = lab.subscribers()["busy@isp.example"].address
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 2.6
+        while loop.time() < end:                  # keep one subscriber busy
+            r = await lab.eng.ping("default", busy, count=1, timeout=1.0)
+            assert r.received == 1
+            await asyncio.sleep(0.2)
+        await wait(lambda: set(lab.subscribers()) == {"busy@isp.example"}, timeout=5)
+        await wait(lambda: lab.radius.counters["accounting_requests"] >= 5)
+        causes = sorted(a["Acct-Terminate-Cause"][0] for a in lab.radius.core.received
+                        if "Acct-Terminate-Cause" in a)
+        assert causes == [4, 5]                  # idle-timeout, session-timeout
+        assert cpes["short@isp.example"].down and cpes["idle@isp.example"].down
