@@ -128,7 +128,9 @@ class SessionTable:
         self.by_l2tp: dict[tuple[int, int], Session] = {}
         self.pools: dict[tuple[str, str], AddressPool] = {}
         self.counters: dict[str, int] = {"sessions": 0, "auth_failed": 0, "no_address": 0,
-                                         "ended": 0, "early_frames": 0}
+                                         "address_in_use": 0, "ended": 0, "early_frames": 0}
+        #: (VR, address) -> the session holding it: no two subscribers share an address
+        self.holders: dict[tuple[str, ipaddress.IPv4Address], int] = {}
         self._next_sid = 1
 
     def __len__(self) -> int:
@@ -170,27 +172,47 @@ class SessionTable:
         if s.address is not None:
             return True
         if framed_ip is not None:
-            try:
-                addr = ipaddress.IPv4Address(framed_ip)
-            except ValueError:
-                addr = None
-            if addr is not None and not (addr.is_unspecified or addr.is_multicast
-                                         or addr.is_reserved or addr.is_loopback):
+            addr = self._framed(framed_ip)
+            if addr is not None:
+                if (s.vr, addr) in self.holders:
+                    self.counters["address_in_use"] += 1
+                    return False
                 s.address = addr
+                self.holders[(s.vr, addr)] = s.sid
                 return True
         if pool is not None:
             p = self.pools.get((s.vr, pool))
-            got = p.allocate() if p is not None else None
-            if got is not None:
+            while p is not None:
+                got = p.allocate()
+                if got is None:
+                    break
+                if (s.vr, got) in self.holders:   # a Framed-IP-Address inside the pool: it
+                    continue                      # stays taken in the pool until released
                 s.address, s.pool = got, pool
+                self.holders[(s.vr, got)] = s.sid
                 return True
         self.counters["no_address"] += 1
         return False
 
+    @staticmethod
+    def _framed(framed_ip: str) -> ipaddress.IPv4Address | None:
+        """A Framed-IP-Address we may hand out; None for an unusable one (0.0.0.0, "NAS
+        chooses" and "user chooses" 255.255.255.254/255, multicast, reserved, loopback)."""
+        try:
+            addr = ipaddress.IPv4Address(framed_ip)
+        except ValueError:
+            return None
+        if addr.is_unspecified or addr.is_multicast or addr.is_reserved or addr.is_loopback:
+            return None
+        return addr
+
     def release(self, s: Session) -> None:
-        if s.pool is not None and s.address is not None:
-            p = self.pools.get((s.vr, s.pool))
-            if p is not None:
+        if s.address is None:
+            return
+        if self.holders.get((s.vr, s.address)) == s.sid:
+            del self.holders[(s.vr, s.address)]
+        for (vr, _), p in self.pools.items():   # its own pool, or one it was skipped in
+            if vr == s.vr and (s.pool is None or p.name == s.pool):
                 p.release(s.address)
         s.pool = None
 

@@ -104,3 +104,17 @@ def test_pool_reconfiguration_keeps_unchanged_pools() -> None:
 def test_pool_range_must_be_ordered() -> None:
     with pytest.raises(ValueError):
         S.AddressPool("x", A("10.0.0.5"), A("10.0.0.1"))
+
+
+def test_no_two_subscribers_share_an_address() -> None:
+    t = table_with_pool()
+    a, b, c = new(t, 1), new(t, 2), new(t, 3)
+    assert t.assign(a, "10.0.0.1", "p") and a.address == A("10.0.0.1")     # framed, in the pool
+    assert not t.assign(b, "10.0.0.1", None) and t.counters["address_in_use"] == 1
+    assert t.assign(c, None, "p") and c.address == A("10.0.0.2")           # .1 skipped
+    t.release(a)
+    d = new(t, 4)
+    assert t.assign(d, None, "p") and d.address == A("10.0.0.1")           # .1 free again
+    t.release(c)
+    t.release(d)
+    assert t.pools[("default", "p")].in_use == 0 and not t.holders
