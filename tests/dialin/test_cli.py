@@ -81,3 +81,27 @@ async def test_no_forms_restore_defaults() -> None:
     assert berlin is not None and [h.host_name for h in berlin.hosts] == ["lac1"]
     assert berlin.hosts[0].secret is None and berlin.hosts[0].max_sessions == 0
     assert pol.peer("192.0.2.20") is None
+
+
+async def test_dialin_transcript_and_engine_config() -> None:
+    with open(os.path.join(HERE, "transcripts", "dialin.txt"), encoding="utf-8") as f:
+        text = f.read()
+    ctx, ex = session()
+    screen = await play(ctx, ex, text)
+    expected = text.splitlines()
+    for i, (e, a) in enumerate(zip(expected, screen, strict=False), 1):
+        assert matches(e, a), f"dialin.txt:{i}: expected {e!r}, got {a!r}"
+    assert len(screen) == len(expected)
+    cfg = engine_config(ctx.config)
+    vr = cfg.vr("default")
+    assert vr is not None and [(n, str(a), str(b)) for n, a, b in vr.local_pools] == [
+        ("subs", "10.70.0.1", "10.70.0.254")]
+    prof = vr.profile("dialin")
+    assert prof is not None and prof.ip_address_pool == "subs"
+    peer = cfg.l2tp_acceptance.peer("192.0.2.10")
+    assert peer is not None and peer.hosts[0].profile == "dialin"
+    # the rendered configuration reads back to the same engine configuration
+    ctx2, ex2 = session()
+    lines = [ln for ln in render_config(ctx.config) if not ln.startswith("!")]
+    assert await ex2.run_script(lines, "round.scr"), ex2.errors
+    assert engine_config(ctx2.config) == cfg
