@@ -5,6 +5,7 @@ RADIUS of the VR its domain maps to, assigns Framed-IP-Address or a pool address
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import os
 import random
@@ -13,6 +14,7 @@ import pytest
 
 from engine.aio.config import EngineConfig, ProfileConfig, RadiusServerConfig, VirtualRouterConfig
 from engine.aio.engine import Engine
+from engine.l2tp import CallDown
 from engine.l2tp.acceptance import AcceptancePolicy, HostPolicy, PeerPolicy
 from engine.lab.cpe import Cpe, CpeSpec
 from engine.lab.labfile import LacSpec
@@ -80,6 +82,7 @@ class Lab:
                                             max_sessions=self.max_sessions))
         self.lac = LabLac(LacSpec("lac", listen=(lac_ip, 0), host_name="lac1", secret=SECRET),
                           rng=random.Random(7)).start()
+        self.lac.keep_events = True
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -90,6 +93,9 @@ class Lab:
     def dial(self, cpe: Cpe, number: str = "") -> tuple[int, int]:
         return self.lac.dial_in(self.eng.l2tp_local_addr, cpe, secret=SECRET,
                                 calling_number=number)
+
+    def lac_events(self) -> list[object]:
+        return list(self.lac.events)
 
     def subscribers(self) -> dict[str, object]:
         return {s.user: s for s in self.eng.snapshot().subscribers}
@@ -205,3 +211,34 @@ async def test_session_timeout_and_idle_timeout_end_subscribers() -> None:
                         if "Acct-Terminate-Cause" in a)
         assert causes == [4, 5]                  # idle-timeout, session-timeout
         assert cpes["short@isp.example"].down and cpes["idle@isp.example"].down
+
+
+async def test_refusals_profile_missing_no_address_unknown_user() -> None:
+    users = [RadiusUser("dave@isp.example", "pw"), RadiusUser("erin@isp.example", "pw")]
+    async with Lab(users) as lab:
+        # the host names a profile the VR does not have: the call gets a CDN, nothing is held
+        cfg = lab.eng.config
+        vrs = tuple(dataclasses.replace(v, profiles=()) if v.name == "default" else v
+                    for v in cfg.vrs)
+        lab.eng.apply_config(dataclasses.replace(cfg, vrs=vrs))
+        lost = subscriber("dave@isp.example", "pw", "pap")
+        lab.dial(lost)
+        await wait(lambda: any(isinstance(ev, CallDown) for ev in lab.lac_events()))
+        assert not lab.subscribers() and not lab.eng.snapshot().l2tp.calls
+        lab.eng.apply_config(cfg)
+        # an empty pool and no Framed-IP-Address: authenticated but refused, address-less
+        pools = tuple(dataclasses.replace(v, local_pools=(
+            ("subs", ipaddress.IPv4Address("10.70.0.1"), ipaddress.IPv4Address("10.70.0.1")),))
+            if v.name == "default" else v for v in cfg.vrs)
+        lab.eng.apply_config(dataclasses.replace(cfg, vrs=pools))
+        dave, erin = subscriber("dave@isp.example", "pw", "pap"), \
+            subscriber("erin@isp.example", "pw", "pap")
+        stranger = subscriber("nobody@isp.example", "pw", "pap")
+        for c in (dave, erin, stranger):
+            lab.dial(c)
+        await wait(lambda: stranger.down and sum(c.down for c in (dave, erin)) == 1
+                   and len(lab.subscribers()) == 1 and
+                   next(iter(lab.subscribers().values())).state == "up")
+        assert lab.eng.dialin.sessions.counters["no_address"] == 1
+        await wait(lambda: len(lab.eng.snapshot().l2tp.calls) == 1)
+        assert not any("Traceback" in line for line in lab.lines)
