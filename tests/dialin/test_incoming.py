@@ -32,7 +32,7 @@ def lab_ip() -> str:
 
 
 def engine_config(radius_port: int, lac_ip: str, *, auth: tuple[str, ...] = ("pap",),
-                  max_sessions: int = 0) -> EngineConfig:
+                  max_sessions: int = 0, radius_in_default: bool = False) -> EngineConfig:
     rad = (RadiusServerConfig("127.0.0.1", radius_port, RADIUS_KEY, timeout=2.0),)
     acct = (RadiusServerConfig("127.0.0.1", radius_port, RADIUS_KEY, timeout=2.0),)
     access = VirtualRouterConfig(
@@ -43,6 +43,9 @@ def engine_config(radius_port: int, lac_ip: str, *, auth: tuple[str, ...] = ("pa
         local_pools=(("subs", ipaddress.IPv4Address("10.70.0.1"),
                       ipaddress.IPv4Address("10.70.3.254")),))
     isp = VirtualRouterConfig("isp", radius_auth=rad, radius_acct=acct)
+    if radius_in_default:       # RADIUS reached from the namespace the process started in
+        access = dataclasses.replace(access, radius_auth=rad, radius_acct=acct, domain_map=())
+        isp = VirtualRouterConfig("isp")
     pol = AcceptancePolicy((PeerPolicy("lac", lac_ip, "default", (
         HostPolicy("lac1", secret=SECRET, profile="dialin", max_sessions=max_sessions),)),))
     return EngineConfig(vrs=(access, isp), l2tp_acceptance=pol)
@@ -66,20 +69,24 @@ async def wait(pred, timeout: float = 30.0) -> None:
 
 class Lab:
     def __init__(self, users: list[RadiusUser], *, auth: tuple[str, ...] = ("pap",),
-                 max_sessions: int = 0) -> None:
+                 max_sessions: int = 0, dataplane: str = "sim", netns_prefix: str = "") -> None:
         self.users = users
         self.auth = auth
         self.max_sessions = max_sessions
         self.lines: list[str] = []
+        self.dataplane = dataplane
+        self.netns_prefix = netns_prefix
 
     async def __aenter__(self) -> Lab:
         self.radius = LabRadiusServer(RadiusSpec("r", "127.0.0.1", 0, RADIUS_KEY.encode(),
                                                  tuple(self.users)))
         lac_ip = lab_ip()
-        self.eng = Engine(output=self.lines.append, l2tp_bind=("127.0.0.1", 0))
+        self.eng = Engine(output=self.lines.append, l2tp_bind=("127.0.0.1", 0),
+                          dataplane=self.dataplane, netns_prefix=self.netns_prefix or "jcli-")
         await self.eng.start()
         self.eng.apply_config(engine_config(self.radius.address[1], lac_ip, auth=self.auth,
-                                            max_sessions=self.max_sessions))
+                                            max_sessions=self.max_sessions,
+                                            radius_in_default=self.dataplane == "linux"))
         self.lac = LabLac(LacSpec("lac", listen=(lac_ip, 0), host_name="lac1", secret=SECRET),
                           rng=random.Random(7)).start()
         self.lac.keep_events = True
