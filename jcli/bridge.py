@@ -126,14 +126,19 @@ class RouterEngine:
             await self.engine.start()
             if self.model is not None:
                 self.apply_config(self.model)
-            if self.lab is not None and self.lab.lab.subscriber:
-                host, port = self.engine.l2tp_local_addr     # the lab's subscribers dial in
-                self.lab.dial_in(("127.0.0.1" if host == "0.0.0.0" else host, port))
         except BaseException:
             if self.lab is not None:
                 await self.lab.close()
             raise
         return self
+
+    def dial_in_lab(self) -> int:
+        """The lab's ``[[subscriber]]`` entries place their incoming calls to this router
+        (once the startup configuration admits their LAC); the number of calls placed."""
+        if self.lab is None or not self.lab.lab.subscriber or self.lab.subscribers:
+            return 0
+        host, port = self.engine.l2tp_local_addr
+        return self.lab.dial_in(("127.0.0.1" if host == "0.0.0.0" else host, port))
 
     async def close(self) -> None:
         await self.engine.stop()

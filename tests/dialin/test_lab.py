@@ -65,7 +65,9 @@ async def test_sample_subscribers_dial_in_through_the_shell(tmp_path: Path) -> N
     await eng.start()
     ctx.engine = eng
     try:
-        assert eng.lab is not None and len(eng.lab.subscribers) == 4
+        assert eng.lab is not None and not eng.lab.subscribers
+        assert eng.dial_in_lab() == 4 and eng.dial_in_lab() == 0     # once
+        assert len(eng.lab.subscribers) == 4
         await wait(lambda: sum(s.state == "up" for s in eng.engine.snapshot().subscribers) == 4)
         out = await run(ctx, ex, "show subscribers")
         assert out[-1] == "4 subscriber(s) found"
@@ -109,3 +111,23 @@ def test_subscriber_entries_are_checked() -> None:
     cpes = lab.subscriber[0].cpes(random.Random(1))
     assert [(c.spec.username, c.spec.password) for c in cpes] == [
         ("u0@d", "p0"), ("u1@d", "p1"), ("u2@d", "p2")]
+
+
+def test_sample_as_the_user_runs_it(tmp_path: Path) -> None:
+    """`jcli --lab dialin.toml --config dialin.scr`: the subscribers dial in once the
+    configuration admits their LAC, and answer pings."""
+    import subprocess
+    import sys
+    lab, script = sample(tmp_path)
+    scr = tmp_path / "dialin.scr"
+    scr.write_text("\n".join(script) + "\n")
+    root = str(Path(__file__).resolve().parents[2])
+    r = subprocess.run([sys.executable, "-m", "jcli", "--startup", str(tmp_path / "startup.scr"),
+                        "--lab", str(lab), "--config", str(scr), "-c", "ping 10.70.0.3",
+                        "-c", "ping 10.77.0.5", "-c", "show subscribers"],
+                       cwd=str(tmp_path), capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PYTHONPATH=root))
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert re.search(r"to 10\.77\.0\.5, timeout is 2 seconds:\nSuccess rate = 100% \(5/5\)",
+                     r.stdout), r.stdout
+    assert "4 subscriber(s) found" in r.stdout and r.stdout.count(" up ") == 4, r.stdout
