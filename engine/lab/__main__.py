@@ -20,6 +20,14 @@ def _optional(module: str, name: str):
         return None
 
 
+async def _report_up(subscribers: list, t0: float) -> None:
+    """One line when every subscriber has its address: ``subscribers up N in S s``."""
+    loop = asyncio.get_running_loop()
+    while not all(c.up for c in subscribers):
+        await asyncio.sleep(0.01)
+    print(f"subscribers up {len(subscribers)} in {loop.time() - t0:.3f} s", flush=True)
+
+
 async def run(path: str) -> int:
     lab = load_labfile(path)
     loop = asyncio.get_running_loop()
@@ -40,12 +48,18 @@ async def run(path: str) -> int:
     lacs = start_lacs(lab.lac, dialer)
     started.extend(lacs)
     parts.extend(f"lac {l.spec.name} {l.local_addr[0]}:{l.local_addr[1]}" for l in lacs)
+    watch = None
     if lab.subscriber:
         from .runner import RunningLab
-        placed = RunningLab(lab, lacs=lacs).dial_in(None)   # subscribers with an lns = address
+        running = RunningLab(lab, lacs=lacs)
+        t0 = loop.time()
+        placed = running.dial_in(None)              # subscribers with an lns = address
         parts.append(f"subscribers {placed}")
+        watch = asyncio.ensure_future(_report_up(running.subscribers, t0))
     print("lab ready: " + ", ".join(parts), flush=True)
     await stop.wait()
+    if watch is not None:
+        watch.cancel()
     for s in started:
         close = getattr(s, "close", None)
         if close is not None:
