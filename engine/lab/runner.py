@@ -65,7 +65,7 @@ class RunningLab:
         """Every ``[[subscriber]]`` places its incoming calls through its LAC to its ``lns``
         (else to ``lns``); returns the number of calls placed."""
         rng = rng or random.SystemRandom()
-        lacs = {l.spec.name: l for l in self.lacs}
+        lacs = {lac.spec.name: lac for lac in self.lacs}
         n = 0
         for spec in self.lab.subscriber:
             target = spec.lns or lns
