@@ -222,6 +222,9 @@ async def amain(options: Options, engine_factory=None) -> int:
             print("% Startup configuration not fully loaded (--strict-startup): not starting",
                   file=sys.stderr)
             return EXIT_START
+        dial_in = getattr(shell.ctx.engine, "dial_in_lab", None)
+        if dial_in is not None:            # lab subscribers dial in to the configured router
+            dial_in()
         if options.commands:
             status = await shell.run_lines(options.commands, "-c")
         elif batch:

@@ -20,6 +20,8 @@ from engine.aio.config import (
 from engine.aio.engine import Engine
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
+from engine.l2tp.acceptance import AcceptancePolicy, HostPolicy, PeerPolicy
+from jcli.config import model as m
 from jcli.config.model import RouterConfig, VirtualRouter
 from jcli.views import safe_text
 
@@ -67,7 +69,7 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
         p.ppp_authentication_vr,
         p.ppp_keepalive if p.ppp_keepalive is not None else 30,
         p.ppp_mru if p.ppp_mru is not None else 1500,
-        p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu)
+        p.ip_unnumbered_loopback, p.ip_inactivity_timer or 0, p.ip_mtu, p.ip_address_pool)
         for p in vr.profiles.values())
     targets = tuple(_target(t.prefix, t.mask, t.domain, t.profile) for t in vr.targets.values())
     return VirtualRouterConfig(
@@ -81,11 +83,27 @@ def _vr_config(vr: VirtualRouter) -> VirtualRouterConfig:
                                if p.address and p.mask else None, p.shutdown,
                                p.description or "") for p in vr.ports.values()),
         radius_update_source=_addr(vr.radius_update_source),
-        l2tp_source=_addr(vr.l2tp_source))
+        l2tp_source=_addr(vr.l2tp_source),
+        local_pools=tuple((lp.name, ipaddress.IPv4Address(lp.first), ipaddress.IPv4Address(lp.last))
+                          for lp in vr.local_pools.values()))
 
 
 def _addr(text: str | None) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(text) if text else None
+
+
+def acceptance_policy(model: RouterConfig) -> AcceptancePolicy:
+    """The L2TP destination profiles as the endpoint's acceptance policy (LNS role)."""
+    peers = tuple(
+        PeerPolicy(d.name, d.address, d.virtual_router, tuple(
+            HostPolicy(None if h.name == m.DEFAULT_REMOTE_HOST else h.name,
+                       secret=h.tunnel_password.encode() if h.tunnel_password is not None else None,
+                       local_host_name=h.local_host_name, max_sessions=h.max_sessions or 0,
+                       receive_window=h.receive_window_size, profile=h.profile)
+            for h in d.hosts.values()))
+        for d in model.l2tp_destinations.values())
+    return AcceptancePolicy(peers, max_half_open=model.l2tp.max_half_open_tunnels,
+                            max_half_open_per_source=model.l2tp.max_half_open_tunnels_per_source)
 
 
 def engine_config(model: RouterConfig) -> EngineConfig:
@@ -102,7 +120,8 @@ def engine_config(model: RouterConfig) -> EngineConfig:
                         tunnel_idle_timeout=lt.tunnel_idle_timeout, checksum=lt.checksum,
                         challenge=not lt.disable_challenge, host_name=lt.host_name, udp_port=lt.udp_port)
     return EngineConfig(hostname=model.hostname, chassis=chassis, l2tp=l2tp,
-                        vrs=tuple(_vr_config(vr) for vr in model.virtual_routers.values()))
+                        vrs=tuple(_vr_config(vr) for vr in model.virtual_routers.values()),
+                        l2tp_acceptance=acceptance_policy(model))
 
 
 class RouterEngine:
@@ -133,6 +152,14 @@ class RouterEngine:
                 await self.lab.close()
             raise
         return self
+
+    def dial_in_lab(self) -> int:
+        """The lab's ``[[subscriber]]`` entries place their incoming calls to this router
+        (once the startup configuration admits their LAC); the number of calls placed."""
+        if self.lab is None or not self.lab.lab.subscriber or self.lab.subscribers:
+            return 0
+        host, port = self.engine.l2tp_local_addr
+        return self.lab.dial_in(("127.0.0.1" if host == "0.0.0.0" else host, port))
 
     async def close(self) -> None:
         await self.engine.stop()

@@ -22,6 +22,9 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     Mode("config-domain-map", "config", "(config-domain-map)#", "config", True),
     Mode("config-vrf", "config", "(config-vrf)#", "config", True),
     Mode("config-if", "config", "(config-if)#", "config", True),
+    Mode("config-l2tp-dest-profile", "config", "(config-l2tp-dest-profile)#", "config", True),
+    Mode("config-l2tp-dest-profile-host", "config-l2tp-dest-profile",
+         "(config-l2tp-dest-profile-host)#", "config-l2tp-dest-profile", True),
 )}
 
 CONFIG_MODES = tuple(n for n, m in MODES.items() if m.config)

@@ -14,7 +14,7 @@ import logging
 import random
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.aaa import client as radius
@@ -235,7 +235,11 @@ class Accounting:
         spec = radius.accounting_start(call.acct_id, user_name=call.peer_name or None,
                                        nas_ip=self.clients.nas_ip_for(self._vr(call)),
                                        framed_ip=peer_ip,
-                                       calling_station_id=str(call.key.dst))
+                                       calling_station_id=(call.dialin.calling_number
+                                                           if call.dialin is not None
+                                                           else str(call.key.dst)))
+        if call.dialin is not None:          # RFC 2867: the tunnel the subscriber came in by
+            spec = replace(spec, attributes=spec.attributes + call.dialin.tunnel_attrs)
         self.clients.ask(self._vr(call), spec, lambda _r: None)
 
     def stop(self, call: Call, cause: TerminateCause, *, now: float) -> None:
@@ -251,4 +255,6 @@ class Accounting:
                                       output_packets=s.ip_tx_packets,
                                       terminate_cause=int(cause))
         call.acct_id = ""
+        if call.dialin is not None:
+            spec = replace(spec, attributes=spec.attributes + call.dialin.tunnel_attrs)
         self.clients.ask(self._vr(call), spec, lambda _r: None)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from engine.aaa import client as radius
 from engine.aio.config import ProfileConfig
 from engine.aio.driver import CoreTimer
+from engine.dialin.sessions import Session as DialinSession
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.ppp.link import PppLink
@@ -13,7 +14,9 @@ from engine.ppp.link import PppLink
 
 @dataclass(slots=True, eq=False)
 class Call:
-    """One dial-out call: the L2TP session under it and the PPP link over it."""
+    """One call: the L2TP session under it and the PPP link over it.  A dial-out call is
+    keyed by its target (``key``); an incoming call (``dialin`` set) by its subscriber
+    session, its ``key`` naming the VR and, once assigned, the subscriber's address."""
     call_id: int
     key: ds.SessionKey
     tunnel_ref: int
@@ -36,6 +39,7 @@ class Call:
     lcp_opens: int = 0                # LCP reached Opened this many times (2nd+ = renegotiation)
     auth_requests: int = 0            # CPE credential checks asked for
     peer_ip: str | None = None        # IPCP peer address when the session came up
+    dialin: DialinSession | None = None   # an incoming call's subscriber session
 
 
 class CallTable:

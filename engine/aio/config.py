@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from engine.aaa import server as radius_defaults
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from engine.dialout.service import ChassisConfig
+from engine.l2tp.acceptance import CLOSED, AcceptancePolicy
 from engine.l2tp.config import (
     DEFAULT_HELLO_INTERVAL,
     DEFAULT_MAX_RETRIES,
@@ -41,6 +42,7 @@ class ProfileConfig:
     ip_unnumbered_loopback: int | None = None
     ip_inactivity_timer: int = 0                      # seconds, 0 = off
     ip_mtu: int | None = None
+    ip_address_pool: str | None = None                # dial-in: the VR's local pool to use
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,8 @@ class VirtualRouterConfig:
     radius_update_source: ipaddress.IPv4Address | None = None
     #: ``l2tp source-address``: where the VR's tunnels start without Tunnel-Client-Endpoint
     l2tp_source: ipaddress.IPv4Address | None = None
+    #: ``ip local pool NAME FIRST LAST``: subscriber addresses (dial-in)
+    local_pools: tuple[tuple[str, ipaddress.IPv4Address, ipaddress.IPv4Address], ...] = ()
 
     def loopback(self, unit: int) -> ipaddress.IPv4Interface | None:
         for u, addr in self.loopbacks:
@@ -118,6 +122,8 @@ class EngineConfig:
     chassis: ChassisConfig = field(default_factory=ChassisConfig)
     l2tp: L2tpDefaults = field(default_factory=L2tpDefaults)
     vrs: tuple[VirtualRouterConfig, ...] = ()
+    #: who may open tunnels to us (L2TP destination profiles); by default no one
+    l2tp_acceptance: AcceptancePolicy = CLOSED
 
     def vr(self, name: str) -> VirtualRouterConfig | None:
         for v in self.vrs:

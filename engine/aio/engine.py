@@ -56,6 +56,7 @@ from engine.aio.aaa_glue import (
 from engine.aio.calls import Call, CallTable
 from engine.aio.config import EngineConfig, L2tpDefaults, VirtualRouterConfig
 from engine.aio.dataplane_glue import DataplaneGlue
+from engine.aio.dialin_glue import DialinGlue
 from engine.aio.driver import CoreTimer
 from engine.aio.entropy import PooledRandom
 from engine.aio.l2tp_glue import L2TP_PORT, L2tpGlue
@@ -108,6 +109,7 @@ class Engine:
         # dialout.md §7: initIncomplete until start() has the L2TP socket and the dataplane
         self.dialout.set_chassis_state(ds.ChassisState.INIT_INCOMPLETE)
         self.l2tp = L2tpEndpoint(rng=self.rng, host_name="host1", config=L2tpConfig())
+        self.l2tp.acceptance = self.config.l2tp_acceptance     # LNS: closed until configured
         self.loop: asyncio.AbstractEventLoop | None = None
         self.l2tp_adapter: L2tpUdpAdapter | None = None
         self._calls = CallTable()
@@ -120,6 +122,7 @@ class Engine:
         self.dataplane = DataplaneGlue(self._calls, lambda line: self.output(line))
         self.ppp = PppGlue(self)
         self.l2tp_glue = L2tpGlue(self)
+        self.dialin = DialinGlue(self)               # incoming calls (LNS role)
         self._dialout_timer: CoreTimer | None = None
         self._pinging: dict[tuple[str, int], Callable[[bytes], None]] = {}
         self._ping_ident = self.rng.randrange(1, 0xFFFF)
@@ -222,6 +225,7 @@ class Engine:
                                    hello_interval=float(config.l2tp.hello_interval),
                                    receive_window=config.l2tp.receive_window,
                                    tunnel_idle_timeout=float(idle) if idle > 0 else None)
+        self.l2tp.acceptance = config.l2tp_acceptance
         self._apply_l2tp_socket(config.l2tp)
         names = {"default"} | {v.name for v in config.vrs}
         failed = {name for name in sorted(names) if not self.dataplane.ensure_vr(name)}
@@ -261,6 +265,7 @@ class Engine:
             ds_vrs.append(done[1])
         dcfg = ds.DialoutConfig(chassis=config.chassis, vrs=tuple(ds_vrs))
         self.dialout.apply_config(dcfg, now=now)
+        self.dialin.apply_pools()
         for v in config.vrs:
             if v.name in failed:
                 self.dialout.set_vr_state(v.name, ds.VrState.INIT_FAILED,
@@ -321,8 +326,10 @@ class Engine:
                     break
                 try:
                     self._carry_out(req)
-                except Exception:                       # a bug must not stop the router
-                    log.exception("dial-out request %r failed", req)
+                except Exception as e:                  # a bug must not stop the router
+                    # one line naming the request's kind: its fields hold tunnel secrets
+                    log.error("dial-out request %s failed: %s", type(req).__name__, type(e).__name__)
+                    log.debug("dial-out request %s", type(req).__name__, exc_info=True)
         finally:
             self._pumping = False
         self.flush_l2tp()
@@ -379,6 +386,9 @@ class Engine:
         if call.ppp is not None:
             self.ppp.close(call, reason, now=now)
             self.accounting.stop(call, cause, now=now)
+        if call.dialin is not None:                # incoming call: routes, address, timers
+            self.dialin.ended(call)
+            report = False
         if call.ifname is not None:
             self.dataplane.remove_interface(call.key.vr, call.ifname)
         if send_cdn:
@@ -524,15 +534,9 @@ class Engine:
 
     def clear_calls(self, tunnel_id: int | None = None, session_id: int | None = None) -> int:
         """``clear l2tp session``: end the calls (every one, or the one with these local
-        ids) with a CDN saying so; their dial-out sessions go dormant as after any call-down."""
-        now = self.now()
-        calls = [c for (tid, sid), c in list(self._calls.by_l2tp.items())
-                 if tunnel_id is None or (tid, sid) == (tunnel_id, session_id)]
-        for call in calls:
-            self.end_call(call, "cleared by operator", TerminateCause.ADMIN_RESET, now=now,
-                          report=True)
-        self._pump()
-        return len(calls)
+        ids), dial-in or dial-out, with a CDN saying so; dial-out sessions go dormant as
+        after any call-down."""
+        return self.dialin.clear(tunnel_id, session_id)
 
     def clear_radius_statistics(self) -> None:
         self.radius.reset_statistics()
@@ -552,7 +556,8 @@ class Engine:
             radius_unknown_sources=tuple((vr, r.client.counters["unknown_source"])
                                          for vr, r in sorted(self.radius.by_vr.items())),
             l2tp_local=self.l2tp_adapter.local_addr if self.l2tp_adapter is not None else None,
-            l2tp_bind_error=self.l2tp_adapter.bind_error if self.l2tp_adapter is not None else None)
+            l2tp_bind_error=self.l2tp_adapter.bind_error if self.l2tp_adapter is not None else None,
+            subscribers=self.dialin.snapshot(now=now))
 
     @property
     def debug(self) -> frozenset[str]:

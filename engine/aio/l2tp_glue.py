@@ -201,9 +201,13 @@ class L2tpGlue:
             if call is not None and call.ppp is not None:
                 call.ppp.receive_frame(ev.frame, now=now)
                 e.ppp.service(call)
+            elif call is None:
+                e.dialin.early_frame(ev)
         elif isinstance(ev, le.CallUp):
             call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
-            if call is not None:
+            if call is None and ev.direction == "incoming":
+                e.dialin.call_up(ev)
+            elif call is not None:
                 call.established = True
                 e.dialout.on_call_result(call.call_id, True, now=now,
                                          tunnel_id=ev.tunnel_id, session_id=ev.session_id)
@@ -239,4 +243,6 @@ class L2tpGlue:
         elif isinstance(ev, le.OutgoingCallRequested):
             # the LNS accepts no outgoing call requests
             e.l2tp.reject_outgoing_call(ev.tunnel_id, ev.session_id, result=2, now=now)
+        elif isinstance(ev, le.IncomingCallRequested):
+            e.dialin.incoming_requested(ev)
         e._pump()

@@ -160,7 +160,9 @@ class PppGlue:
         elif isinstance(ev, pe.LinkUp):
             self._link_up(call, now)
         elif isinstance(ev, pe.NetworkUp):
-            if call.in_service:
+            if call.dialin is not None:
+                e.dialin.network_up(call, ev, now)
+            elif call.in_service:
                 self._network_up_again(call, ev, now)
             else:
                 self._network_up(call, ev, now)
@@ -246,6 +248,8 @@ class PppGlue:
     def check_cpe(self, call: Call, ev: pe.AuthRequest) -> None:
         e = self.e
         vr = call.auth_vr or call.key.vr
+        if call.dialin is not None:            # subscriber: the AAA domain map of user@domain
+            vr = e.dialin.auth_vr(call, ev.username)
         vrc = e.vr_config(vr)
         link = call.ppp
         assert link is not None
@@ -261,23 +265,26 @@ class PppGlue:
             answer(False, "too many authentications")
             return
         if vrc.aaa_ppp == "none":
-            answer(True)
+            answer(*(e.dialin.authorized(call, None) if call.dialin is not None else (True, "")))
             return
+        station = call.dialin.calling_number if call.dialin is not None else str(call.key.dst)
         if ev.protocol == "pap":
             spec = radius.pap_request(ev.username, ev.password or b"", nas_ip=e.radius.nas_ip_for(vr),
-                                      calling_station_id=str(call.key.dst))
+                                      calling_station_id=station)
         elif ev.chap_id is None or ev.chap_challenge is None or ev.chap_response is None:
             answer(False, "malformed CHAP response")
             return
         else:
             spec = radius.chap_request(ev.username, ev.chap_id, ev.chap_challenge,
                                        ev.chap_response, nas_ip=e.radius.nas_ip_for(vr),
-                                       calling_station_id=str(call.key.dst))
+                                       calling_station_id=station)
 
         def done(reply: Any) -> None:
             ok, message = radius.cpe_verdict(reply)
             if ok:
                 call.framed = radius.parse_framed(reply)
+                if call.dialin is not None and e._calls.live(call):
+                    ok, message = e.dialin.authorized(call, call.framed)
             answer(ok, message)
 
         if not e.radius.ask(vr, spec, done):

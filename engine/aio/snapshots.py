@@ -52,6 +52,7 @@ class EngineSnapshot:
     # the L2TP socket's local address, and why the configured port could not be bound
     l2tp_local: tuple[str, int] | None = None
     l2tp_bind_error: str | None = None
+    subscribers: tuple[Any, ...] = ()              # engine.dialin.sessions.SubscriberView
 
     @property
     def vr_states(self) -> tuple[tuple[str, str], ...]:

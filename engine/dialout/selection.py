@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 
 
@@ -33,7 +33,7 @@ class TunnelDef:
     preference: int = 0                    # Tunnel-Preference: lower is more preferred
     assignment_id: str = ""                # Tunnel-Assignment-Id: same endpoint + id = shared
     max_sessions: int = 0                  # weight for weighted load balancing; 0 = no limit
-    password: bytes | None = None          # Tunnel-Password: L2TP tunnel secret
+    password: bytes | None = field(default=None, repr=False)   # Tunnel-Password: tunnel secret
     client_endpoint: str | None = None     # Tunnel-Client-Endpoint: local address to use
     client_auth_id: str | None = None      # Host Name sent in SCCRQ
     server_auth_id: str | None = None      # Host Name expected from the LAC

@@ -10,7 +10,16 @@ from . import message as M
 from . import tunnel as T
 from .avp import Avp, Q931Cause, ResultCode
 from .core import EndpointCore
-from .errors import CDN_ADMIN, CDN_GENERAL_ERROR, CDN_TEMP_NO_FACILITIES, ERR_BAD_SESSION_ID, ERR_BAD_VALUE, ERR_NONE
+from .errors import (
+    CDN_ADMIN,
+    CDN_GENERAL_ERROR,
+    CDN_PERM_NO_FACILITIES,
+    CDN_TEMP_NO_FACILITIES,
+    ERR_BAD_SESSION_ID,
+    ERR_BAD_VALUE,
+    ERR_NO_RESOURCES,
+    ERR_NONE,
+)
 from .events import CallDown, CallUp, IncomingCallRequested, OutgoingCallRequested
 from .records import DEFAULT_FRAMING, DEFAULT_MAX_BPS, HIDE_ATTRS, MSG_EVENT, Call, Msg, Tunnel, fit_message
 
@@ -22,6 +31,22 @@ class CallControl(EndpointCore):
 
     def _place(self, c: Call) -> None:
         self._cfire(c, "place_ready" if c.tunnel.state == T.ESTABLISHED else "place_wait")
+
+    def _incoming_refusal(self, t: Tunnel) -> tuple[int, int, str, int | None] | None:
+        """Why an ICRQ on ``t`` is refused (the CDN result), or None to accept it.  Under an
+        acceptance policy only a tunnel admitted under a remote host with a dynamic interface
+        profile takes incoming calls, and at most that host's ``max-sessions`` of them."""
+        if not self.config.accept_incoming_calls:
+            return (CDN_TEMP_NO_FACILITIES, ERR_NONE, "incoming calls refused", None)
+        if self.acceptance is None:
+            return None
+        host = t.host_policy
+        if host is None or host.profile is None:
+            self.counters["calls_refused_no_profile"] += 1
+            return (CDN_PERM_NO_FACILITIES, ERR_NONE, "no dynamic interface profile for incoming calls", None)
+        if host.max_sessions and len(t.calls) > host.max_sessions:   # the new call is counted
+            return (CDN_TEMP_NO_FACILITIES, ERR_NO_RESOURCES, "session limit of the remote host", None)
+        return None
 
     def _cfire(self, c: Call, event: str, msg: Msg = None) -> None:
         _, table = C.TABLES[c.kind]
@@ -61,9 +86,10 @@ class CallControl(EndpointCore):
             if mt == M.OCRQ:
                 self._cfire(c, "rx_ocrq_accept", m)
             else:
-                ok = self.config.accept_incoming_calls
-                if not ok:
-                    c.cdn = (CDN_TEMP_NO_FACILITIES, ERR_NONE, "incoming calls refused", None)
+                refusal = self._incoming_refusal(t)
+                ok = refusal is None
+                if refusal is not None:
+                    c.cdn = refusal
                     self.counters["calls_refused"] += 1
                 self._cfire(c, "rx_icrq_accept" if ok else "rx_icrq_refuse", m)
             return

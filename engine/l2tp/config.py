@@ -1,7 +1,7 @@
 """L2TP endpoint configuration."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .avp import BEARER_ANALOG, BEARER_DIGITAL, FRAMING_ASYNC, FRAMING_SYNC
 from .errors import ERR_NONE, STOPCCN_NOT_AUTHORIZED
@@ -43,7 +43,7 @@ class L2tpConfig:
     # --- passive (recipient / LAC) side policy
     accept_tunnels: bool = True
     #: secret for tunnels opened by peers (None = no tunnel authentication)
-    accept_secret: bytes | None = None
+    accept_secret: bytes | None = field(default=None, repr=False)
     #: host names allowed to open tunnels (None = anyone)
     accept_host_names: tuple[str, ...] | None = None
     refuse_result: int = STOPCCN_NOT_AUTHORIZED

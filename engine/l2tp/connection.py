@@ -39,9 +39,12 @@ class L2tpEndpoint(Receiver):
         except L2tpProtocolError as e:
             self.counters["malformed"] += 1
             log.debug("malformed datagram from %s: %s", addr, e)
-        except Exception:  # defensive: nothing from the wire may escape
+        except Exception as e:  # defensive: nothing from the wire may escape
+            # one line, no traceback and no exception text: neither may carry a tunnel secret
+            # to the console (the traceback is logged at debug level only)
             self.counters["malformed"] += 1
-            log.exception("error handling datagram from %s", addr)
+            log.error("error handling datagram from %s: %s", addr, type(e).__name__)
+            log.debug("datagram from %s", addr, exc_info=True)
 
     def datagrams_to_send(self, *, now: float) -> list[tuple[bytes, Any]]:
         self._now = now
@@ -201,7 +204,8 @@ class L2tpEndpoint(Receiver):
         return TunnelInfo(t.local_id, t.peer_id, t.peer_addr, t.host_name, t.peer_host_name,
                           "originator" if t.originator else "recipient", t.state,
                           len(t.calls), t.created_at, t.up_at, ch.ns_next, ch.nr,
-                          ch.retransmits, ch.peer_window, len(ch.inflight) + len(ch.unsent))
+                          ch.retransmits, ch.peer_window, len(ch.inflight) + len(ch.unsent),
+                          t.dest_profile)
 
     def tunnel_infos(self) -> tuple[TunnelInfo, ...]:
         return tuple(self.tunnel_info(t) for t in self.tunnels.values())
@@ -229,4 +233,4 @@ class L2tpEndpoint(Receiver):
 
     def snapshot(self) -> L2tpSnapshot:
         return L2tpSnapshot(self.tunnel_infos(), tuple(self.iter_call_infos()),
-                            dict(self.counters))
+                            dict(self.counters), self.half_open_total)

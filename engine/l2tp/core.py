@@ -9,6 +9,7 @@ from typing import Any
 
 from . import message as M
 from . import tunnel as T
+from .acceptance import REFUSAL_COUNTERS, AcceptancePolicy
 from .avp import Avp
 from .config import L2tpConfig
 from .events import Event
@@ -22,7 +23,7 @@ COUNTER_NAMES = (
     "rx_datagrams", "malformed", "unknown_tunnel", "unknown_session", "rx_control", "tx_control",
     "rx_zlb", "tx_zlb", "duplicates", "out_of_window", "retransmits", "rx_data", "tx_data",
     "tunnels_refused", "tunnels_timed_out", "calls_refused", "unknown_avp_ignored", "wrong_source",
-    "tunnels_refused_by_peer")
+    "tunnels_refused_by_peer", *REFUSAL_COUNTERS, "calls_refused_no_profile")
 
 
 class EndpointCore:
@@ -43,6 +44,11 @@ class EndpointCore:
         self._now = 0.0
         self._serial = rng.randrange(1 << 16)
         self.counters: dict[str, int] = {k: 0 for k in COUNTER_NAMES}
+        #: who may open tunnels to us; None: the configuration's ``accept_*`` settings decide
+        #: (the LAC role), an AcceptancePolicy: destination profiles (the LNS role)
+        self.acceptance: AcceptancePolicy | None = None
+        self.half_open_total = 0
+        self._half_open_by_source: dict[Any, int] = {}
 
     # ---------------------------------------------------------------- helpers
     def _send(self, t: Tunnel, msg_type: int, avps: list[Avp], session_id: int = 0) -> None:
@@ -121,7 +127,29 @@ class EndpointCore:
         if c.peer_id and t.peer_calls.get(c.peer_id) is c:
             del t.peer_calls[c.peer_id]
 
+    def _half_open_add(self, t: Tunnel) -> None:
+        t.half_open = True
+        self.half_open_total += 1
+        src = t.peer_addr[0]
+        self._half_open_by_source[src] = self._half_open_by_source.get(src, 0) + 1
+
+    def _half_open_done(self, t: Tunnel) -> None:
+        if not t.half_open:
+            return
+        t.half_open = False
+        self.half_open_total -= 1
+        src = t.peer_addr[0]
+        n = self._half_open_by_source.get(src, 0) - 1
+        if n > 0:
+            self._half_open_by_source[src] = n
+        else:
+            self._half_open_by_source.pop(src, None)
+
+    def half_open_from(self, source: Any) -> int:
+        return self._half_open_by_source.get(source, 0)
+
     def _forget(self, t: Tunnel) -> None:
+        self._half_open_done(t)
         if self.tunnels.get(t.local_id) is t:
             del self.tunnels[t.local_id]
         if t.sccrq_key is not None and self._sccrq_index.get(t.sccrq_key) == t.local_id:

@@ -9,7 +9,9 @@ from . import avp as A
 from . import call as C
 from . import message as M
 from . import tunnel as T
-from .errors import ERR_NONE, L2tpProtocolError
+from .acceptance import HostPolicy, Refusal
+from .avp import Avp, ResultCode
+from .errors import ERR_NO_RESOURCES, ERR_NONE, STOPCCN_GENERAL_ERROR, L2tpProtocolError
 from .events import PppFrame
 from .records import Rejected, Tunnel
 from .reliable import DUPLICATE, OUT_OF_WINDOW
@@ -102,11 +104,12 @@ class Receiver(TunnelControl):
             if known is not None:
                 t = known
             else:
-                t = self._new_tunnel(addr, originator=False, secret=self.config.accept_secret,
-                                     host_name=self.host_name, now=now)
-                t.peer_id = peer_tid
-                t.sccrq_key = key
-                self._sccrq_index[key] = t.local_id
+                host = next((a.value for a in msg.error.avps
+                             if a.attr == A.HOST_NAME and a.vendor == 0 and isinstance(a.value, str)), "")
+                made = self._admit_tunnel(addr, peer_tid, host, now)
+                if made is None:
+                    return
+                t = made
             self._receive_on_tunnel(t, data, h, now, msg)
             return
         if msg.msg_type != M.SCCRQ:
@@ -123,6 +126,13 @@ class Receiver(TunnelControl):
             return
         if msg.ns != 0:
             raise L2tpProtocolError("SCCRQ with Ns != 0 for a new tunnel")
+        if self.acceptance is not None:
+            # refused before anything else: the tie-breaker of an SCCRQ we would refuse
+            # counts for nothing
+            verdict = self._verdict(addr, msg.get(A.HOST_NAME, ""))
+            if isinstance(verdict, Refusal):
+                self._refuse_sccrq(addr, peer_tid, verdict)
+                return
         # tie-breaker (§4.4.3): an SCCRQ of ours to the same peer is outstanding
         theirs = msg.get(A.TIE_BREAKER)
         if theirs is not None:
@@ -139,14 +149,56 @@ class Receiver(TunnelControl):
                     self._forget(o)
                     if o.tie_breaker == theirs:
                         return
-        if len(self.tunnels) >= self.config.max_tunnels:
-            raise L2tpProtocolError("tunnel limit reached")
-        t = self._new_tunnel(addr, originator=False, secret=self.config.accept_secret,
-                             host_name=self.host_name, now=now)
+        admitted = self._admit_tunnel(addr, peer_tid, msg.get(A.HOST_NAME, ""), now)
+        if admitted is not None:
+            self._receive_on_tunnel(admitted, data, h, now, msg)
+
+    def _admit_tunnel(self, addr: Any, peer_tid: int, host_name: str, now: float) -> Tunnel | None:
+        """The recipient tunnel a new SCCRQ opens, or None when it is refused (answered by one
+        StopCCN, nothing kept)."""
+        policy = self.acceptance
+        host: HostPolicy | None = None
+        if len(self.tunnels) >= min(self.config.max_tunnels, 65535):
+            self._refuse_sccrq(addr, peer_tid, Refusal("sccrq_refused_tunnel_limit", STOPCCN_GENERAL_ERROR,
+                                                       ERR_NO_RESOURCES, "tunnel limit reached"))
+            return None
+        if policy is not None:
+            verdict = self._verdict(addr, host_name)
+            if isinstance(verdict, Refusal):
+                self._refuse_sccrq(addr, peer_tid, verdict)
+                return None
+            host = verdict
+        secret = host.secret if host is not None else self.config.accept_secret
+        t = self._new_tunnel(addr, originator=False, secret=secret,
+                             host_name=(host.local_host_name if host is not None else None) or self.host_name,
+                             now=now)
+        if host is not None and policy is not None:
+            t.host_policy = host
+            peer = policy.peer(addr[0])
+            t.dest_profile = peer.name if peer is not None else ""
+            if host.receive_window is not None:
+                t.channel.our_window = host.receive_window
+            self._half_open_add(t)
         t.peer_id = peer_tid
-        t.sccrq_key = key
-        self._sccrq_index[key] = t.local_id
-        self._receive_on_tunnel(t, data, h, now, msg)
+        t.sccrq_key = (addr, peer_tid)
+        self._sccrq_index[t.sccrq_key] = t.local_id
+        return t
+
+    def _verdict(self, addr: Any, host_name: str) -> HostPolicy | Refusal:
+        assert self.acceptance is not None
+        return self.acceptance.admit(addr[0], host_name, half_open_total=self.half_open_total,
+                                     half_open_source=self.half_open_from(addr[0]))
+
+    def _refuse_sccrq(self, addr: Any, peer_tid: int, why: Refusal) -> None:
+        """RFC 2661 §7.2.1: an unacceptable SCCRQ is answered with a StopCCN; no tunnel is made,
+        so the answer is sent once (it acknowledges the SCCRQ: Ns 0, Nr 1) and never retransmitted."""
+        self.counters[why.counter] += 1
+        self.counters["tunnels_refused"] += 1
+        rc = ResultCode(why.result, why.error, why.message)
+        data = M.encode_control(M.STOPCCN, peer_tid, 0, 0, 1,
+                                [Avp.make(A.ASSIGNED_TUNNEL_ID, 0), Avp.make(A.RESULT_CODE, rc)])
+        self._data_out.append((data, addr))
+        self._trace_text(f"l2tp rx SCCRQ from {addr[0]}:{addr[1]} refused: {why.message}")
 
     def _receive_on_tunnel(self, t: Tunnel, data: bytes, h: M.Header, now: float,
                            msg: M.ControlMessage | Rejected | None = None) -> None:

@@ -9,6 +9,7 @@ from . import avp as A
 from . import call as C
 from . import message as M
 from . import tunnel as T
+from .acceptance import HostPolicy
 from .errors import CDN_ADMIN, ERR_NONE, STOPCCN_GENERAL_CLEAR, L2tpProtocolError
 from .reliable import ReliableChannel
 
@@ -54,6 +55,8 @@ class TunnelInfo:
     retransmits: int
     peer_window: int
     unacked: int
+    #: the destination profile a recipient tunnel was admitted under ("" when none)
+    dest_profile: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class L2tpSnapshot:
     tunnels: tuple[TunnelInfo, ...]
     calls: tuple[CallInfo, ...]
     counters: dict[str, int]
+    #: tunnels admitted by the acceptance policy and not yet established
+    half_open: int = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -94,7 +99,7 @@ class Tunnel:
     peer_addr: Any
     originator: bool
     host_name: str
-    secret: bytes | None
+    secret: bytes | None = field(repr=False)
     channel: ReliableChannel
     created_at: float
     expected_peer_host: str | None = None
@@ -122,6 +127,11 @@ class Tunnel:
     idle_since: float | None = None
     #: the peer's port is fixed once it has answered (RFC 2661 §8.1)
     peer_port_learned: bool = False
+    #: recipient tunnel admitted by the acceptance policy and not yet established
+    half_open: bool = False
+    #: the destination profile and remote host this recipient tunnel was admitted under
+    dest_profile: str = ""
+    host_policy: HostPolicy | None = None
 
     def response_to(self, msg_type: int, challenge: bytes | None) -> bytes:
         """Our Challenge Response for ``msg_type`` (only asked when a secret and a challenge exist)."""

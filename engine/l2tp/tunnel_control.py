@@ -85,10 +85,12 @@ class TunnelControl(CallControl):
         if m.get(A.PROTOCOL_VERSION) != (1, 0):
             t.stop_result = (STOPCCN_BAD_VERSION, ERR_NONE, "protocol version 1.0 only")
             return "rx_sccrq_refuse"
-        if not cfg.accept_tunnels:
+        if self.acceptance is not None:
+            pass        # admitted under a destination profile before the tunnel was made
+        elif not cfg.accept_tunnels:
             t.stop_result = (cfg.refuse_result, cfg.refuse_error, "tunnel refused")
             return "rx_sccrq_refuse"
-        if cfg.accept_host_names is not None and t.peer_host_name not in cfg.accept_host_names:
+        elif cfg.accept_host_names is not None and t.peer_host_name not in cfg.accept_host_names:
             t.stop_result = (STOPCCN_NOT_AUTHORIZED, ERR_NONE, "host name not allowed")
             return "rx_sccrq_refuse"
         if not self._take_peer_challenge(t, m):
@@ -163,6 +165,7 @@ class TunnelControl(CallControl):
 
     def _sccrx_avps(self, t: Tunnel) -> list[Avp]:
         cfg = self.config
+        window = t.channel.our_window
         return [Avp.make(A.PROTOCOL_VERSION, (1, 0)),
                 Avp.make(A.HOST_NAME, t.host_name),
                 Avp.make(A.FRAMING_CAPABILITIES, cfg.framing_capabilities),
@@ -170,7 +173,7 @@ class TunnelControl(CallControl):
                 Avp.make(A.FIRMWARE_REVISION, cfg.firmware_revision),
                 Avp.make(A.VENDOR_NAME, cfg.vendor_name),
                 Avp.make(A.ASSIGNED_TUNNEL_ID, t.local_id),
-                Avp.make(A.RECEIVE_WINDOW_SIZE, cfg.receive_window)]
+                Avp.make(A.RECEIVE_WINDOW_SIZE, window)]
 
     def _t_send_sccrp(self, t: Tunnel, msg: Msg) -> None:
         avps = self._sccrx_avps(t)
@@ -207,6 +210,7 @@ class TunnelControl(CallControl):
 
     def _t_tunnel_up(self, t: Tunnel, msg: Msg) -> None:
         t.up_at = self._now
+        self._half_open_done(t)
         if not t.calls:
             t.idle_since = self._now
         self._events.append(TunnelUp(t.local_id, t.peer_id, t.peer_addr, t.peer_host_name))

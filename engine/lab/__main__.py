@@ -34,12 +34,22 @@ def _optional(module: str, name: str) -> Any:
         return None
 
 
+async def _report_up(subscribers: list, t0: float) -> None:
+    """One line when every subscriber has its address: ``subscribers up N in S s``."""
+    loop = asyncio.get_running_loop()
+    while not all(c.up for c in subscribers):
+        await asyncio.sleep(0.01)
+    print(f"subscribers up {len(subscribers)} in {loop.time() - t0:.3f} s", flush=True)
+
+
 def share(lab: LabFile, index: int, workers: int) -> LabFile:
     """The peers worker ``index`` of ``workers`` runs (every CPE in each)."""
     if workers <= 1:
         return lab
-    return dataclasses.replace(lab, radius=tuple(lab.radius)[index::workers],
-                               lac=tuple(lab.lac)[index::workers])
+    lacs = tuple(lab.lac)[index::workers]
+    names = {lac.name for lac in lacs}
+    return dataclasses.replace(lab, radius=tuple(lab.radius)[index::workers], lac=lacs,
+                               subscriber=tuple(s for s in lab.subscriber if s.lac in names))
 
 
 async def _start_workers(path: str, workers: int, verbose: bool
@@ -118,8 +128,18 @@ async def run(path: str, *, workers: int = 1, index: int = 0, verbose: bool = Fa
             children, more = await _start_workers(path, workers, verbose)
             parts.extend(more)
             parts.append(f"workers={workers}")
+        watch = None
+        if lab.subscriber:
+            from .runner import RunningLab
+            running = RunningLab(lab, lacs=lacs)
+            t0 = asyncio.get_running_loop().time()
+            placed = running.dial_in(None)          # subscribers with an lns = address
+            parts.append(f"subscribers {placed}")
+            watch = asyncio.ensure_future(_report_up(running.subscribers, t0))
         print(READY + ", ".join(parts), flush=True)
         await stop.wait()
+        if watch is not None:
+            watch.cancel()
     finally:
         await _stop_workers(children)
         for s in started:

@@ -149,6 +149,7 @@ class Cpe:
         self._addresses = frozenset(spec.addresses + (
             (spec.bad_address,) if spec.mode == "bad-address" else ()))
         self.pings_answered = 0
+        self.answer_assigned = False        # dial-in subscriber: answer on the assigned address
         self.down = False
         self.started = False
         self._events: list = []
@@ -209,7 +210,11 @@ class Cpe:
             if isinstance(ev, AuthRequest):
                 link.auth_result(ev.request_id, self._check(ev), now=now)
             elif isinstance(ev, IpPacket):
-                reply = icmp.echo_reply_for(ev.packet, addresses=self._addresses)
+                # a subscriber answers on the address the LNS assigned it
+                mine = self._addresses
+                if not mine and self.answer_assigned and link.local_ip:
+                    mine = frozenset((link.local_ip,))
+                reply = icmp.echo_reply_for(ev.packet, addresses=mine)
                 if reply is not None and link.send_ip(reply):
                     self.pings_answered += 1
             else:

@@ -105,10 +105,11 @@ class LabFile:
     lac: tuple[LacSpec, ...] = ()
     cpe: tuple = ()           # CpeSpec when engine.lab.cpe provides it, else dict
     path: str | None = None
+    subscriber: tuple = ()    # engine.lab.subscribers.SubscriberSpec: dial-in subscribers
 
     @classmethod
     def from_dict(cls, data: dict, *, path: str | None = None) -> LabFile:
-        unknown = set(data) - {"radius", "lac", "cpe"}
+        unknown = set(data) - {"radius", "lac", "cpe", "subscriber"}
         if unknown:
             raise LabFileError(f"unknown top-level tables {sorted(unknown)}")
         lacs = tuple(LacSpec.from_toml(d) for d in data.get("lac", ()))
@@ -119,7 +120,12 @@ class LabFile:
         cpe_cls = _spec_class("engine.lab.cpe", "CpeSpec")
         radius = tuple(radius_cls.from_toml(d) if radius_cls else dict(d) for d in data.get("radius", ()))
         cpe = tuple(cpe_cls.from_toml(d) if cpe_cls else dict(d) for d in data.get("cpe", ()))
-        return cls(radius, lacs, cpe, path)
+        from .subscribers import SubscriberSpec
+        subs = tuple(SubscriberSpec.from_toml(d) for d in data.get("subscriber", ()))
+        for s in subs:
+            if s.lac not in names:
+                raise LabFileError(f"[[subscriber]] {s.user}: no [[lac]] named {s.lac!r}")
+        return cls(radius, lacs, cpe, path, subs)
 
 
 def load_labfile(path: str | Path) -> LabFile:

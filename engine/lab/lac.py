@@ -27,7 +27,16 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from engine.aio.driver import CoreTimer
-from engine.l2tp import CallDown, L2tpConfig, L2tpEndpoint, OutgoingCallRequested, PppFrame, TunnelDown, TunnelUp
+from engine.l2tp import (
+    CallDown,
+    CallUp,
+    L2tpConfig,
+    L2tpEndpoint,
+    OutgoingCallRequested,
+    PppFrame,
+    TunnelDown,
+    TunnelUp,
+)
 from engine.l2tp.errors import CDN_INVALID_DESTINATION
 from engine.l2tp.udp import L2tpUdpAdapter
 
@@ -129,6 +138,24 @@ class LabLac:
         self._heap: list[tuple[float, tuple[int, int]]] = []
         self.calls_answered = 0
         self.calls_refused = 0
+        self._lns_tunnels: dict[Any, int] = {}             # LNS address -> our tunnel to it
+        self.calls_placed = 0
+
+    def dial_in(self, lns: Any, party: DialedParty, *, secret: bytes | None,
+                calling_number: str = "") -> tuple[int, int]:
+        """Place an incoming call (ICRQ) to the LNS at ``lns`` for ``party`` (a subscriber),
+        over the one tunnel this LAC keeps to that LNS (opened on the first call)."""
+        ep = self.endpoint
+        now = self.adapter.now()
+        tid = self._lns_tunnels.get(lns)
+        if tid is None or tid not in ep.tunnels:
+            tid = ep.open_tunnel(lns, secret=secret, host_name=self.spec.host_name, now=now)
+            self._lns_tunnels[lns] = tid
+        sid = ep.place_incoming_call(tid, calling_number=calling_number, now=now)
+        self.parties[(tid, sid)] = party
+        self.calls_placed += 1
+        self.adapter.flush()
+        return tid, sid
 
     def _lossy(self, data: bytes, addr: Any) -> bool:
         return self._drop_rng.random() < self.spec.failure.drop
@@ -175,6 +202,12 @@ class LabLac:
             self.calls_answered += 1
             speed = getattr(party, "connect_speed", None) or self.spec.connect_speed
             ep.answer_outgoing_call(ev.tunnel_id, ev.session_id, connect_speed=speed, now=now)
+        elif isinstance(ev, CallUp) and ev.direction == "incoming":
+            party = self.parties.get((ev.tunnel_id, ev.session_id))
+            start = getattr(party, "start", None)
+            if start is not None:                      # a subscriber: its PPP starts now
+                start(now=now)
+                self._dirty.add((ev.tunnel_id, ev.session_id))
         elif isinstance(ev, PppFrame):
             party = self.parties.get((ev.tunnel_id, ev.session_id))
             if party is not None:

@@ -59,6 +59,24 @@ class RunningLab:
     lab: LabFile
     radius: list = field(default_factory=list)
     lacs: list = field(default_factory=list)
+    subscribers: list = field(default_factory=list)      # lab Cpe per dialled-in subscriber
+
+    def dial_in(self, lns: tuple[str, int] | None, *, rng: random.Random | None = None) -> int:
+        """Every ``[[subscriber]]`` places its incoming calls through its LAC to its ``lns``
+        (else to ``lns``); returns the number of calls placed."""
+        rng = rng or random.SystemRandom()
+        lacs = {lac.spec.name: lac for lac in self.lacs}
+        n = 0
+        for spec in self.lab.subscriber:
+            target = spec.lns or lns
+            lac = lacs.get(spec.lac)
+            if target is None or lac is None:
+                continue
+            for cpe in spec.cpes(rng):
+                lac.dial_in(target, cpe, secret=lac.spec.secret, calling_number=cpe.spec.number)
+                self.subscribers.append(cpe)
+                n += 1
+        return n
 
     def describe(self) -> str:
         parts = [f"radius {getattr(s, 'spec', None) and s.spec.name} "

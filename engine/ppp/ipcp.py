@@ -14,6 +14,7 @@ Anything else (IP-Compression-Protocol 2, IP-Addresses 1, NBNS 130/132, ...) is 
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from . import frames as F
@@ -51,6 +52,12 @@ class IpcpPolicy:
         self.peer_addr = ZERO
         self._pending = ZERO
         self.reset()
+
+    def assign_peer_ip(self, peer_ip: str) -> None:
+        """The address the peer must take (an LNS learns it only after authentication, before
+        the network phase): later Configure-Requests for anything else are Naked with it."""
+        self.cfg = replace(self.cfg, peer_ip=peer_ip)
+        self._peer_ip_b = ip_bytes(peer_ip)
 
     def reset(self) -> None:
         cfg = self.cfg

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 from . import frames as F
 from .api import Verdictable
@@ -127,6 +128,11 @@ class PppLink:
         self.phase = "establish"
         self.lcp.open(now=now)
         self.lcp.up(now=now)
+
+    def assign_peer_ip(self, peer_ip: str) -> None:
+        """Set the address handed to the peer in IPCP (call before the network phase)."""
+        self.config = replace(self.config, peer_ip=peer_ip)
+        self.ipcp_policy.assign_peer_ip(peer_ip)
 
     def close(self, reason: str = "administrative close", *, now: float) -> None:
         """Terminate the link (LCP Terminate-Request); ``LinkDown`` follows."""

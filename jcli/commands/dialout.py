@@ -18,7 +18,7 @@ SESSION_STATES = ("authenticating", "connecting", "inService", "inhibited", "pos
 
 def _engine(ctx):
     if ctx.engine is None:
-        raise CliError("The dial-out engine is not running")
+        raise CliError("The engine is not running")
     return ctx.engine
 
 
@@ -307,6 +307,13 @@ L2TP_ERROR_COUNTERS = (
     ("Tunnels timed out", "tunnels_timed_out"),
     ("Calls refused", "calls_refused"),
     ("Unknown AVPs ignored", "unknown_avp_ignored"),
+    # SCCRQs refused by the destination profiles (jcli.commands.lns)
+    ("SCCRQ refused: no destination profile", "sccrq_refused_unknown_peer"),
+    ("SCCRQ refused: unknown remote host", "sccrq_refused_unknown_host"),
+    ("SCCRQ refused: half-open limit", "sccrq_refused_half_open_total"),
+    ("SCCRQ refused: half-open per source", "sccrq_refused_half_open_source"),
+    ("SCCRQ refused: tunnel table full", "sccrq_refused_tunnel_limit"),
+    ("Incoming calls refused: no profile", "calls_refused_no_profile"),
 )
 
 

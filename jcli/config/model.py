@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from engine.aaa import server as _radius_defaults
 from engine.dialout import model as _dialout_defaults
+from engine.l2tp.acceptance import DEFAULT_MAX_HALF_OPEN, DEFAULT_MAX_HALF_OPEN_PER_SOURCE
 from engine.l2tp.config import (
     DEFAULT_HELLO_INTERVAL,
     DEFAULT_MAX_RETRIES,
@@ -31,6 +32,8 @@ RECEIVE_WINDOW_SIZE = DEFAULT_RECEIVE_WINDOW
 L2TP_UDP_PORT = DEFAULT_UDP_PORT
 TUNNEL_IDLE_TIMEOUT = DEFAULT_TUNNEL_IDLE_TIMEOUT
 TUNNEL_MAX_SESSIONS = _dialout_defaults.TUNNEL_MAX_SESSIONS
+MAX_HALF_OPEN_TUNNELS = DEFAULT_MAX_HALF_OPEN
+MAX_HALF_OPEN_TUNNELS_PER_SOURCE = DEFAULT_MAX_HALF_OPEN_PER_SOURCE
 RADIUS_TIMEOUT = _radius_defaults.DEFAULT_TIMEOUT_S
 RADIUS_RETRANSMIT = _radius_defaults.DEFAULT_RETRANSMIT
 RADIUS_DEADTIME = _radius_defaults.DEFAULT_DEADTIME_MIN
@@ -70,6 +73,15 @@ class Profile:
     ip_unnumbered_loopback: int | None = None
     ip_inactivity_timer: int | None = None
     ip_mtu: int | None = None
+    ip_address_pool: str | None = None     # dial-in subscribers' addresses (`ip local pool`)
+
+
+@dataclass
+class LocalPool:
+    """`ip local pool NAME FIRST LAST`: addresses for dial-in subscribers."""
+    name: str
+    first: str
+    last: str
 
 
 @dataclass
@@ -137,6 +149,7 @@ class VirtualRouter:
     ports: dict[str, Port] = field(default_factory=dict)
     radius_update_source: str | None = None   # radius update-source-addr
     l2tp_source: str | None = None            # l2tp source-address
+    local_pools: dict[str, LocalPool] = field(default_factory=dict)   # `ip local pool`
 
     def radius(self, kind: str) -> list[RadiusServer]:
         return [s for s in self.radius_servers if s.kind == kind]
@@ -164,6 +177,33 @@ class L2tpSettings:
     disable_challenge: bool = False
     host_name: str | None = None
     udp_port: int = L2TP_UDP_PORT
+    max_half_open_tunnels: int = MAX_HALF_OPEN_TUNNELS
+    max_half_open_tunnels_per_source: int = MAX_HALF_OPEN_TUNNELS_PER_SOURCE
+
+
+#: the name of the remote host entry that matches hosts not listed
+DEFAULT_REMOTE_HOST = "default"
+
+
+@dataclass
+class DestinationHost:
+    """`remote host NAME` of an L2TP destination profile (LNS side)."""
+    name: str                          # DEFAULT_REMOTE_HOST: any host not listed
+    tunnel_password: str | None = None
+    local_host_name: str | None = None
+    max_sessions: int | None = None
+    receive_window_size: int | None = None
+    profile: str | None = None         # dynamic interface profile of incoming calls
+
+
+@dataclass
+class DestinationProfile:
+    """`l2tp destination profile NAME ip address A.B.C.D [virtual-router VR]`: the LAC at that
+    address may open tunnels to us as one of its remote hosts."""
+    name: str
+    address: str
+    virtual_router: str = "default"
+    hosts: dict[str, DestinationHost] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,6 +230,7 @@ class RouterConfig:
     dialout: DialoutChassis = field(default_factory=DialoutChassis)
     l2tp: L2tpSettings = field(default_factory=L2tpSettings)
     operators: Operators = field(default_factory=Operators)
+    l2tp_destinations: dict[str, DestinationProfile] = field(default_factory=dict)
 
     def vr(self, name: str) -> VirtualRouter:
         return self.virtual_routers[name]

@@ -34,6 +34,11 @@ SETUP = {
     "config-domain-map": ["configure terminal", "aaa domain-map fz.example"],
     "config-vrf": ["configure terminal", "ip vrf fz"],
     "config-if": ["configure terminal", "interface loopback 7"],
+    "config-l2tp-dest-profile": ["configure terminal",
+                                 "l2tp destination profile fz ip address 10.9.9.8"],
+    "config-l2tp-dest-profile-host": ["configure terminal",
+                                      "l2tp destination profile fz ip address 10.9.9.8",
+                                      "remote host fz-lac"],
 }
 RISKY = ("configure file", "ping")      # exec commands that would read files or wait
 

@@ -48,7 +48,8 @@ async def test_statistics_and_udp_port(tmp_path):
         assert out[0] == "L2TP statistics:"
         assert out[1] == f"  Local UDP address: 0.0.0.0:{port}"
         errors = out[out.index("  Errors:") + 1:]
-        assert [ln.split()[-1] for ln in errors] == ["0"] * 12
+        assert [ln.split()[-1] for ln in errors] == ["0"] * 18      # 12 + 6 refusal counters
+        assert any(e.strip().startswith("SCCRQ refused: no destination profile") for e in errors)
         assert any(ln.strip().startswith("Wrong source address/port") for ln in errors)
         assert any(ln.strip().startswith("Tunnels refused by peer") for ln in errors)
         # garbage at the port is counted as malformed

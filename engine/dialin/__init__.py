@@ -1,0 +1,1 @@
+"""Dial-in (LNS incoming calls): the subscriber sessions terminated on this router."""
