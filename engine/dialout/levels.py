@@ -134,23 +134,26 @@ class Levels(SessionActions):
         self._drain_pending(now)
 
     def _refresh_targets(self, v: VrEntry, now: float) -> None:
+        for t in v.targets:
+            self._refresh_target(v, t, now)
+
+    def _refresh_target(self, v: VrEntry, t: Target, now: float) -> None:
         """A target is down while its VR is not inService or its profile does not exist;
         otherwise in the state last reported for its resources (inService or inhibited)."""
-        for t in v.targets:
-            if v.state is not VrState.IN_SERVICE:
-                state, reason = TargetState.DOWN, f"virtual router {v.state}" + (
-                    f": {v.reason}" if v.reason else "")
-            elif v.config.profiles is not None and t.profile not in v.config.profiles:
-                state, reason = TargetState.DOWN, f'profile "{t.profile}" does not exist'
-            elif t.assigned is TargetState.INHIBITED:
-                state, reason = TargetState.INHIBITED, t.assigned_reason
-            else:
-                state, reason = t.assigned, ""
-            if (state, reason) != (t.state, t.reason):
-                t.state, t.reason = state, reason
-                if self.tracing:
-                    self._trace(v.name, None, f"target {t.prefix}: {state}"
-                                + (f" ({reason})" if reason else ""), now)
+        if v.state is not VrState.IN_SERVICE:
+            state, reason = TargetState.DOWN, f"virtual router {v.state}" + (
+                f": {v.reason}" if v.reason else "")
+        elif v.config.profiles is not None and t.profile not in v.config.profiles:
+            state, reason = TargetState.DOWN, f'profile "{t.profile}" does not exist'
+        elif t.assigned is TargetState.INHIBITED:
+            state, reason = TargetState.INHIBITED, t.assigned_reason
+        else:
+            state, reason = t.assigned, ""
+        if (state, reason) != (t.state, t.reason):
+            t.state, t.reason = state, reason
+            if self.tracing:
+                self._trace(v.name, None, f"target {t.prefix}: {state}"
+                            + (f" ({reason})" if reason else ""), now)
 
     def _remove_target(self, v: VrEntry, t: Target, *, now: float) -> None:
         for s in [s for s in self._sessions.values() if s.target is t]:
@@ -195,7 +198,7 @@ class Levels(SessionActions):
         t.assigned = TargetState(state)
         t.assigned_reason = (reason or "no resources for triggers"
                              if t.assigned is TargetState.INHIBITED else "")
-        self._refresh_targets(self._vrs[vr], now)
+        self._refresh_target(self._vrs[vr], t, now)
 
 
 
