@@ -153,7 +153,9 @@ def test_reporting_each_targets_resources_is_linear_in_the_targets():
 
     from .helpers import DOMAIN
     n = 2_000
-    targets = tuple(TargetConfig(f"10.{i >> 8}.{i & 255}.0/24", DOMAIN, "dialprof")
+    import ipaddress
+    targets = tuple(TargetConfig(ipaddress.IPv4Network(f"10.{i >> 8}.{i & 255}.0/24"), DOMAIN,
+                                 "dialprof")
                     for i in range(n))
     h = Harness(vrs=(vr_config(targets=targets),))
     looked = 0
