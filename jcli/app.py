@@ -565,7 +565,7 @@ async def _more_key() -> str:
     def _cc(e):
         e.app.exit(result="q")
 
-    app = Application(layout=Layout(Window(FormattedTextControl(" --More-- "), height=1)),
+    app: Application[str] = Application(layout=Layout(Window(FormattedTextControl(" --More-- "), height=1)),
                       key_bindings=kb, full_screen=False, erase_when_done=True)
     return await app.run_async()
 

@@ -232,9 +232,9 @@ def show_dialout_session(ctx, vr, state, dst, brief):
     reads = _engine(ctx).reads
     if dst is not None:                         # one session: a look-up per VR
         found = [reads.session(vr, dst)] if vr is not None else reads.sessions_to(dst)
-        rows = [plain(s) for s in found
-                if s is not None and (state is None or str(s.state.value) == state)]
-        return ShowResult({"sessions": rows, "brief": bool(brief)}, _render_sessions)
+        one = [plain(s) for s in found
+               if s is not None and (state is None or str(s.state.value) == state)]
+        return ShowResult({"sessions": one, "brief": bool(brief)}, _render_sessions)
 
     def rows():
         return pages_of(plain(s) for s in reads.iter_sessions(vr, state))

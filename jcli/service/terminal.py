@@ -46,7 +46,7 @@ async def run_shell(table: SessionTable, session: Session) -> None:
         ctx.terminal_width = size.columns
     except Exception:                                       # pragma: no cover
         ctx.terminal_length = shutil.get_terminal_size((80, 24)).lines
-    shell = Shell(ctx, ctx.executor)
+    shell = Shell(ctx, session.executor)
     try:
         await shell.interact(remote=True, on_line=session.touch, busy=session.set_running)
     except (EOFError, ConnectionError, OSError):
