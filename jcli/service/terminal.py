@@ -79,7 +79,7 @@ async def login(table: SessionTable, say: Any, source: str) -> Any:
 
 
 def shell_output() -> ShellOutput:
-    from jcli.app import _TerminalStream
+    from jcli.terminal_io import _TerminalStream
     out = ShellOutput()
     out.stream = _TerminalStream()
     return out
