@@ -29,9 +29,10 @@ accounting), ``ppp_glue`` (PPP links, CPE credentials, renegotiation), ``l2tp_gl
 calls, endpoint events), ``dataplane_glue`` (VRs, addresses, routes, session interfaces),
 ``calls`` (the call table), ``tracing`` (the debug kinds and their tracers), ``snapshots``
 (read-only views: ``EngineReads`` answers the show commands per object, by key or as lazy
-iterators; ``snapshot()`` copies everything and is for tests and tools only).  A large ``clear l2tp dial-out session`` is carried out a slice per loop
-turn (``start_clear``).  ``Engine`` wires them together,
-applies the configuration and carries out the dial-out requests.
+iterators; ``snapshot()`` copies everything and is for tests and tools only).  A large
+``clear l2tp dial-out session`` is carried out a slice per loop turn (``start_clear``).
+``Engine`` wires them together, applies the configuration and carries out the dial-out
+requests.
 """
 from __future__ import annotations
 
