@@ -147,14 +147,16 @@ def start_lab(path: str, workers: int = 1) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "engine.lab", path, "--workers", str(workers)],
                             cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout
+    assert out is not None                      # stdout=PIPE
     end = time.monotonic() + 120
     buf = b""
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise RuntimeError(f"lab exited: {buf.decode(errors='replace')}")
-        r, _, _ = select.select([proc.stdout], [], [], 0.2)
+        r, _, _ = select.select([out], [], [], 0.2)
         if r:
-            buf += os.read(proc.stdout.fileno(), 4096)
+            buf += os.read(out.fileno(), 4096)
             if b"lab ready" in buf:
                 return proc
     proc.kill()

@@ -32,12 +32,10 @@ from dataclasses import replace
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for p in (ROOT, os.path.join(ROOT, "bench")):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
-import dialout as bd  # noqa: E402  (bench/dialout.py: lab, configuration, triggers)
-
+from bench import dialout as bd  # noqa: E402  (lab, configuration, triggers)
 from engine.aio.engine import Engine  # noqa: E402
 from jcli.context import Context, Options, Output  # noqa: E402
 from jcli.executor import Executor  # noqa: E402
@@ -45,7 +43,7 @@ from jcli.executor import Executor  # noqa: E402
 MIB = 2 ** 20
 
 
-def emit(metric: str, value: Any, unit: str, goal: str | None = None, **extra: Any) -> None:
+def emit(metric: str, value: Any, unit: str, *, goal: str | None = None, **extra: Any) -> None:
     row = {"bench": "scale", "metric": metric, "value": value, "unit": unit}
     if goal is not None:
         row["goal"] = goal
@@ -177,7 +175,7 @@ async def grow(b: bd.Bench, start: int, stop: int, batch: int, keepalive: int,
 async def shows(ex: Executor, sink: Sink, n: int, keepalive: int) -> int:
     """The show rows at ``n`` sessions; returns the RSS peak seen while they ran."""
     peak = 0
-    k = {"sessions": n, "keepalive": keepalive}
+    k: dict[str, Any] = {"sessions": n, "keepalive": keepalive}   # extra columns of emit
     s, _, mon = await timed(ex, sink, f"show l2tp dial-out session {bd.destination(n // 2)}")
     assert sink.lines > 2, sink.last_line
     emit(f"show_one_session_ms_{n}", round(s * 1000, 2), "ms", goal="<= 10", **k)
@@ -214,7 +212,7 @@ async def shows(ex: Executor, sink: Sink, n: int, keepalive: int) -> int:
 
 async def clear_all(eng: Engine, ex: Executor, sink: Sink, n: int, keepalive: int,
                     rss_base: int) -> None:
-    k = {"sessions": n, "keepalive": keepalive}
+    k: dict[str, Any] = {"sessions": n, "keepalive": keepalive}   # extra columns of emit
     async with Monitor() as mon:
         t0 = time.perf_counter()
         sink.reset()

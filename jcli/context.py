@@ -27,7 +27,6 @@ class Options:
     startup: str = "startup.scr"
     strict_startup: bool = False
     ports: dict[str, str] = field(default_factory=dict)  # --port NAME=LINUX-IF / --ports FILE
-    netns_prefix: str = "jcli-"                         # --netns-prefix
 
 
 class Output:

@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import logging
 import os
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from grammars.filters import FILTERS as FILTER_ARG
@@ -182,7 +182,8 @@ class Executor:
         log.error("command %s failed", cmd.text, exc_info=e)
         self._error([f"% Internal error: {type(e).__name__}: {e}"])
 
-    def _finish(self, cmd, result: Any, flt: OutputFilter | None) -> bool | Awaitable[bool]:
+    def _finish(self, cmd, result: Any, flt: OutputFilter | None
+                ) -> bool | Coroutine[Any, Any, bool]:
         if result is False:
             return False
         if cmd.kind == "config":

@@ -27,11 +27,12 @@ Theory of operation
 Parts (one reason to change each): ``aaa_glue`` (RADIUS clients, dial-out authorisation,
 accounting), ``ppp_glue`` (PPP links, CPE credentials, renegotiation), ``l2tp_glue`` (tunnels,
 calls, endpoint events), ``dataplane_glue`` (VRs, addresses, routes, session interfaces),
-``calls`` (the call table), ``snapshots`` (read-only views: ``EngineReads`` answers the show
-commands per object, by key or as lazy iterators; ``snapshot()`` copies everything and is for
-tests and tools only).  A large ``clear l2tp dial-out session`` is carried out a slice per loop
-turn (``start_clear``).  ``Engine`` wires them together,
-applies the configuration and carries out the dial-out requests.
+``calls`` (the call table), ``tracing`` (the debug kinds and their tracers), ``snapshots``
+(read-only views: ``EngineReads`` answers the show commands per object, by key or as lazy
+iterators; ``snapshot()`` copies everything and is for tests and tools only).  A large
+``clear l2tp dial-out session`` is carried out a slice per loop turn (``start_clear``).
+``Engine`` wires them together, applies the configuration and carries out the dial-out
+requests.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -62,6 +63,7 @@ from engine.aio.entropy import PooledRandom
 from engine.aio.l2tp_glue import L2TP_PORT, L2tpGlue
 from engine.aio.ppp_glue import PppGlue
 from engine.aio.snapshots import ClearProgress, EngineReads, EngineSnapshot, PingResult, PppInterfaceSnapshot
+from engine.aio.tracing import EngineDebug, format_dialout_trace
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
 from engine.dialout.targets import TargetConfig as DsTargetConfig
@@ -73,23 +75,15 @@ from engine.l2tp.udp import L2tpUdpAdapter
 log = logging.getLogger(__name__)
 
 
-def format_dialout_trace(ev: ds.DialoutTrace) -> str:
-    """``debug l2tp dial-out``: a line about a session carries the milliseconds since its
-    trigger (``+12.345ms``), so a slow dial-out shows where its time went."""
-    if ev.elapsed is None:
-        return f"L2TP dial-out [{ev.vr}]: {ev.line}"
-    return f"L2TP dial-out [{ev.vr}] +{ev.elapsed * 1000.0:.3f}ms: {ev.line}"
-
-
 __all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "Engine", "EngineSnapshot",
-           "PingResult", "PppInterfaceSnapshot"]
+           "PingResult", "PppInterfaceSnapshot", "format_dialout_trace"]
 
 
 #: sessions cleared per loop turn by a large ``clear l2tp dial-out session``
 CLEAR_SLICE = 64
 
 
-class Engine:
+class Engine(EngineDebug):
     """Owns the dial-out service, the L2TP endpoint, RADIUS clients, PPP links and dataplane."""
 
     def __init__(self, *, dataplane: str = "sim", rng: random.Random | None = None,
@@ -558,51 +552,3 @@ class Engine:
             l2tp_local=self.l2tp_adapter.local_addr if self.l2tp_adapter is not None else None,
             l2tp_bind_error=self.l2tp_adapter.bind_error if self.l2tp_adapter is not None else None,
             subscribers=self.dialin.snapshot(now=now))
-
-    @property
-    def debug(self) -> frozenset[str]:
-        return self._debug
-
-    @debug.setter
-    def debug(self, kinds: Iterable[str]) -> None:
-        """``debug l2tp`` and friends; control messages are described only while traced."""
-        self._debug = frozenset(kinds)
-        self.l2tp.trace = self._on_l2tp_trace if "l2tp" in self._debug else None
-        self.dialout.trace = self._on_dialout_trace if "dial-out" in self._debug else None
-        for name, r in self.radius.by_vr.items():
-            if r.adapter is not None:
-                r.adapter.on_trace = self._radius_tracer(name)
-        for call in self._calls.values():
-            if call.ppp is not None:
-                call.ppp.tracer = self.ppp_tracer(call.ifname or "")
-
-    def ppp_tracer(self, ifname: str) -> Callable[[str], None] | None:
-        """``debug ppp``: every PPP control packet of the interface, in the trace's format."""
-        if "ppp" not in self._debug:
-            return None
-        return lambda line: self.output(f"%PPP: {ifname}: {line}")
-
-    def _radius_tracer(self, vr: str) -> Callable[[str], None] | None:
-        """``debug radius``: every RADIUS packet of the virtual router, one line each."""
-        if "radius" not in self._debug:
-            return None
-        return lambda line: self.output(f"RADIUS [{vr}]: {line}")
-
-    def set_debug(self, kind: str | None, on: bool) -> None:
-        """Turn one kind of debug output on or off (``None``: every kind)."""
-        if kind is None:
-            self.debug = self._debug | {"l2tp", "dial-out", "ppp", "radius"} if on else frozenset()
-        else:
-            self.debug = self._debug | {kind} if on else self._debug - {kind}
-
-    def trace(self, kind: str, line: str) -> None:
-        if kind in self._debug:
-            self.output(f"%{kind.upper()}: {line}")
-
-    def _on_l2tp_trace(self, line: str) -> None:
-        if "l2tp" in self._debug:
-            self.output(f"L2TP: {line}")
-
-    def _on_dialout_trace(self, ev: ds.DialoutTrace) -> None:
-        if "dial-out" in self._debug:
-            self.output(format_dialout_trace(ev))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.dataplane.base import Route
+from engine.dialin.sessions import SubscriberView
 from engine.dialout import service as ds
 
 
@@ -52,7 +53,7 @@ class EngineSnapshot:
     # the L2TP socket's local address, and why the configured port could not be bound
     l2tp_local: tuple[str, int] | None = None
     l2tp_bind_error: str | None = None
-    subscribers: tuple[Any, ...] = ()              # engine.dialin.sessions.SubscriberView
+    subscribers: tuple[SubscriberView, ...] = ()
 
     @property
     def vr_states(self) -> tuple[tuple[str, str], ...]:

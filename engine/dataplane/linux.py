@@ -40,7 +40,8 @@ Constructing it without root raises ``DataplaneUnavailable`` (a RuntimeError) be
 is created.  Errors of the kernel surface as ``DataplaneError`` (one line naming the VR and
 the object).  Lab namespaces and veth pairs: ``engine.dataplane.netns_helpers``
 (``make_lab_namespace``, ``lab_namespace``, ``delete_namespace``).  Names, per-VR state and
-route translation: ``engine.dataplane.linux_support``.
+route translation: ``engine.dataplane.linux_support``; the device readers:
+``engine.dataplane.linux_readers``.
 
 Lifecycle
 ---------
@@ -96,20 +97,18 @@ import socket
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from . import netns_helpers as nsh
 from . import rtnl
 from .base import DataplaneConfigError, DataplaneError, Route, UnknownVirtualRouter
+from .linux_readers import LinuxReaders
 from .linux_support import (
     ICMP_FILTER,
     LOCAL_ICMP_TYPES,
-    MAX_BURST,
     MAX_MTU,
     MIN_MTU,
     PROTO,
     PROTO_NAMES,
-    READ_SIZE,
     RETIRE_BATCH,
     RETIRED_GROUP,
     RETIRED_GROUPS,
@@ -145,7 +144,7 @@ __all__ = ["LinuxDataplane", "DataplaneUnavailable", "ROOT_ERROR", "PROTO", "PRO
 logger = logging.getLogger(__name__)
 
 
-class LinuxDataplane(LinuxPortOps):
+class LinuxDataplane(LinuxPortOps, LinuxReaders):
     """The ``Dataplane`` protocol over Linux namespaces; see the module docstring."""
 
     name = "linux"
@@ -486,72 +485,6 @@ class LinuxDataplane(LinuxPortOps):
         sock = self.socket_in_vr(vr, socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
         return echo(sock, dst, count, timeout)
 
-    # -- readers -------------------------------------------------------------------------
-    def _get_loop(self) -> asyncio.AbstractEventLoop | None:
-        if self._loop is not None:
-            return self._loop
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:
-            logger.info("no asyncio loop: the Linux dataplane's TUN devices are not read")
-            return None
-
-    def _ensure_readers(self, st: VrState) -> None:
-        """Start reading the VR's trigger TUN and ICMP socket once a loop is known."""
-        if st.loop is not None:
-            return
-        st.loop = self._get_loop()
-        if st.loop is not None:
-            assert st.trigger_fd is not None and st.icmp is not None
-            self._add_reader(st, st.trigger_fd, self._read_trigger, st)
-            self._add_reader(st, st.icmp.fileno(), self._read_local, st)
-
-    def _add_reader(self, st: VrState, fd: int, cb: Callable[..., None], *args: Any) -> None:
-        assert st.loop is not None
-        st.loop.add_reader(fd, cb, *args)
-        st.readers.add(fd)
-
-    def _drain(self, fd: int, handle) -> None:
-        for _ in range(MAX_BURST):
-            try:
-                pkt = os.read(fd, READ_SIZE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                logger.debug("read fd %d: %s", fd, exc)
-                return
-            if not pkt or pkt[0] >> 4 != 4:
-                self.counters["non_ipv4"] += 1
-                continue
-            try:
-                handle(pkt)
-            except Exception:
-                self.counters["callback_errors"] += 1
-                logger.exception("dataplane callback failed")
-
-    def _read_trigger(self, st: VrState) -> None:
-        def handle(pkt: bytes) -> None:
-            self.counters["triggers"] += 1
-            if self.on_trigger is not None:
-                self.on_trigger(st.name, pkt)
-        if st.trigger_fd is not None:
-            self._drain(st.trigger_fd, handle)
-
-    def _read_session(self, st: VrState, sess: SessionState) -> None:
-        cb = self.on_session_packet
-        name, ifname = st.name, sess.ifname
-        if cb is None:
-            self._drain(sess.fd, lambda pkt: None)
-        else:
-            self._drain(sess.fd, lambda pkt: cb(name, ifname, pkt))
-
-    def _read_local(self, st: VrState) -> None:
-        def handle(pkt: bytes) -> None:
-            if self.on_local_packet is not None:
-                self.on_local_packet(st.name, pkt)
-        if st.icmp is not None:
-            self._drain(st.icmp.fileno(), handle)
-
     # -- internals -----------------------------------------------------------------------
     def _check_open(self) -> None:
         if self._closed:
@@ -562,16 +495,6 @@ class LinuxDataplane(LinuxPortOps):
             return self._vrs[vr]
         except KeyError:
             raise UnknownVirtualRouter(vr) from None
-
-    def _remove_reader(self, st: VrState, fd: int) -> None:
-        if fd in st.readers:
-            st.readers.discard(fd)
-            assert st.loop is not None
-            st.loop.remove_reader(fd)
-
-    def _close_fd(self, st: VrState, fd: int) -> None:
-        self._remove_reader(st, fd)
-        os.close(fd)
 
     def _retire(self, st: VrState, sess: SessionState) -> None:
         """Stop reading a session's device and queue it for deletion in batches, one batch per

@@ -232,6 +232,8 @@ class Cpe:
         secret = spec.expect_password or ""
         if ev.protocol == "pap":
             return ev.password == secret
+        if ev.chap_id is None or ev.chap_challenge is None:   # a CHAP request always has both
+            return False
         return ev.chap_response == chap_md5(ev.chap_id, secret.encode(), ev.chap_challenge)
 
 

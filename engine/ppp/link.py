@@ -14,7 +14,8 @@ Input: ``receive_frame(frame, *, now)`` (with or without FF 03).  Output:
 ``frames_to_send()`` (each with FF 03 and a 2-octet protocol field).  Timers: ``get_timer()``
 / ``handle_timer(*, now)``.  Events: ``next_event()`` (see ``engine.ppp.events``).
 Authenticator checks are asynchronous: ``AuthRequest`` out, ``auth_result(request_id, ok)``
-in, whenever the application has the verdict; nothing else waits for it.
+in, whenever the application has the verdict; nothing else waits for it
+(:mod:`engine.ppp.linkauth`).
 
 Malformed frames are counted (``errors``) and dropped; no wire input raises.
 
@@ -50,6 +51,7 @@ from .events import (
 from .fsm import STATE_NAMES, Fsm, Policy, State
 from .ipcp import IpcpPolicy
 from .lcp import LcpPolicy
+from .linkauth import PppAuthPhase, _auth_desc
 from .pap import PapClient, PapServer
 from .trace import format_control, format_frame
 
@@ -64,13 +66,13 @@ _IPV4_HDR = b"\xff\x03\x00\x21"
 _HDRS = {p: F.frame_header(p) for p in (F.PROTO_LCP, F.PROTO_PAP, F.PROTO_CHAP, F.PROTO_IPCP)}
 
 
-class PppLink:
+class PppLink(PppAuthPhase):
     # Per-link state is kept small: slots, no per-link buffers until something is queued
     # (output frames, events, authentication requests and deferred packets all start as None).
-    __slots__ = ("config", "rng", "role_name", "_out", "_events", "phase", "_now",
+    # (the phase, its clock, authentication requests, deferred close/IPCP: PppAuthPhase.__slots__)
+    __slots__ = ("config", "rng", "role_name", "_out", "_events",
                  "lcp_policy", "lcp", "ipcp_policy", "ipcp", "auth_peer", "auth_local",
-                 "peer_name", "_requests", "_next_request", "_pfc_rx", "_pending_close",
-                 "_deferred_ipcp", "_deferred_auth", "_chap_id", "down_reason", "down_cause",
+                 "_pfc_rx", "_deferred_auth", "_chap_id", "down_reason", "down_cause",
                  "finished",
                  "_echo_deadline", "_echo_outstanding", "_echo_id", "tracer",
                  "rx_frames", "rx_octets", "tx_frames", "tx_octets", "counters_errors",
@@ -213,22 +215,6 @@ class PppLink:
     def next_event(self) -> Event | None:
         ev = self._events
         return ev.pop(0) if ev else None
-
-    def auth_result(self, request_id: int, ok: bool, message: str = "", *,
-                    now: float | None = None) -> None:
-        """Verdict for an ``AuthRequest``; unknown or stale ids are ignored."""
-        if now is None:
-            now = self._now
-        self._now = now
-        machine = self._requests.pop(request_id, None) if self._requests else None
-        if not self._requests:
-            self._requests = None
-        peer = self.auth_peer
-        if machine is None or peer is None or machine is not peer or self.finished:
-            return
-        peer.verdict(ok, message, now)
-        if self._pending_close is not None:
-            self._do_pending_close(now)
 
     def send_ip(self, packet: bytes) -> bool:
         """Queue an IPv4 packet; False (and counted) when IPCP is not opened or too big."""
@@ -543,51 +529,6 @@ class PppLink:
         if self._echo_deadline is not None:
             self._echo_deadline = now + self.config.keepalive_interval
 
-    # ------------------------------------------------------------------ authentication
-    def ask_verdict(self, machine: Verdictable, protocol: str, username: str, *,
-                    password: str | None = None, chap_id: int | None = None,
-                    chap_challenge: bytes | None = None,
-                    chap_response: bytes | None = None) -> int:
-        rid = self._next_request
-        self._next_request += 1
-        if self._requests is None:
-            self._requests = {}
-        self._requests[rid] = machine
-        self._emit(AuthRequest(rid, protocol, username, password, chap_id,
-                                         chap_challenge, chap_response))
-        return rid
-
-    def auth_peer_ok(self, protocol: str, username: str) -> None:
-        self.peer_name = username
-        self._emit(PeerAuthenticated(username, protocol))
-        self._check_auth_done(self._now)
-
-    def auth_local_ok(self, protocol: str, message: str) -> None:
-        self._emit(AuthenticatedByPeer(protocol, message))
-        self._check_auth_done(self._now)
-
-    def auth_failed(self, direction: str, reason: str) -> None:
-        self._emit(AuthFailed(direction, reason))
-        self._set_down("authentication failed: " + reason, DownCause.AUTH)
-        if self._pending_close is None:
-            self._pending_close = self.down_reason
-
-    def _check_auth_done(self, now: float) -> None:
-        if self.phase != "authenticate":
-            return
-        for m in (self.auth_peer, self.auth_local):
-            if m is not None and m.state != "done":
-                return
-        self.phase = "network"
-        ipcp = self.ipcp
-        if ipcp.state == State.INITIAL:
-            ipcp.open(now=now)
-        ipcp.up(now=now)
-        pkt = self._deferred_ipcp
-        if pkt is not None:
-            self._deferred_ipcp = None
-            ipcp.receive(pkt[0], pkt[1], pkt[2], now=now)
-
     def _do_pending_close(self, now: float) -> None:
         reason = self._pending_close
         self._pending_close = None
@@ -608,9 +549,3 @@ class PppLink:
             self._set_down("IPCP negotiation failed", DownCause.NEGOTIATION)
             self._pending_close = self.down_reason
 
-
-def _auth_desc(m: AuthMachine | None) -> str:
-    if m is None:
-        return "none"
-    proto = "pap" if isinstance(m, (PapClient, PapServer)) else "chap"
-    return "%s %s" % (proto, m.state)

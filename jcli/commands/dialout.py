@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 
-from engine.aaa.server import COUNTERS as RADIUS_COUNTERS
-from engine.aaa.server import STATE_DEAD
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
@@ -232,9 +230,9 @@ def show_dialout_session(ctx, vr, state, dst, brief):
     reads = _engine(ctx).reads
     if dst is not None:                         # one session: a look-up per VR
         found = [reads.session(vr, dst)] if vr is not None else reads.sessions_to(dst)
-        rows = [plain(s) for s in found
-                if s is not None and (state is None or str(s.state.value) == state)]
-        return ShowResult({"sessions": rows, "brief": bool(brief)}, _render_sessions)
+        one = [plain(s) for s in found
+               if s is not None and (state is None or str(s.state.value) == state)]
+        return ShowResult({"sessions": one, "brief": bool(brief)}, _render_sessions)
 
     def rows():
         return pages_of(plain(s) for s in reads.iter_sessions(vr, state))
@@ -477,64 +475,6 @@ def show_ip_route(ctx, vr):
                         data=[[vr, ROWS]])
 
 
-def _radius_state(r: dict) -> str:
-    """'up', or 'dead(2m05s)' with the dead time left."""
-    if r["state"] != STATE_DEAD:
-        return r["state"]
-    left = r.get("dead_for")
-    if left is None:
-        return r["state"]
-    secs = max(0, int(left + 0.999))
-    return f"{r['state']}({secs // 60}m{secs % 60:02d}s)"
-
-
-def _render_radius(rows) -> list[str]:
-    out = table(["Virtual router", "Server", "Port", "Kind", "State", "Requests", "Pending",
-                 "Queued", "RTT ms"],
-                [[r["vr"], r["address"], r["port"], r["kind"], _radius_state(r), r["requests"],
-                  r["pending"], r["waiting"],
-                  "-" if not r.get("last_rtt") else f"{r['last_rtt'] * 1000:.1f}"]
-                 for r in rows])
-    out.append(f"{len(rows)} RADIUS server(s) found")
-    if rows:
-        out.append("")
-        names = [f"{r['address']}:{r['port']}" for r in rows]
-        if len(set(names)) < len(names):          # the same server in several VRs
-            names = [f"{r['vr']} {r['address']}:{r['port']} {r['kind']}" for r in rows]
-        out += table(["Counter"] + names,
-                     [[label] + [r[name] for r in rows] for name, label in RADIUS_COUNTERS])
-        seen: dict[str, int] = {}
-        for r in rows:
-            seen.setdefault(r["vr"], r.get("vr_unknown_sources", 0))
-        out.append("")
-        out += [f"Virtual router {vr}: {n} RADIUS datagram(s) from unknown sources"
-                for vr, n in seen.items()]
-    return out
-
-
-def _radius_rows(ctx) -> list[dict]:
-    reads = _engine(ctx).reads
-    unknown = reads.radius_unknown_sources()
-    rows = []
-    for vr, servers in reads.radius():
-        for s in servers:
-            d = plain(s)
-            d["vr"] = vr
-            d["vr_unknown_sources"] = unknown.get(vr, 0)
-            rows.append(d)
-    return rows
-
-
-@command("*", "show radius servers", [SHOW, "RADIUS", "Servers with state and counters"])
-def show_radius_servers(ctx):
-    return ShowResult(_radius_rows(ctx), _render_radius)
-
-
-@command("*", "show radius statistics", [SHOW, "RADIUS", "Request statistics per server"])
-def show_radius_statistics(ctx):
-    return ShowResult(_radius_rows(ctx), _render_radius)
-
-
 # ------------------------------------------------------------------------------------ clear
 @command("exec", "clear l2tp dial-out session [virtual-router WORD$vr] [A.B.C.D$dst]",
          ["Reset functions", "L2TP", "Dial-out", "Tear down and delete dial-out sessions",
@@ -572,11 +512,6 @@ def clear_l2tp_session(ctx, all, tunnel, session):
     if not all and n == 0:
         raise CliError(f"Session {tunnel}/{session} does not exist")
     ctx.write(f"{n} session(s) cleared")
-
-
-@command("exec", "clear radius statistics", ["Reset functions", "RADIUS", "Counters"])
-def clear_radius(ctx):
-    _engine(ctx).clear_radius_statistics()
 
 
 # ------------------------------------------------------------------------------------ debug

@@ -176,7 +176,7 @@ class LocalServer:
         s.notify = out.write
         s.task = asyncio.current_task()
         try:
-            status = await Shell(s.ctx, s.ctx.executor).run_lines(lines, str(source))
+            status = await Shell(s.ctx, s.executor).run_lines(lines, str(source))
         finally:
             self.table.remove(s)
         writer.write(f"x {status}\n".encode())

@@ -231,7 +231,7 @@ def _make_server(svc: SshService) -> Any:
                 s.closer = chan.close
                 s.task = asyncio.current_task()
                 try:
-                    status = await Shell(s.ctx, s.ctx.executor).run_lines(command.split("\n"), "ssh")
+                    status = await Shell(s.ctx, s.executor).run_lines(command.split("\n"), "ssh")
                 finally:
                     svc.table.remove(s)
             except OverflowError:

@@ -77,6 +77,12 @@ class Session:
         self.closed = False
         self.running: asyncio.Task[Any] | None = None         # the command running now
 
+    @property
+    def executor(self) -> Executor:
+        """The executor of this line: SessionTable.open builds one for every line it opens."""
+        assert self.ctx.executor is not None
+        return self.ctx.executor
+
     def set_running(self, task: asyncio.Task[Any] | None) -> None:
         self.running = task
 

@@ -46,7 +46,7 @@ async def run_shell(table: SessionTable, session: Session) -> None:
         ctx.terminal_width = size.columns
     except Exception:                                       # pragma: no cover
         ctx.terminal_length = shutil.get_terminal_size((80, 24)).lines
-    shell = Shell(ctx, ctx.executor)
+    shell = Shell(ctx, session.executor)
     try:
         await shell.interact(remote=True, on_line=session.touch, busy=session.set_running)
     except (EOFError, ConnectionError, OSError):
@@ -79,7 +79,7 @@ async def login(table: SessionTable, say: Any, source: str) -> Any:
 
 
 def shell_output() -> ShellOutput:
-    from jcli.app import _TerminalStream
+    from jcli.terminal_io import _TerminalStream
     out = ShellOutput()
     out.stream = _TerminalStream()
     return out

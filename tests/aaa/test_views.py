@@ -7,7 +7,7 @@ from engine.aaa.client import RadiusClient, RadiusServer, dialout_request, pap_r
 from engine.aaa.server import COUNTERS
 from engine.aaa.trace import format_packet
 from jcli.bridge import _radius
-from jcli.commands.dialout import _render_radius
+from jcli.commands.radius import _render_radius
 from jcli.config.render import render_config
 from jcli.context import Context, ListOutput
 from jcli.executor import Executor

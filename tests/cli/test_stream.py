@@ -41,8 +41,9 @@ def test_table_stream_is_table_for_one_page():
     for _ in range(300):
         cols = rng.randint(1, 6)
         headers = [f"H{'x' * rng.randint(0, 8)}" for _ in range(cols)]
-        rows = [["k"] + [rng.choice([None, "", "a b" * rng.randint(0, 5), rng.randint(0, 9999)])
-                         for _ in range(cols - 1)] for _ in range(rng.randint(0, 6))]
+        rows: list[list[Any]] = [
+            ["k", *(rng.choice([None, "", "a b" * rng.randint(0, 5), rng.randint(0, 9999)])
+                    for _ in range(cols - 1))] for _ in range(rng.randint(0, 6))]
         t = TableStream(headers)
         assert t.page(rows) + t.finish() == table(headers, rows)
 

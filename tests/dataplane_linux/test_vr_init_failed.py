@@ -10,13 +10,14 @@ from engine.dataplane import netns_helpers as nsh
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
 
 from .conftest import needs_root
 
 
 async def run(executor: Executor, ctx: Context, line: str) -> list[str]:
-    assert await executor.execute(line), ctx.output.take()
-    return ctx.output.take()
+    assert await executor.execute(line), printed(ctx).take()
+    return printed(ctx).take()
 
 
 def vr_row(lines: list[str], name: str) -> str:
@@ -42,7 +43,7 @@ async def test_vr_the_dataplane_cannot_create_is_init_failed_then_retried(tmp_pa
         assert await executor.run_script([
             "virtual-router blocked", " interface loopback 0",
             "  ip address 192.168.9.1 255.255.255.255", " exit", "!", "virtual-router fine"])
-        out = ctx.output.take()
+        out = printed(ctx).take()
         assert sum(line.startswith("% virtual-router blocked: cannot be created: ")
                    for line in out) == 1, out
         out = await run(executor, ctx, "show l2tp dial-out virtual-router")
@@ -57,7 +58,7 @@ async def test_vr_the_dataplane_cannot_create_is_init_failed_then_retried(tmp_pa
         assert await executor.run_script(["virtual-router blocked",
                                           " interface loopback 1",
                                           "  ip address 192.168.9.2 255.255.255.255"])
-        assert ctx.output.take() == []
+        assert printed(ctx).take() == []
         out = await run(executor, ctx, "show l2tp dial-out virtual-router")
         assert vr_row(out, "blocked") == "Virtual router blocked: inService"
         assert not any("File exists" in line for line in out), out

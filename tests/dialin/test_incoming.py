@@ -14,12 +14,14 @@ import pytest
 
 from engine.aio.config import EngineConfig, ProfileConfig, RadiusServerConfig, VirtualRouterConfig
 from engine.aio.engine import Engine
+from engine.dialin.sessions import SubscriberView
 from engine.l2tp import CallDown
 from engine.l2tp.acceptance import AcceptancePolicy, HostPolicy, PeerPolicy
 from engine.lab.cpe import Cpe, CpeSpec
 from engine.lab.labfile import LacSpec
 from engine.lab.lac import LabLac
 from engine.lab.radius_server import LabRadiusServer, RadiusSpec, RadiusUser
+from tests.present import present
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -104,7 +106,7 @@ class Lab:
     def lac_events(self) -> list[object]:
         return list(self.lac.events)
 
-    def subscribers(self) -> dict[str, object]:
+    def subscribers(self) -> dict[str, SubscriberView]:
         return {s.user: s for s in self.eng.snapshot().subscribers}
 
 
@@ -130,7 +132,7 @@ async def test_pap_subscriber_framed_ip_route_accounting_ping_and_clear() -> Non
         assert ("10.77.0.5/32", ifa) in prefixes and ("10.88.0.0/24", ifa) in prefixes
         # pings through each session: LNS -> LAC -> subscriber and back
         for s in subs.values():
-            r = await lab.eng.ping("default", s.address, count=2, timeout=2.0)
+            r = await lab.eng.ping("default", present(s.address), count=2, timeout=2.0)
             assert r.received == 2, s
         assert alice.pings_answered == 2 and bob.pings_answered == 2
         # the session appears in show l2tp session / show ppp interface
@@ -167,7 +169,7 @@ async def test_chap_subscriber_wrong_password_refused_and_unknown_domain() -> No
                                                 for s in lab.subscribers().values()))
         subs = lab.eng.snapshot().subscribers
         assert [s.user for s in subs] == ["carol@isp.example"] and subs[0].state == "up"
-        r = await lab.eng.ping("default", subs[0].address, count=1, timeout=2.0)
+        r = await lab.eng.ping("default", present(subs[0].address), count=1, timeout=2.0)
         assert r.received == 1
         # only the LNS's own session remains; the refused one left nothing behind
         await wait(lambda: len(lab.eng.snapshot().l2tp.calls) == 1)
@@ -184,7 +186,7 @@ async def test_hundred_subscribers_pap_and_chap() -> None:
                 lab.dial(c)
             await wait(lambda: sum(s.state == "up" for s in lab.subscribers().values()) == n,
                        timeout=60)
-            addrs = {s.address for s in lab.subscribers().values()}
+            addrs = {present(s.address) for s in lab.subscribers().values()}
             assert len(addrs) == n
             results = await asyncio.gather(*(lab.eng.ping("default", a, count=1, timeout=3.0)
                                              for a in sorted(addrs)))
@@ -205,7 +207,7 @@ async def test_session_timeout_and_idle_timeout_end_subscribers() -> None:
         for c in cpes.values():
             lab.dial(c)
         await wait(lambda: sum(s.state == "up" for s in lab.subscribers().values()) == 3)
-        busy = lab.subscribers()["busy@isp.example"].address
+        busy = present(lab.subscribers()["busy@isp.example"].address)
         loop = asyncio.get_running_loop()
         end = loop.time() + 2.6
         while loop.time() < end:                  # keep one subscriber busy

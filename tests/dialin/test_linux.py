@@ -11,6 +11,7 @@ from engine.dataplane import netns_helpers as nsh
 from engine.lab.radius_server import RadiusUser
 from tests.dataplane_linux.conftest import missing_requirement
 from tests.dialin.test_incoming import Lab, subscriber, wait
+from tests.present import present
 
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(missing_requirement() is not None,
@@ -38,7 +39,7 @@ async def test_subscribers_forward_through_linux_session_devices(prefix: str) ->
             lab.dial(c)
         await wait(lambda: sum(s.state == "up" for s in lab.subscribers().values()) == 3)
         for s in lab.subscribers().values():
-            r = await lab.eng.ping("default", s.address, count=2, timeout=2.0)
+            r = await lab.eng.ping("default", present(s.address), count=2, timeout=2.0)
             assert r.received == 2, s
         routes = {str(r.prefix) for r in dict(lab.eng.snapshot().routes)["default"]}
         assert {"10.89.0.0/24", "10.89.1.0/24", "10.89.2.0/24"} <= routes

@@ -3,8 +3,10 @@ by copying or sorting the session table."""
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from engine.dialout import ChassisConfig, SessionKey
+from tests.present import present
 
 from .helpers import Harness, vr_config
 
@@ -44,9 +46,12 @@ def test_one_session_and_one_address_are_look_ups(monkeypatch):
     h.trigger("10.10.1.7", vr="other")
     built = []
     real = h.svc._session_snapshot
-    monkeypatch.setattr(h.svc, "_session_snapshot",
-                        lambda s, now: built.append(s.key) or real(s, now))
-    assert h.svc.session_snapshot("home", "10.10.1.7", now=h.now).vr == "home"
+
+    def counting(s: Any, now: float) -> Any:
+        built.append(s.key)
+        return real(s, now)
+    monkeypatch.setattr(h.svc, "_session_snapshot", counting)
+    assert present(h.svc.session_snapshot("home", "10.10.1.7", now=h.now)).vr == "home"
     assert [s.vr for s in h.svc.sessions_to("10.10.1.7", now=h.now)] == ["home", "other"]
     assert len(built) == 3
     assert h.svc.select(None, "10.10.1.7") == [SessionKey("home", IP("10.10.1.7")),

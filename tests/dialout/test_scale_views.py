@@ -19,6 +19,7 @@ from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from jcli.views import PAGE_ROWS
 from tests.dialout.test_shell_commands import Shell, script, silent_port
+from tests.output import printed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -35,8 +36,8 @@ async def shell(tmp_path) -> AsyncIterator[Shell]:
     await eng.start()
     ctx.engine = eng
     try:
-        assert await executor.run_script(script(port)), ctx.output.take()
-        ctx.output.take()
+        assert await executor.run_script(script(port)), printed(ctx).take()
+        printed(ctx).take()
         yield Shell(ctx, executor)
     finally:
         await eng.close()
@@ -155,7 +156,7 @@ async def test_routes_stream_with_the_loop_served_between_pages(
         shell: Shell, monkeypatch: pytest.MonkeyPatch):
     dp = shell.ctx.engine.engine.dp
     dp.add_routes("home", [Route(ipaddress.IPv4Network(f"10.20.{i // 256}.{i % 256}/32"),
-                                 None, "null0", "static", 1, 0) for i in range(N)])
+                                 "static", ifname="null0", distance=1) for i in range(N)])
     real = dp.iter_routes
     async with Ticker() as ticker:
         turns: list[int] = []

@@ -7,6 +7,8 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
+from tests.present import present
 
 from .helpers import lac_addresses, standard_lab, wait_for
 from .test_shell import Shell, router_script
@@ -25,9 +27,9 @@ async def test_clear_l2tp_session(tmp_path):
     ctx.engine = eng
     sh = Shell(ctx, executor)
     try:
-        ports = {s.spec.name: s.address[1] for s in eng.lab.radius}
+        ports = {s.spec.name: s.address[1] for s in present(eng.lab).radius}
         assert await executor.run_script(router_script(ports["home"], ports["lns"]))
-        ctx.output.take()
+        printed(ctx).take()
         for dst in ("10.10.1.1", "10.10.2.1"):
             out = await sh.run(f"ping virtual-router home {dst} count 1 timeout 10")
             assert "Success rate = 100% (1/1)" in out[-1], out
@@ -41,7 +43,7 @@ async def test_clear_l2tp_session(tmp_path):
                        == ["dormant", "inService"], 10)
         [gone] = [s for s in eng.snapshot().dialout.sessions if str(s.state) == "dormant"]
         assert gone.failure_reason == "cleared by operator"
-        lac = eng.lab.lacs[0]
+        lac = present(eng.lab).lacs[0]
         assert await sh.run("clear l2tp session all") == ["1 session(s) cleared"]
         await wait_for(lambda: all(str(s.state) == "dormant"
                                    for s in eng.snapshot().dialout.sessions), 10)

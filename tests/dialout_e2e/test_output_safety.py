@@ -10,6 +10,8 @@ import pytest
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
+from tests.output import printed
+from tests.present import present
 
 from .helpers import DOMAIN, dialout_reply, framed_route, lac_addresses, standard_lab
 from .test_shell import Shell, router_script
@@ -72,10 +74,10 @@ async def test_peer_strings_are_escaped_in_every_view(tmp_path):
     sh = Shell(ctx, executor)
     seen: list[str] = []
     try:
-        ports = {s.spec.name: s.address[1] for s in eng.lab.radius}
+        ports = {s.spec.name: s.address[1] for s in present(eng.lab).radius}
         assert await executor.run_script(router_script(ports["home"], ports["lns"])), \
-            ctx.output.take()
-        ctx.output.take()
+            printed(ctx).take()
+        printed(ctx).take()
         for kind in ("ppp", "radius", "l2tp", "l2tp dial-out"):
             seen += await sh.run(f"debug {kind}")
 
@@ -86,7 +88,7 @@ async def test_peer_strings_are_escaped_in_every_view(tmp_path):
         seen += await sh.run("ping virtual-router home 10.10.2.1 count 1 timeout 2", ok=False)
         # the home server refuses the third destination with its Reply-Message
         seen += await sh.run("ping virtual-router home 10.10.3.1 count 1 timeout 2", ok=False)
-        seen += ctx.output.take()
+        seen += printed(ctx).take()
 
         views = {}
         for cmd in ("show l2tp tunnel", "show l2tp tunnel brief", "show l2tp session",
@@ -97,7 +99,7 @@ async def test_peer_strings_are_escaped_in_every_view(tmp_path):
             views[cmd] = await sh.run(cmd)
             seen += views[cmd]
         seen += await sh.run("no debug all")
-        seen += ctx.output.take()
+        seen += printed(ctx).take()
 
         bad = {line: unsafe(line) for line in seen if unsafe(line)}
         assert not bad, bad

@@ -10,6 +10,7 @@ import pytest
 
 from engine.l2tp import CallUp
 from engine.lab.labfile import LabFileError, LacFailure, LacSpec, load_labfile, parse_labfile
+from tests.present import present
 
 from .aio import EngineSide
 
@@ -127,8 +128,8 @@ async def test_lab_workers_answer_on_every_lac_and_stop_together(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "engine.lab", str(f), "--workers", "2"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        line = p.stdout.readline()
-        assert line.startswith("lab ready:"), line + p.stderr.read()
+        line = present(p.stdout).readline()
+        assert line.startswith("lab ready:"), line + present(p.stderr).read()
         assert f"lac lac0 127.0.0.1:{ports[0]}" in line and f"lac lac1 127.0.0.1:{ports[1]}" in line
         assert "workers=2" in line
         with open(f"/proc/{p.pid}/task/{p.pid}/children") as fh:

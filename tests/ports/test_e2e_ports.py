@@ -14,8 +14,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,7 +89,7 @@ def stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> Non
         pass
 
 
-def wait_until(cond, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def wait_until(cond: Callable[[], object], timeout: float, what: str) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if cond():
@@ -117,7 +118,7 @@ class Net:
             ip("-n", ns, "addr", "add", f"{addr}/24", "dev", "eth0")
             ip("-n", ns, "link", "set", "eth0", "up")
 
-    def spawn(self, ns: str, args: list[str], **kw) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+    def spawn(self, ns: str, args: list[str], **kw: Any) -> subprocess.Popen[bytes]:
         p = subprocess.Popen(["ip", "netns", "exec", ns, *args], **kw)
         self.procs.append(p)
         return p
@@ -161,7 +162,7 @@ def _capture(net: Net, ns: str, path: Path, bpf: str) -> subprocess.Popen[bytes]
     return p
 
 
-def _jcli(net: Net, tmp: Path, *extra: str):  # type: ignore[no-untyped-def]
+def _jcli(net: Net, tmp: Path, *extra: str) -> Any:     # a pexpect.spawn (pexpect is untyped)
     import pexpect
     env = dict(os.environ, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", HOME=str(tmp),
                PYTHONPATH=str(ROOT))
@@ -177,9 +178,9 @@ def _jcli(net: Net, tmp: Path, *extra: str):  # type: ignore[no-untyped-def]
 
 
 def _ping(ns: str, count: int, wait: int) -> tuple[int, str]:
-    out = subprocess.run(["ip", "netns", "exec", ns, "ping", "-n", "-c", str(count), "-W",
-                          str(wait), CPE], capture_output=True, text=True, timeout=60)
-    out = out.stdout + out.stderr
+    done = subprocess.run(["ip", "netns", "exec", ns, "ping", "-n", "-c", str(count), "-W",
+                           str(wait), CPE], capture_output=True, text=True, timeout=60)
+    out = done.stdout + done.stderr
     m = re.search(r"(\d+) received", out)
     return (int(m.group(1)) if m else 0), out
 
@@ -275,6 +276,6 @@ def test_router_wired_by_configuration(net: Net, tmp_path: Path) -> None:
     assert all(ROUTER_LAC_SIDE in pair for pair in pkts), pkts
 
 
-def pexpect_eof():  # type: ignore[no-untyped-def]
+def pexpect_eof() -> Any:                               # pexpect.EOF (pexpect is untyped)
     import pexpect
     return pexpect.EOF

@@ -12,6 +12,7 @@ from jcli.config.render import render_config
 from jcli.context import Context, ListOutput, Options
 from jcli.executor import Executor
 from jcli.service.sessions import SessionTable, debug_kind
+from tests.present import present
 
 
 def session(config: RouterConfig | None = None, tmp_path=None) -> Context:
@@ -23,7 +24,7 @@ def session(config: RouterConfig | None = None, tmp_path=None) -> Context:
 
 
 async def run(ctx: Context, line: str) -> tuple[bool, list[str]]:
-    ok = await ctx.executor.execute(line)
+    ok = await present(ctx.executor).execute(line)
     out = ctx.output
     assert isinstance(out, ListOutput)
     return ok, out.take()
@@ -52,7 +53,7 @@ async def test_accounts_render_as_hashes_and_parse_back():
     assert "enable secret 5 $scrypt$" in body
     assert "aaa authentication login default radius local" in body
     again = session()
-    assert await again.executor.run_script(text, "rendered")
+    assert await present(again.executor).run_script(text, "rendered")
     assert render_config(again.config)[1:] == text[1:]
     assert verify_secret("wonderland", again.config.operators.users["alice"].secret)
     ok, out = await run(ctx, "username carol secret 5 notahash")
@@ -94,7 +95,7 @@ async def test_user_exec_hides_sensitive_commands():
                  "configure file x.scr"):
         ok, out = await run(ctx, line)
         assert not ok and "% Invalid input detected at '^' marker." in out, (line, out)
-    assert "configuration" not in " ".join(ctx.executor.describe("show "))
+    assert "configuration" not in " ".join(present(ctx.executor).describe("show "))
     ok, out = await run(ctx, "show version")
     assert ok
 
