@@ -182,7 +182,8 @@ class L2tpGlue:
                 # kept open for new sessions; the endpoint closes it after the idle timeout
                 self.idle_tunnels[key] = tid
             else:
-                self.e.l2tp.close_tunnel(tid, now=self.e.now())
+                # incoming calls the LAC placed on this tunnel keep it open until they end
+                self.e.l2tp.release_tunnel(tid, now=self.e.now())
 
     # ---------------------------------------------------------------- endpoint events
     def on_event(self, ev: Any) -> None:

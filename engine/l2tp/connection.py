@@ -100,7 +100,8 @@ class L2tpEndpoint(Receiver):
                 self._fire(t, "hello_due")
             i = self._idle_deadline(t)
             if i is not None and now >= i:
-                t.stop_result = (STOPCCN_GENERAL_CLEAR, ERR_NONE, "tunnel idle timeout")
+                t.stop_result = (STOPCCN_GENERAL_CLEAR, ERR_NONE,
+                                 "" if t.close_when_empty else "tunnel idle timeout")
                 self._fire(t, "close")
         for t in [t for t in self.tunnels.values() if t.state == T.DEAD]:
             self._forget(t)
@@ -174,6 +175,18 @@ class L2tpEndpoint(Receiver):
             return
         t.stop_result = (result, error, message)
         self._fire(t, "close")
+
+    def release_tunnel(self, tunnel_id: int, *, now: float) -> None:
+        """Close the tunnel now if it carries no call, else as soon as its last call is gone
+        (a tunnel shared by sessions of the other direction)."""
+        self._now = now
+        t = self.tunnels.get(tunnel_id)
+        if t is None:
+            return
+        if not t.calls:
+            self.close_tunnel(tunnel_id, now=now)
+            return
+        t.close_when_empty = True
 
     # ================================================================ application API (LAC role)
     def answer_outgoing_call(self, tunnel_id: int, session_id: int, *, connect_speed: int,

@@ -173,7 +173,7 @@ class EndpointCore:
         return t.last_rx + self.config.hello_interval
 
     def _idle_deadline(self, t: Tunnel) -> float | None:
-        timeout = self.config.tunnel_idle_timeout
+        timeout = 0.0 if t.close_when_empty else self.config.tunnel_idle_timeout
         if timeout is None or t.state != T.ESTABLISHED or t.calls or t.idle_since is None:
             return None
         return t.idle_since + timeout

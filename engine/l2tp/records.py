@@ -132,6 +132,8 @@ class Tunnel:
     #: the destination profile and remote host this recipient tunnel was admitted under
     dest_profile: str = ""
     host_policy: HostPolicy | None = None
+    #: closed (StopCCN) as soon as it carries no call
+    close_when_empty: bool = False
 
     def response_to(self, msg_type: int, challenge: bytes | None) -> bytes:
         """Our Challenge Response for ``msg_type`` (only asked when a secret and a challenge exist)."""

@@ -118,7 +118,20 @@ class TunnelControl(CallControl):
                 return "rx_sccrp_bad"
         if not self._take_peer_challenge(t, m):
             return "rx_sccrp_bad"
+        self._adopt_host_policy(t)
         return "rx_sccrp_ok"
+
+    def _adopt_host_policy(self, t: Tunnel) -> None:
+        """A tunnel we opened to a LAC that also has a destination profile and a remote host
+        matching its Host Name takes that host's incoming calls (its dynamic interface profile
+        and ``max-sessions``), as a tunnel the LAC opened would: dial-out and dial-in sessions
+        then share the tunnel."""
+        policy = self.acceptance
+        peer = policy.peer(t.peer_addr[0]) if policy is not None else None
+        host = peer.host(t.peer_host_name) if peer is not None else None
+        if peer is not None and host is not None:
+            t.host_policy = host
+            t.dest_profile = peer.name
 
     @staticmethod
     def _take_peer_challenge(t: Tunnel, m: M.ControlMessage) -> bool:

@@ -160,19 +160,56 @@ def test_incoming_call_with_profile_is_offered_up_to_max_sessions() -> None:
     assert len(down) == 1 and down[0].result_code == 4
 
 
-def test_incoming_call_on_a_dial_out_tunnel_is_refused() -> None:
-    """A tunnel we originated was admitted by no destination profile: no incoming calls."""
+def _dial_out_tunnel(pol: AcceptancePolicy, lac_host: str = "lac1"):
+    """A tunnel our LNS opened to the LAC (dial-out), established."""
     lns = L2tpEndpoint(rng=random.Random(1), host_name="lns", config=L2tpConfig())
-    lns.acceptance = policy(HostPolicy("lac1", profile="dialin"))
-    lac = L2tpEndpoint(rng=random.Random(2), host_name="lac1", config=L2tpConfig(accept_secret=SECRET))
+    lns.acceptance = pol
+    lac = L2tpEndpoint(rng=random.Random(2), host_name=lac_host, config=L2tpConfig(accept_secret=SECRET))
     w = Wire({LNS_ADDR: lns, LAC_ADDR: lac})
-    lns.open_tunnel(LAC_ADDR, secret=SECRET, now=w.now)
+    tid = lns.open_tunnel(LAC_ADDR, secret=SECRET, now=w.now)
     w.run_until(lambda: bool(of_type(w.events[LAC_ADDR], TunnelUp)), max_time=5)
     ltid = of_type(w.events[LAC_ADDR], TunnelUp)[0].tunnel_id
-    lac.place_incoming_call(ltid, now=w.now)
+    return lns, lac, w, tid, ltid
+
+
+def test_incoming_call_on_a_dial_out_tunnel_is_refused() -> None:
+    """A tunnel we opened to a LAC without a destination profile, or whose remote host has no
+    dynamic interface profile, takes no incoming calls."""
+    for pol in (policy(HostPolicy("lac1", profile="dialin"), address="192.0.2.9"),
+                policy(HostPolicy("lac1"))):
+        lns, lac, w, _tid, ltid = _dial_out_tunnel(pol)
+        lac.place_incoming_call(ltid, now=w.now)
+        w.run_for(2)
+        assert not of_type(w.events[LNS_ADDR], IncomingCallRequested)
+        assert of_type(w.events[LAC_ADDR], CallDown)[0].result_code == 5
+
+
+def test_dial_out_tunnel_shares_incoming_calls_of_a_profiled_lac() -> None:
+    """Our dial-out tunnel to a LAC with a destination profile and a matching remote host with a
+    dynamic profile takes its incoming calls, up to that host's max-sessions (dial-out calls on
+    the tunnel count too); released by dial-out, it lives until its last call is gone."""
+    lns, lac, w, tid, ltid = _dial_out_tunnel(policy(HostPolicy("lac1", profile="dialin", max_sessions=2)))
+    assert lns.tunnels[tid].dest_profile == "lac1"
+    lns.place_outgoing_call(tid, called_number="555", now=w.now)
+    w.run_for(1)
+    for i in range(2):
+        lac.place_incoming_call(ltid, calling_number=f"100{i}", now=w.now)
     w.run_for(2)
-    assert not of_type(w.events[LNS_ADDR], IncomingCallRequested)
-    assert of_type(w.events[LAC_ADDR], CallDown)[0].result_code == 5
+    offered = of_type(w.events[LNS_ADDR], IncomingCallRequested)
+    assert len(offered) == 1 and offered[0].tunnel_id == tid
+    assert [d.result_code for d in of_type(w.events[LAC_ADDR], CallDown)] == [4]
+    assert len(lns.tunnels[tid].calls) == 2
+    lns.release_tunnel(tid, now=w.now)
+    w.run_for(1)
+    assert tid in lns.tunnels and not of_type(w.events[LNS_ADDR], TunnelDown)
+    lns.disconnect_call(tid, offered[0].session_id, now=w.now)
+    w.run_for(1)
+    assert tid in lns.tunnels                       # the outgoing call is still there
+    out = next(iter(lns.tunnels[tid].calls))
+    lns.disconnect_call(tid, out, now=w.now)
+    w.run_for(2)
+    assert of_type(w.events[LNS_ADDR], TunnelDown)         # StopCCN once the last call is gone
+    assert of_type(w.events[LAC_ADDR], TunnelDown)
 
 
 def test_half_open_caps_per_source_and_total() -> None:
