@@ -12,6 +12,14 @@
   else one from the profile's ``ip address-pool``; without an address the subscriber is
   refused.  Framed-Route, Session-Timeout and Idle-Timeout (else the profile's
   ``ip inactivity-timer``: no IP packet either way for that long) are honoured.
+* A tunnel we opened for dial-out to a LAC that also has a destination profile and a remote
+  host matching its Host Name takes that host's incoming calls too (same profile and
+  ``max-sessions``); released by dial-out, it is closed once its incoming calls end.  Dial-out
+  does not place calls on a tunnel the LAC opened: a dial-out tunnel is chosen by the RADIUS
+  reply's tunnel attributes (endpoint, password, client and assignment ids, preference), which a
+  LAC-opened tunnel authenticated with the destination profile's password does not carry, and
+  the dial-out tunnel state (failover, tunnel-idle reuse, per-target limits) would then depend
+  on a tunnel the LAC may close at any time.
 * IPCP up: a session interface to the subscriber's /32 and the framed routes through it are
   installed in the VR; accounting Start (Stop when the session ends).  The data path,
   keepalives (LCP Echo) and ``clear l2tp`` are those of dial-out calls.

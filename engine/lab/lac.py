@@ -144,11 +144,17 @@ class LabLac:
     def dial_in(self, lns: Any, party: DialedParty, *, secret: bytes | None,
                 calling_number: str = "") -> tuple[int, int]:
         """Place an incoming call (ICRQ) to the LNS at ``lns`` for ``party`` (a subscriber),
-        over the one tunnel this LAC keeps to that LNS (opened on the first call)."""
+        over the one tunnel this LAC keeps to that LNS: one the LNS opened for its outgoing
+        calls when established, else one opened on the first call."""
         ep = self.endpoint
         now = self.adapter.now()
         tid = self._lns_tunnels.get(lns)
-        if tid is None or tid not in ep.tunnels:
+        if tid is None or tid not in ep.tunnels or ep.tunnels[tid].state in ("closing", "dead"):
+            tid = next((t.local_id for t in ep.tunnels.values()
+                        if tuple(t.peer_addr) == tuple(lns) and t.state == "established"), None)
+            if tid is not None:
+                self._lns_tunnels[lns] = tid
+        if tid is None:
             tid = ep.open_tunnel(lns, secret=secret, host_name=self.spec.host_name, now=now)
             self._lns_tunnels[lns] = tid
         sid = ep.place_incoming_call(tid, calling_number=calling_number, now=now)
