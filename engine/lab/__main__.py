@@ -5,6 +5,10 @@ SIGTERM/SIGINT.
 it measures: RADIUS server ``j`` and LAC ``k`` run in worker ``j % N`` and ``k % N``; every
 worker knows every CPE (any LAC may dial any number).  The first process is worker 0; it starts
 the others, prints one ``lab ready`` line once all are ready and stops them when it stops.
+
+With ``[[subscriber]]`` entries, standard input takes lab commands, one a line: ``dial`` (the
+subscribers without a call dial in again) and ``ping USER DST [COUNT]`` (a subscriber pings
+through its PPP link); each is answered with one line.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import contextlib
 import dataclasses
 import gc
 import importlib
+import ipaddress
 import logging
 import signal
 import sys
@@ -40,6 +45,52 @@ async def _report_up(subscribers: list, t0: float) -> None:
     while not all(c.up for c in subscribers):
         await asyncio.sleep(0.01)
     print(f"subscribers up {len(subscribers)} in {loop.time() - t0:.3f} s", flush=True)
+
+
+MAX_COMMAND = 1024
+
+
+async def _stdin_lines() -> Any:
+    """Lines of standard input (without waiting threads); ends at end of file."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=MAX_COMMAND * 4)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    except (OSError, ValueError):           # not a pipe, tty or socket: no commands
+        return
+    while True:
+        try:
+            line = await reader.readline()
+        except ValueError:                  # an overlong line: skipped
+            continue
+        if not line:
+            return
+        yield line[:MAX_COMMAND].decode(errors="replace").strip()
+
+
+async def _commands(running: Any) -> None:
+    """Lab commands on standard input, one per line:
+
+    ``dial``                      subscribers without a call dial in (again); ``dialled N``
+    ``ping USER DST [COUNT]``     subscriber USER pings DST; ``ping USER DST: S sent, R received``
+    """
+    async for line in _stdin_lines():
+        words = line.split()
+        if not words:
+            continue
+        if words == ["dial"]:
+            print(f"dialled {running.dial_in(None)}", flush=True)
+        elif words[0] == "ping" and len(words) in (3, 4) and (len(words) == 3 or words[3].isdigit()):
+            try:
+                ipaddress.IPv4Address(words[2])
+            except ValueError:
+                print(f"lab: not an IPv4 address: {words[2][:40]!r}", flush=True)
+                continue
+            count = int(words[3]) if len(words) == 4 else 1
+            sent, got = await running.ping(words[1], words[2], count=count)
+            print(f"ping {words[1]} {words[2]}: {sent} sent, {got} received", flush=True)
+        else:
+            print(f"lab: unknown command {line[:40]!r} (dial | ping USER DST [COUNT])", flush=True)
 
 
 def share(lab: LabFile, index: int, workers: int) -> LabFile:
@@ -128,7 +179,7 @@ async def run(path: str, *, workers: int = 1, index: int = 0, verbose: bool = Fa
             children, more = await _start_workers(path, workers, verbose)
             parts.extend(more)
             parts.append(f"workers={workers}")
-        watch = None
+        watch = commands = None
         if lab.subscriber:
             from .runner import RunningLab
             running = RunningLab(lab, lacs=lacs)
@@ -136,10 +187,13 @@ async def run(path: str, *, workers: int = 1, index: int = 0, verbose: bool = Fa
             placed = running.dial_in(None)          # subscribers with an lns = address
             parts.append(f"subscribers {placed}")
             watch = asyncio.ensure_future(_report_up(running.subscribers, t0))
+            if index == 0:
+                commands = asyncio.ensure_future(_commands(running))
         print(READY + ", ".join(parts), flush=True)
         await stop.wait()
-        if watch is not None:
-            watch.cancel()
+        for task in (watch, commands):
+            if task is not None:
+                task.cancel()
     finally:
         await _stop_workers(children)
         for s in started:

@@ -149,6 +149,9 @@ class Cpe:
         self._addresses = frozenset(spec.addresses + (
             (spec.bad_address,) if spec.mode == "bad-address" else ()))
         self.pings_answered = 0
+        self.pings_sent = 0                 # echo requests of ``ping`` and the replies to them
+        self.ping_replies = 0
+        self._ping_ident = 0x5C00 | (id(self) & 0xFF)
         self.answer_assigned = False        # dial-in subscriber: answer on the assigned address
         self.down = False
         self.started = False
@@ -204,12 +207,30 @@ class Cpe:
     def next_event(self):
         return self._events.pop(0) if self._events else None
 
+    def ping(self, dst: str) -> bool:
+        """Send one ICMP echo request from our address to ``dst`` over the link (replies are
+        counted in ``ping_replies``); False when the link has no address or is down."""
+        src = self.link.local_ip
+        if not self.up or not src:
+            return False
+        pkt = icmp.build_echo_request(str(src), dst, self._ping_ident, self.pings_sent & 0xFFFF,
+                                      b"lab subscriber ping")
+        if not self.link.send_ip(pkt):
+            return False
+        self.pings_sent += 1
+        return True
+
     def _drain(self, now: float | None = None) -> None:
         link = self.link
         while (ev := link.next_event()) is not None:
             if isinstance(ev, AuthRequest):
                 link.auth_result(ev.request_id, self._check(ev), now=now)
             elif isinstance(ev, IpPacket):
+                echo = icmp.parse_echo(ev.packet)
+                if echo is not None and echo.type == 0 and echo.ident == self._ping_ident \
+                        and echo.dst == str(link.local_ip):
+                    self.ping_replies += 1
+                    continue
                 # a subscriber answers on the address the LNS assigned it
                 mine = self._addresses
                 if not mine and self.answer_assigned and link.local_ip:

@@ -163,6 +163,16 @@ class LabLac:
         self.adapter.flush()
         return tid, sid
 
+    def send_from(self, party: Any) -> bool:
+        """Put what ``party`` has queued (e.g. its own pings) on the wire now; False when the
+        party has no call on this LAC."""
+        key = next((k for k, p in self.parties.items() if p is party), None)
+        if key is None:
+            return False
+        self._dirty.add(key)
+        self._pump()
+        return True
+
     def _lossy(self, data: bytes, addr: Any) -> bool:
         return self._drop_rng.random() < self.spec.failure.drop
 

@@ -62,10 +62,12 @@ class RunningLab:
     subscribers: list = field(default_factory=list)      # lab Cpe per dialled-in subscriber
 
     def dial_in(self, lns: tuple[str, int] | None, *, rng: random.Random | None = None) -> int:
-        """Every ``[[subscriber]]`` places its incoming calls through its LAC to its ``lns``
-        (else to ``lns``); returns the number of calls placed."""
+        """Every ``[[subscriber]]`` without a call in progress (never dialled, or its call
+        ended) places an incoming call through its LAC to its ``lns`` (else to ``lns``);
+        returns the number of calls placed."""
         rng = rng or random.SystemRandom()
         lacs = {lac.spec.name: lac for lac in self.lacs}
+        live = {c.spec.username: i for i, c in enumerate(self.subscribers)}
         n = 0
         for spec in self.lab.subscriber:
             target = spec.lns or lns
@@ -73,10 +75,41 @@ class RunningLab:
             if target is None or lac is None:
                 continue
             for cpe in spec.cpes(rng):
+                i = live.get(cpe.spec.username)
+                if i is not None and not self.subscribers[i].down:
+                    continue
                 lac.dial_in(target, cpe, secret=lac.spec.secret, calling_number=cpe.spec.number)
-                self.subscribers.append(cpe)
+                if i is None:
+                    self.subscribers.append(cpe)
+                else:
+                    self.subscribers[i] = cpe
                 n += 1
         return n
+
+    def subscriber(self, user: str):
+        """The lab CPE of subscriber ``user`` (its latest call), or None."""
+        return next((c for c in self.subscribers if c.spec.username == user), None)
+
+    async def ping(self, user: str, dst: str, *, count: int = 1, timeout: float = 2.0
+                   ) -> tuple[int, int]:
+        """Subscriber ``user`` pings ``dst`` through its PPP link: (sent, replies received);
+        (0, 0) when it has no link up."""
+        cpe = self.subscriber(user)
+        lac = next((x for x in self.lacs if cpe is not None and cpe in x.parties.values()), None)
+        if cpe is None or lac is None:
+            return (0, 0)
+        loop = asyncio.get_running_loop()
+        before = cpe.ping_replies
+        sent = 0
+        for _ in range(max(1, min(count, 100))):
+            if not cpe.ping(dst):
+                break
+            sent += 1
+            lac.send_from(cpe)
+            end = loop.time() + timeout
+            while cpe.ping_replies - before < sent and loop.time() < end:
+                await asyncio.sleep(0.01)
+        return (sent, cpe.ping_replies - before)
 
     def describe(self) -> str:
         parts = [f"radius {getattr(s, 'spec', None) and s.spec.name} "

@@ -9,7 +9,8 @@
     lns = "127.0.0.1:1701"        # optional: where to dial in (default: the router of --lab)
 
 Each subscriber is a lab CPE whose PPP takes the address the LNS assigns and answers pings
-on it.  They dial in when the lab starts (``RunningLab.dial_in``)."""
+on it.  They dial in when the lab starts (``RunningLab.dial_in``); a later ``dial_in`` dials
+those whose call ended again, and ``RunningLab.ping`` makes a subscriber send pings."""
 from __future__ import annotations
 
 import random

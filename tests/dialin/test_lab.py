@@ -94,6 +94,16 @@ async def test_sample_subscribers_dial_in_through_the_shell(tmp_path: Path) -> N
         assert "10.70.0.2/32" not in routes and "10.70.0.1/32" in routes
         radius = eng.lab.radius[0].counters
         await wait(lambda: radius["accounting_requests"] >= 5)      # 4 Starts, 1 Stop
+        # subscribers send their own pings; the cleared one dials in again on a lab command
+        assert await eng.lab.ping("alice@isp.example", "10.0.0.1", count=2) == (2, 2)
+        cleared = next(c for c in eng.lab.subscribers if c.down)
+        assert await eng.lab.ping(cleared.spec.username, "10.0.0.1") == (0, 0)
+        host, port = eng.engine.l2tp_local_addr
+        lns = ("127.0.0.1" if host == "0.0.0.0" else host, port)
+        assert eng.lab.dial_in(lns) == 1 and eng.lab.dial_in(lns) == 0
+        await wait(lambda: sum(s.state == "up" for s in eng.engine.snapshot().subscribers) == 4)
+        assert len(eng.lab.subscribers) == 4
+        assert await eng.lab.ping(cleared.spec.username, "10.0.0.1") == (1, 1)
     finally:
         await eng.close()
 
