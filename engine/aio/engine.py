@@ -62,7 +62,14 @@ from engine.aio.driver import CoreTimer
 from engine.aio.entropy import PooledRandom
 from engine.aio.l2tp_glue import L2TP_PORT, L2tpGlue
 from engine.aio.ppp_glue import PppGlue
-from engine.aio.snapshots import ClearProgress, EngineReads, EngineSnapshot, PingResult, PppInterfaceSnapshot
+from engine.aio.snapshots import (
+    ClearProgress,
+    EngineReads,
+    EngineSnapshot,
+    PingResult,
+    PppInterfaceSnapshot,
+    subscriber_label,
+)
 from engine.aio.tracing import EngineDebug, format_dialout_trace
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
@@ -539,7 +546,7 @@ class Engine(EngineDebug):
     def snapshot(self) -> EngineSnapshot:
         now = self.now()
         ppp = tuple(PppInterfaceSnapshot(c.ifname, c.key.vr, str(c.key.dst), c.tunnel_id,
-                                         c.session_id, c.ppp.snapshot())
+                                         c.session_id, c.ppp.snapshot(), subscriber_label(c))
                     for c in sorted(self._calls.values(), key=lambda c: c.call_id)
                     if c.ppp is not None and c.ifname)
         return EngineSnapshot(

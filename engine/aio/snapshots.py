@@ -35,6 +35,17 @@ class PppInterfaceSnapshot:
     tunnel_id: int
     session_id: int
     ppp: Any                      # engine.ppp.link.PppSnapshot
+    #: an incoming call's subscriber: its user and address ("" for dial-out interfaces)
+    subscriber: str = ""
+
+
+def subscriber_label(c: Any) -> str:
+    """``user address`` of an incoming call's subscriber (``-`` while either is unknown);
+    "" for a dial-out call."""
+    s = c.dialin
+    if s is None:
+        return ""
+    return f"{s.user or '-'} {s.address if s.address is not None else '-'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +145,7 @@ class EngineReads:
     # ------------------------------------------------------------ PPP
     def _ppp(self, c: Any) -> PppInterfaceSnapshot:
         return PppInterfaceSnapshot(c.ifname, c.key.vr, str(c.key.dst), c.tunnel_id,
-                                    c.session_id, c.ppp.snapshot())
+                                    c.session_id, c.ppp.snapshot(), subscriber_label(c))
 
     def ppp_interface(self, ifname: str) -> list[PppInterfaceSnapshot]:
         """The PPP interface ``ifname`` of every VR: one look-up per VR."""

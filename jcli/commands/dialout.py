@@ -381,7 +381,9 @@ def show_l2tp_session(ctx, brief):
 
 def _ppp_block(i: dict) -> list[str]:
     p = i["ppp"]
-    return [f"{i['ifname']} (virtual router {i['vr']}, trigger {i['destination']}, "
+    who = (f"subscriber {i['subscriber']}" if i.get("subscriber")
+           else f"trigger {i['destination']}")
+    return [f"{i['ifname']} (virtual router {i['vr']}, {who}, "
             f"L2TP {i['tunnel_id']}/{i['session_id']})",
             f"  phase {p['phase']}, LCP {p['lcp_state']}, IPCP {p['ipcp_state']}",
             f"  authentication of peer: {p['auth_peer']}; of us: {p['auth_local']}",

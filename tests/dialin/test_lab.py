@@ -80,6 +80,10 @@ async def test_sample_subscribers_dial_in_through_the_shell(tmp_path: Path) -> N
         assert "10.77.0.5/32" in routes and "10.88.0.0/24" in routes and "10.70.0.3/32" in routes
         ppp = await run(ctx, ex, "show ppp interface brief")
         assert ppp[-1] == "4 PPP interface(s) found"
+        detail = "\n".join(await run(ctx, ex, "show ppp interface"))
+        assert re.search(r"l2tp\d+\.\d+ \(virtual router default, subscriber alice@isp\.example "
+                         r"10\.77\.0\.5, L2TP \d+/\d+\)", detail), detail
+        assert "trigger" not in detail
         sessions = await run(ctx, ex, "show l2tp session brief")
         assert sessions[-1] == "4 session(s) found"
         for addr in ("10.77.0.5", "10.70.0.1", "10.70.0.2", "10.70.0.3"):
