@@ -6,7 +6,8 @@ it measures: RADIUS server ``j`` and LAC ``k`` run in worker ``j % N`` and ``k %
 worker knows every CPE (any LAC may dial any number).  The first process is worker 0; it starts
 the others, prints one ``lab ready`` line once all are ready and stops them when it stops.
 
-With ``[[subscriber]]`` entries, standard input takes lab commands, one a line: ``dial`` (the
+With ``--commands`` and ``[[subscriber]]`` entries, standard input takes lab commands, one a
+line: ``dial`` (the
 subscribers without a call dial in again) and ``ping USER DST [COUNT]`` (a subscriber pings
 through its PPP link); each is answered with one line.
 """
@@ -151,7 +152,8 @@ def _quiet_collector() -> None:
     gc.set_threshold(max(gc.get_threshold()[0], 50_000), 20, 50)
 
 
-async def run(path: str, *, workers: int = 1, index: int = 0, verbose: bool = False) -> int:
+async def run(path: str, *, workers: int = 1, index: int = 0, verbose: bool = False,
+              commands_on_stdin: bool = False) -> int:
     lab = share(load_labfile(path), index, workers)
     rng = PooledRandom()
     loop = asyncio.get_running_loop()
@@ -187,7 +189,7 @@ async def run(path: str, *, workers: int = 1, index: int = 0, verbose: bool = Fa
             placed = running.dial_in(None)          # subscribers with an lns = address
             parts.append(f"subscribers {placed}")
             watch = asyncio.ensure_future(_report_up(running.subscribers, t0))
-            if index == 0:
+            if index == 0 and commands_on_stdin:
                 commands = asyncio.ensure_future(_commands(running))
         print(READY + ", ".join(parts), flush=True)
         await stop.wait()
@@ -213,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--workers", type=int, default=1, metavar="N",
                     help="spread the peers over N processes (default 1)")
+    ap.add_argument("--commands", action="store_true",
+                    help="read lab commands on standard input (dial | ping USER DST [COUNT])")
     ap.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if not 1 <= args.workers <= 64 or not 0 <= args.worker_index < args.workers:
@@ -221,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(message)s")
     try:
         return asyncio.run(run(args.labfile, workers=args.workers, index=args.worker_index,
-                               verbose=args.verbose))
+                               verbose=args.verbose, commands_on_stdin=args.commands))
     except (LabFileError, OSError) as e:
         print(f"lab: {e}", file=sys.stderr)
         return 2

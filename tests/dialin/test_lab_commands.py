@@ -1,4 +1,4 @@
-"""`python -m engine.lab` with subscribers takes lab commands on standard input: `ping` makes a
+"""`python -m engine.lab --commands` with subscribers takes lab commands on standard input: `ping` makes a
 subscriber ping through its PPP link, `dial` dials again the subscribers whose call ended."""
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ async def test_lab_commands_on_stdin(tmp_path: Path) -> None:
         path = tmp_path / "lab.toml"
         path.write_text(lab_file(port, lac_ip, eng.l2tp_adapter.local_addr))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "engine.lab", str(path), cwd=str(ROOT),
+            sys.executable, "-m", "engine.lab", str(path), "--commands", cwd=str(ROOT),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             env=dict(os.environ, PYTHONPATH=str(ROOT)))
         assert proc.stdin is not None and proc.stdout is not None
