@@ -7,9 +7,8 @@ worker knows every CPE (any LAC may dial any number).  The first process is work
 the others, prints one ``lab ready`` line once all are ready and stops them when it stops.
 
 With ``--commands`` and ``[[subscriber]]`` entries, standard input takes lab commands, one a
-line: ``dial`` (the
-subscribers without a call dial in again) and ``ping USER DST [COUNT]`` (a subscriber pings
-through its PPP link); each is answered with one line.
+line: ``dial`` (the subscribers without a call dial in again) and ``ping USER DST [COUNT]`` (a
+subscriber pings through its PPP link); each is answered with one line.
 """
 from __future__ import annotations
 
