@@ -242,12 +242,13 @@ class Executor:
         """A streamed show: pages are produced, filtered and handed over one at a time, and
         the event loop (the router) runs between two pages.  With a shared-show ``key`` the
         lines are kept (up to ``STREAM_SHARE_LINES``) for the lines that ask the same show
-        meanwhile or within the cache's time."""
+        meanwhile or within the cache's time (unless this line is a terminal's)."""
         pages = result.json_pages() if flt is not None and flt.name == "json" else result.pages()
         if flt is not None:
             pages = flt.stream(pages)
         failed: list[Exception] = []
-        cache = self.ctx.show_cache if key is not None else None
+        # a terminal line streams at its reader's pace (--More--): nobody waits for it
+        cache = self.ctx.show_cache if key is not None and not self.ctx.interactive else None
         kept: list[str] | None = None
         shared: asyncio.Future[list[str] | None] | None = None
         if cache is not None:

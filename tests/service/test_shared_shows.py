@@ -118,3 +118,21 @@ async def test_a_configuration_change_is_seen_by_lines_asking_after_it(
     assert await task
     assert len(calls) == 2
     assert out(first) == out(second)
+
+
+async def test_a_paged_terminal_line_is_waited_for_by_nobody(
+        table: SessionTable, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal line shows a long table at the reader's pace (--More--): the other lines
+    asking meanwhile run the show themselves."""
+    calls = counting(monkeypatch)
+    terminal = table.open("con", "root", "console", ListOutput(), trusted=True, privilege=15,
+                          interactive=True)
+    task = asyncio.ensure_future(terminal.executor.execute(SHOW))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert not table.show_cache.pending
+    other = line(table)
+    assert await other.executor.execute(SHOW)
+    assert out(other)[-1] == "300 dial-out sessions found"
+    assert await task
+    assert len(calls) == 2
