@@ -32,6 +32,7 @@ LINE_TOO_LONG_MSG = f"% Line too long (at most {LINE_MAX} characters)"
 SCRIPT_MAX_ERRORS = 20           # a script stops after this many failed lines
 SECRET_WORDS = frozenset({"key", "secret", "password"})
 SCRIPT_MAX_DEPTH = 4             # nested `configure file`
+STREAM_SHARE_LINES = 20000       # a streamed show longer than this is not shared
 
 
 class Executor:
@@ -150,6 +151,29 @@ class Executor:
             if hit is not None:             # the same show, just computed for another line
                 ctx.output.show(list(hit))
                 return True
+            shared = cache.pending.get(self._show_key)
+            if shared is not None:          # the same show being streamed for another line
+                return self._join(shared, cmd, kw, flt)
+        return self._call(cmd, kw, flt)
+
+    async def _join(self, shared: asyncio.Future[list[str] | None], cmd: Any,
+                    kw: dict[str, Any], flt: OutputFilter | None) -> bool:
+        """Wait for the same show streamed for another line and print its output; when it
+        did not complete (its reader went away, an error), run the show here."""
+        key = self._show_key
+        lines = await asyncio.shield(shared)
+        if lines is not None:
+            self.ctx.output.show(list(lines))
+            return True
+        self._show_key = key
+        done = self._call(cmd, kw, flt)
+        if not isinstance(done, bool):
+            done = await done
+        return done
+
+    def _call(self, cmd: Any, kw: dict[str, Any], flt: OutputFilter | None
+              ) -> bool | Coroutine[Any, Any, bool]:
+        ctx = self.ctx
         try:
             result = cmd.handler(ctx, **kw)
         except CliError as e:
@@ -189,7 +213,7 @@ class Executor:
         if cmd.kind == "config":
             self.ctx.config_changed()
         if isinstance(result, StreamResult):
-            return self._stream(cmd, result, flt)
+            return self._stream(cmd, result, flt, self._show_key)
         if isinstance(result, ShowResult):
             if flt is not None and flt.name == "json":
                 lines = result.json_lines()
@@ -213,35 +237,63 @@ class Executor:
             self.ctx.output.show(result)
         return True
 
-    async def _stream(self, cmd, result: StreamResult, flt: OutputFilter | None) -> bool:
+    async def _stream(self, cmd, result: StreamResult, flt: OutputFilter | None,
+                      key: tuple | None = None) -> bool:
         """A streamed show: pages are produced, filtered and handed over one at a time, and
-        the event loop (the router) runs between two pages."""
+        the event loop (the router) runs between two pages.  With a shared-show ``key`` the
+        lines are kept (up to ``STREAM_SHARE_LINES``) for the lines that ask the same show
+        meanwhile or within the cache's time (unless this line is a terminal's)."""
         pages = result.json_pages() if flt is not None and flt.name == "json" else result.pages()
         if flt is not None:
             pages = flt.stream(pages)
         failed: list[Exception] = []
+        # a terminal line streams at its reader's pace (--More--): nobody waits for it
+        cache = self.ctx.show_cache if key is not None and not self.ctx.interactive else None
+        kept: list[str] | None = None
+        shared: asyncio.Future[list[str] | None] | None = None
+        if cache is not None:
+            kept = []
+            shared = asyncio.get_running_loop().create_future()
+            cache.pending[key] = shared
+        complete = False
 
         async def paced():
+            nonlocal kept, complete
             it = iter(pages)
             while True:
                 try:
                     page = next(it)
                 except StopIteration:
+                    complete = True
                     return
                 except Exception as e:       # an engine bug must not end the session
                     failed.append(e)
                     return
                 if page:
+                    if kept is not None:
+                        if len(kept) + len(page) > STREAM_SHARE_LINES:
+                            kept = None
+                        else:
+                            kept += page
                     yield page
                 await asyncio.sleep(0)
 
         out = self.ctx.output
-        show_pages = getattr(out, "show_pages", None)
-        if show_pages is not None:
-            await show_pages(paced())
-        else:
-            async for page in paced():
-                out.show(page)
+        try:
+            show_pages = getattr(out, "show_pages", None)
+            if show_pages is not None:
+                await show_pages(paced())
+            else:
+                async for page in paced():
+                    out.show(page)
+        finally:
+            if cache is not None and shared is not None:
+                whole = kept if complete and not failed else None
+                if cache.pending.get(key) is shared:
+                    del cache.pending[key]
+                    if whole is not None:
+                        cache.put(key, whole)
+                shared.set_result(whole)
         if failed:
             self._internal(cmd, failed[0])
             return False

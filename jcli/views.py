@@ -224,20 +224,27 @@ class TableStream:
 
     def _line(self, values: list[str]) -> str:
         assert self.widths is not None
-        return "  ".join(v.ljust(w) for v, w in zip(values, self.widths, strict=False)).rstrip()
+        return "  ".join(map(str.ljust, values, self.widths)).rstrip()
 
     def page(self, rows: list[list[Any]]) -> list[str]:
-        rows_s = [["" if v is None else str(v) for v in r] for r in rows]
+        rows_s = [[v if type(v) is str else "" if v is None else str(v) for v in r]
+                  for r in rows]
         out = []
         first = self.widths is None
         widths = self.widths or [len(h) for h in self.headers]
-        for r in rows_s:
-            widths = [max(w, len(v)) for w, v in zip(widths, r, strict=False)]
+        n = len(widths)
+        if rows_s and all(len(r) == n for r in rows_s):     # column by column
+            widths = [max(w, *map(len, col)) for w, col in
+                      zip(widths, zip(*rows_s, strict=True), strict=True)]
+        else:
+            for r in rows_s:
+                widths = [max(w, len(v)) for w, v in zip(widths, r, strict=False)]
         self.widths = widths
         if first:
             out.append(self._line(self.headers))
             out.append(self._line(["-" * w for w in widths]))
-        out += [self._line(r) for r in rows_s]
+        line = self._line
+        out += [line(r) for r in rows_s]
         return out
 
     def finish(self) -> list[str]:
@@ -271,6 +278,12 @@ def plain(obj: Any) -> Any:
     if isinstance(obj, bytes):
         return obj.hex()
     return obj
+
+
+def address_text(addr: ipaddress.IPv4Address) -> str:
+    """``str(addr)``, from its integer."""
+    a = int(addr)
+    return f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}"
 
 
 def prefix_text(net: ipaddress.IPv4Network) -> str:

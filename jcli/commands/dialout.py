@@ -7,7 +7,17 @@ import ipaddress
 from engine.dialout.model import DEFAULT_PPP_AUTHENTICATION
 from jcli.commands.base import vr_names
 from jcli.registry import CliError, command
-from jcli.views import ROWS, ShowResult, StreamResult, TableStream, pages_of, plain, prefix_text, table
+from jcli.views import (
+    ROWS,
+    ShowResult,
+    StreamResult,
+    TableStream,
+    address_text,
+    pages_of,
+    plain,
+    prefix_text,
+    table,
+)
 
 SHOW = "Show running system information"
 SESSION_STATES = ("authenticating", "connecting", "inService", "inhibited", "postInhibited",
@@ -238,7 +248,7 @@ def show_dialout_session(ctx, vr, state, dst, brief):
         return pages_of(plain(s) for s in reads.iter_sessions(vr, state))
 
     def brief_rows():                           # what one line shows, no snapshot built
-        return pages_of({"vr": v, "destination": str(d), "state": st}
+        return pages_of({"vr": v, "destination": address_text(d), "state": st}
                         for v, d, st in reads.iter_session_states(vr, state))
     return StreamResult(rows=rows, render=lambda page: [],
                         text=lambda: _session_pages(brief_rows if brief else rows, bool(brief)),

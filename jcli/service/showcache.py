@@ -4,6 +4,7 @@ at most SHOW_TTL seconds). Fifty operators polling a table of thousands of sessi
 the router one rendering per interval, not fifty. A configuration change empties it."""
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -19,6 +20,8 @@ class ShowCache:
         self.entries: dict[tuple[Any, ...], tuple[float, list[str]]] = {}
         self.hits = 0
         self.misses = 0
+        # shows being streamed now: the lines asking the same show wait for their output
+        self.pending: dict[tuple[Any, ...], asyncio.Future[list[str] | None]] = {}
 
     def key(self, ctx: Any, cmd: Any, line: str) -> tuple[Any, ...] | None:
         words = " ".join(n.word for n in cmd.spec.nodes[:2] if n.word)
@@ -43,4 +46,7 @@ class ShowCache:
         self.entries[key] = (time.monotonic(), list(lines))
 
     def clear(self) -> None:
+        """Forget every output, and every show being streamed: a line asking after a
+        configuration change sees the new configuration."""
         self.entries.clear()
+        self.pending.clear()

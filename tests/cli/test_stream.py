@@ -2,6 +2,7 @@
 the same text as the one-shot forms."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ import jcli.app as app_mod
 from grammars.filters import parse_filter
 from jcli.context import Context, ListOutput
 from jcli.executor import Executor
-from jcli.views import ROWS, StreamResult, TableStream, pages_of, table
+from jcli.views import ROWS, StreamResult, TableStream, address_text, pages_of, table
 
 
 def _fill(data: Any, rows: list[Any]) -> Any:
@@ -46,6 +47,49 @@ def test_table_stream_is_table_for_one_page():
                     for _ in range(cols - 1))] for _ in range(rng.randint(0, 6))]
         t = TableStream(headers)
         assert t.page(rows) + t.finish() == table(headers, rows)
+
+
+def _ref_line(values: list[str], widths: list[int]) -> str:
+    return "  ".join(v.ljust(n) for v, n in zip(values, widths, strict=False)).rstrip()
+
+
+def reference_pages(headers: list[str], pages: list[list[list[Any]]]) -> list[str]:
+    """TableStream's layout, written out plainly: widths grow row by row (a shorter row keeps
+    only its own columns' widths), every line is its cells left-justified, two spaces apart."""
+    widths: list[int] | None = None
+    out: list[str] = []
+    for rows in pages:
+        cells = [["" if v is None else str(v) for v in r] for r in rows]
+        first = widths is None
+        w = widths or [len(h) for h in headers]
+        for r in cells:
+            w = [max(a, len(v)) for a, v in zip(w, r, strict=False)]
+        widths = w
+
+        if first:
+            out += [_ref_line(headers, w), _ref_line(["-" * n for n in w], w)]
+        out += [_ref_line(r, w) for r in cells]
+    return out
+
+
+def test_table_stream_pages_ragged_rows_and_values():
+    rng = random.Random(11)
+    for _ in range(300):
+        cols = rng.randint(1, 5)
+        headers = [f"H{'x' * rng.randint(0, 6)}" for _ in range(cols)]
+        pages = [[[rng.choice([None, "", "ab" * rng.randint(0, 6), rng.randint(0, 99999),
+                               ipaddress.IPv4Address(rng.getrandbits(32))])
+                   for _ in range(cols if rng.random() < 0.8 else rng.randint(0, cols))]
+                  for _ in range(rng.randint(1, 5))] for _ in range(rng.randint(1, 4))]
+        t = TableStream(headers)
+        assert [ln for p in pages for ln in t.page(p)] == reference_pages(headers, pages)
+
+
+def test_address_text_is_str():
+    rng = random.Random(3)
+    for a in [0, 1, 0xFFFFFFFF, 0x0A0A0101, *(rng.getrandbits(32) for _ in range(1000))]:
+        addr = ipaddress.IPv4Address(a)
+        assert address_text(addr) == str(addr)
 
 
 @pytest.mark.parametrize("text", ["| include 1", "| exclude 1", "| begin 5", "| count",
