@@ -3,6 +3,7 @@ telnet (pexpect), netmiko, and the local socket."""
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import sys
 import time
@@ -285,7 +286,8 @@ def test_attach_gives_the_interactive_shell(router):
         a.expect("Juniper Edge Routing Switch")
         a.expect("host1#")
         a.sendline("show logging | include line 0")
-        a.expect("line 0: con root from local attach")
+        me = pwd.getpwuid(os.getuid()).pw_name      # the attaching user, by SO_PEERCRED
+        a.expect(f"line 0: con {me} from local attach")
         a.expect("host1#")
         a.sendline("ping 10.99.0.1 count 100 timeout 1")
         a.expect("Sending 100")
