@@ -250,22 +250,6 @@ class DialinGlue:
         self.e.end_call(call, reason, cause, now=self.e.now(), report=True)
         self.e._pump()
 
-    def clear(self, tunnel_id: int | None = None, session_id: int | None = None) -> int:
-        """``clear l2tp session``: end every call (or one) with a CDN, dial-in or dial-out."""
-        e = self.e
-        now = e.now()
-        keys = [(tid, sid) for tid, t in list(e.l2tp.tunnels.items()) for sid in list(t.calls)
-                if tunnel_id is None or (tid, sid) == (tunnel_id, session_id)]
-        for tid, sid in keys:
-            call = e._calls.by_l2tp.get((tid, sid))
-            if call is not None:
-                e.end_call(call, "cleared by operator", TerminateCause.ADMIN_RESET, now=now,
-                           report=True)
-            else:
-                e.l2tp.disconnect_call(tid, sid, message="cleared by operator", now=now)
-        e._pump()
-        return len(keys)
-
     def ended(self, call: Call) -> None:
         """The call is going (before its interface is removed): routes, address, timers."""
         s = call.dialin

@@ -537,7 +537,18 @@ class Engine(EngineDebug):
         """``clear l2tp session``: end the calls (every one, or the one with these local
         ids), dial-in or dial-out, with a CDN saying so; dial-out sessions go dormant as
         after any call-down."""
-        return self.dialin.clear(tunnel_id, session_id)
+        now = self.now()
+        keys = [(tid, sid) for tid, t in list(self.l2tp.tunnels.items()) for sid in list(t.calls)
+                if tunnel_id is None or (tid, sid) == (tunnel_id, session_id)]
+        for tid, sid in keys:
+            call = self._calls.by_l2tp.get((tid, sid))
+            if call is not None:
+                self.end_call(call, "cleared by operator", TerminateCause.ADMIN_RESET, now=now,
+                              report=True)
+            else:                       # a call with no session yet (before ICCN / OCRP)
+                self.l2tp.disconnect_call(tid, sid, message="cleared by operator", now=now)
+        self._pump()
+        return len(keys)
 
     def clear_radius_statistics(self) -> None:
         self.radius.reset_statistics()
