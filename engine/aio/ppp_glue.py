@@ -57,13 +57,34 @@ def link_down_reason(reason: str, cause: pe.DownCause) -> str:
 #: under 30 % loss within the connect timeout (bench/loss.py).
 SESSION_RESTART_TIMER = 1.0
 MAX_RENEGOTIATIONS = 3          # LCP re-openings (and so CPE re-authentications) per call
+CONFIG_CACHE = 1024              # distinct link configurations kept for sharing
 
 
 class PppGlue:
     def __init__(self, engine: Engine) -> None:
         self.e = engine
+        self._configs: dict[tuple[Any, ...], PppConfig] = {}
 
     # ---------------------------------------------------------------- building the link
+    def _config(self, prof: ProfileConfig, auth_protocol: str | None, username: str,
+                password: str, local_ip: str) -> PppConfig:
+        """The link configuration of a call; calls with the same profile and credentials
+        (most of them: the credentials come from the target's RADIUS profile) share one
+        immutable object instead of each holding a copy."""
+        key = (prof, auth_protocol, username, password, local_ip, self.e.config.hostname)
+        cfg = self._configs.get(key)
+        if cfg is None:
+            if len(self._configs) >= CONFIG_CACHE:
+                self._configs.clear()
+            cfg = self._configs[key] = PppConfig(
+                mru=prof.ppp_mru,
+                auth_protocols_required=tuple(prof.ppp_authentication),
+                auth_protocols_allowed=AUTH_PROTOCOLS.get(auth_protocol),
+                username=username, password=password, hostname=self.e.config.hostname,
+                keepalive_interval=float(prof.ppp_keepalive),
+                local_ip=local_ip, restart_timer=SESSION_RESTART_TIMER)
+        return cfg
+
     def start(self, req: ds.StartPpp) -> None:
         e = self.e
         call = e._calls.get(req.call_id)
@@ -80,14 +101,8 @@ class PppGlue:
             local_ip = str(vrc.loopbacks[0][1].ip)
         if local_ip is None:
             local_ip = "192.0.2.1"
-        cfg = PppConfig(
-            mru=prof.ppp_mru,
-            auth_protocols_required=tuple(prof.ppp_authentication),
-            auth_protocols_allowed=AUTH_PROTOCOLS.get(req.auth_protocol),
-            username=req.username or "", password=req.password or "",
-            hostname=e.config.hostname,
-            keepalive_interval=float(prof.ppp_keepalive),
-            local_ip=local_ip, restart_timer=SESSION_RESTART_TIMER)
+        cfg = self._config(prof, req.auth_protocol, req.username or "", req.password or "",
+                           local_ip)
         link = PppLink(cfg, rng=e.rng, role_name=req.ifname)
         call.ppp = link
         link.tracer = e.ppp_tracer(req.ifname)
@@ -204,14 +219,17 @@ class PppGlue:
         call.in_service = True
         call.up_since = now
         call.peer_ip = ev.peer_ip
-        routes = self.access_routes(call, ev.peer_ip)
+        # parsed once here; the dial-out records and the dataplane keep these objects
+        peer = ipaddress.IPv4Address(ev.peer_ip) if ev.peer_ip is not None else None
+        local = ipaddress.IPv4Address(ev.local_ip) if ev.local_ip is not None else None
+        routes = self.access_routes(call, peer)
         idle = float(call.profile.ip_inactivity_timer) if call.profile else 0.0
         f = call.framed
         if f is not None and f.idle_timeout:
             idle = float(f.idle_timeout)
         st = float(f.session_timeout) if f is not None and f.session_timeout else 0.0
-        self.e.dialout.on_ppp_up(call.key, routes, ev.peer_ip, now=now,
-                                 local_ip=ev.local_ip, call_id=call.call_id,
+        self.e.dialout.on_ppp_up(call.key, routes, peer, now=now,
+                                 local_ip=local, call_id=call.call_id,
                                  idle_timeout=idle, session_timeout=st)
         self.e.accounting.start(call, ev.peer_ip, now=now)
 
@@ -236,7 +254,8 @@ class PppGlue:
         self.e.trace("ppp", f"{call.ifname}: IPCP re-address to {ev.peer_ip}")
 
     @staticmethod
-    def access_routes(call: Call, peer_ip: str | None) -> tuple[ipaddress.IPv4Network, ...]:
+    def access_routes(call: Call, peer_ip: ipaddress.IPv4Address | str | None
+                      ) -> tuple[ipaddress.IPv4Network, ...]:
         """From the CPE's Access-Accept (dialout.md §6), else the IPCP peer address /32."""
         f = call.framed
         if f is None:

@@ -204,11 +204,13 @@ class SimDataplane:
         v = self._vr(vr)
         if ifname in v.sessions:
             self.remove_session_interface(vr, ifname)
-        local = ipaddress.IPv4Address(local)
-        peer = ipaddress.IPv4Address(peer)
+        if type(local) is not ipaddress.IPv4Address:
+            local = ipaddress.IPv4Address(local)
+        if type(peer) is not ipaddress.IPv4Address:
+            peer = ipaddress.IPv4Address(peer)
         v.sessions[ifname] = (local, peer)
         v.local[local] += 1
-        network = ipaddress.IPv4Network(peer)
+        network = ipaddress.IPv4Network(int(peer))
         v.rib.add(Route(network, "connected", ifname=ifname))
         self._connected_up(v, ifname, network)
 
@@ -220,7 +222,7 @@ class SimDataplane:
         v.mtus.pop(ifname, None)
         self._unref_local(v, local)
         v.rib.remove_interface(ifname)
-        self._connected_down(v, ifname, ipaddress.IPv4Network(peer))
+        self._connected_down(v, ifname, ipaddress.IPv4Network(int(peer)))
 
     def set_mtu(self, vr: str, ifname: str, mtu: int) -> None:
         """Set a session interface's MTU (``MIN_MTU``..``MAX_MTU``)."""

@@ -264,5 +264,14 @@ def access_routes_from(*, framed_routes: Iterable[NetLike] = (),
         mask = framed_netmask if framed_netmask is not None else "255.255.255.255"
         return (ipaddress.IPv4Network(f"{framed_ip}/{mask}", strict=False),)
     if peer_ip is not None:
-        return (ipaddress.IPv4Network(f"{peer_ip}/32"),)
+        return (ipaddress.IPv4Network(_as_int(peer_ip)),)
     return ()
+
+
+def _as_int(addr: AddrLike) -> int:
+    """An address as its integer; ``IPv4Network(int)`` is the /32 without a string parse."""
+    if isinstance(addr, int):
+        return addr
+    if isinstance(addr, ipaddress.IPv4Address):
+        return int(addr)
+    return int(ipaddress.IPv4Address(addr))

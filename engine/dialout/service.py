@@ -109,6 +109,11 @@ log = logging.getLogger(__name__)
 S, E = SessionState, SessionEvent
 
 
+
+def _address(a: AddrLike) -> ipaddress.IPv4Address:
+    """An address object; one already made is kept, not parsed again."""
+    return a if type(a) is ipaddress.IPv4Address else ipaddress.IPv4Address(a)
+
 class DialoutService(Levels):
     """Sans-IO dial-out control core; see the module docstring for the request flow."""
 
@@ -294,11 +299,12 @@ class DialoutService(Levels):
                 or (call_id is not None and call_id != s.call_id)):
             self.stale_inputs += 1
             return
-        nets = tuple(ipaddress.IPv4Network(n, strict=False) for n in access_routes)
-        if not nets and peer_ip is not None:
-            nets = (ipaddress.IPv4Network(f"{peer_ip}/32"),)
-        s.peer_ip = None if peer_ip is None else ipaddress.IPv4Address(peer_ip)
-        s.local_ip = None if local_ip is None else ipaddress.IPv4Address(local_ip)
+        nets = tuple(n if type(n) is ipaddress.IPv4Network
+                     else ipaddress.IPv4Network(n, strict=False) for n in access_routes)
+        s.peer_ip = None if peer_ip is None else _address(peer_ip)
+        s.local_ip = None if local_ip is None else _address(local_ip)
+        if not nets and s.peer_ip is not None:
+            nets = (ipaddress.IPv4Network(int(s.peer_ip)),)
         s.access_routes = nets
         if any(s.key.dst in n for n in nets):
             self._fire(s, E.PPP_UP_ROUTED, now=now)

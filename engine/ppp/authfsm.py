@@ -80,6 +80,10 @@ class AuthMachine:
     def start(self, now: float) -> None:
         self.event("Start", now)
 
+    def settle(self) -> None:
+        """The network phase is up: the peer has seen this phase's outcome, so what was kept
+        only to repeat a lost packet of it can go (many idle links hold nothing per phase)."""
+
     def timer_event(self) -> str:
         """TO+ while retransmissions are left, TO- when the machine gives up."""
         return "TO+" if self.tries < self.link.config.max_configure else "TO-"

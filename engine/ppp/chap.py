@@ -79,6 +79,12 @@ class ChapClient(AuthMachine):
         # (ident, challenge, response) of this phase's Responses, oldest first
         self._answered: tuple[tuple[int, bytes, bytes], ...] = ()
 
+    def settle(self) -> None:
+        # a later Challenge (re-challenge, or a repeat of the last one) gets a Response
+        # computed afresh, byte for byte the one it would have been repeated
+        if self.state == DONE:
+            self._answered = ()
+
     def timer_event(self) -> str:
         if self._answered and self.tries < self.link.config.max_configure:
             return "TO+"
@@ -186,6 +192,13 @@ class ChapServer(AuthMachine):
         self.username = ""
         self._answer: tuple[int, bytes] | None = None
         self._message = ""
+
+    def settle(self) -> None:
+        # the peer is in the network phase, so it has our Success: a late copy of its
+        # Response is no longer answered
+        if self.state == DONE:
+            self.challenge = self._value = b""
+            self._answer = None
 
     def timer_event(self) -> str:
         if self.state == WAIT and self.tries < self.link.config.max_configure:

@@ -539,6 +539,9 @@ class PppLink(PppAuthPhase):
     # ------------------------------------------------------------------ IPCP callbacks
     def _ipcp_up(self, now: float) -> None:
         ip = self.ipcp_policy
+        for m in (self.auth_peer, self.auth_local):
+            if m is not None:
+                m.settle()
         self._emit(NetworkUp(ip.local_ip, ip.peer_ip, ip.dns))
 
     def _ipcp_down(self, now: float) -> None:

@@ -37,6 +37,12 @@ async def test_burst_then_clear_everything(tmp_path, caplog):
         assert {str(s.state) for s in snap.dialout.sessions} == {"inService"}
         assert len(r.access_routes()) == N                           # one /32 per CPE
         assert sorted(t.sessions for t in snap.dialout.tunnels) == [N // 2, N // 2]
+        # calls with the same profile and router credentials share one link configuration,
+        # and an up link keeps nothing of its authentication phase but the outcome
+        links = [c.ppp for c in r.engine._calls.values()]
+        assert len({id(link.config) for link in links}) == 1
+        assert all(link.auth_peer.challenge == b"" and link.auth_local._answered == ()
+                   for link in links)
 
         assert r.engine.clear_sessions() == N
         await wait_for(lambda: not r.engine._calls and not r.snap().l2tp.calls, 20,

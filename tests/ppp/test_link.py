@@ -343,3 +343,38 @@ def test_snapshot_fields():
     assert s.magic == b.snapshot().peer_magic != 0
     assert s.counters.rx_frames == len(w.b.sent) and s.counters.tx_frames == len(w.a.sent)
     assert s.counters.tx_octets == sum(map(len, w.a.sent))
+
+
+def _chap_frames(frames, code):
+    out = []
+    for f in frames:
+        proto, info = F.split_frame(f)
+        if proto == F.PROTO_CHAP and info[0] == code:
+            out.append(info)
+    return out
+
+
+def test_network_up_releases_what_only_repeats_the_auth_phase():
+    """Up links keep no Challenge value, no cached answer and no answered-Challenge list;
+    a re-challenge (RFC 1994 §4.1) after that still gets the right Response."""
+    from engine.ppp.chap import CHALLENGE, RESPONSE, build_value, chap_md5
+    a, b, w = run_pair(LNS, CPE)
+    assert_up(a, b, w, "chap", "chap")
+    assert a.auth_peer.challenge == b"" and a.auth_peer._answer is None
+    assert a.auth_local._answered == ()
+    assert a.snapshot().auth_peer == "chap done" and a.snapshot().auth_local == "chap done"
+    # the CPE re-challenges us: our Response is computed afresh and correct
+    value = bytes(range(16))
+    for _ in range(2):                         # and the same again: the same Response
+        a.receive_frame(F.build_packet(F.PROTO_CHAP, CHALLENGE, 77,
+                                       build_value(value, b"cpe")), now=w.now)
+        resp = _chap_frames(a.frames_to_send(), RESPONSE)
+        assert len(resp) == 1
+        code, ident, _length = resp[0][0], resp[0][1], resp[0][2:4]
+        assert (code, ident) == (RESPONSE, 77)
+        assert resp[0][5:21] == chap_md5(77, b"lns-pass", value)
+    # a late copy of the CPE's Response to our Challenge is no longer answered
+    before = a.auth_peer.state
+    a.receive_frame(F.build_packet(F.PROTO_CHAP, RESPONSE, a.auth_peer.ident,
+                                   build_value(b"x" * 16, b"cpe")), now=w.now)
+    assert _chap_frames(a.frames_to_send(), 3) == [] and a.auth_peer.state == before
