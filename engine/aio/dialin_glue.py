@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.aaa import client as radius
@@ -154,7 +153,7 @@ class DialinGlue:
         e._calls.add(call)
         e._calls.set_interface(call, ifname)
         assert e.loop is not None
-        call.ppp_timer = CoreTimer(e.loop, link, partial(e.ppp._after_timer, call))
+        call.ppp_timer = CoreTimer(e.loop, link, e.ppp._after_timer, arg=call)
         link.open(now=now)
         for frame in early:
             link.receive_frame(frame, now=now)

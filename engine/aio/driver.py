@@ -29,13 +29,17 @@ class CoreTimer:
     ``after()`` (the owner's flush, which re-arms).  ``cancel()`` when the core goes away.
     """
 
-    __slots__ = ("_at", "_handle", "after", "closed", "core", "keep_earlier", "loop")
+    __slots__ = ("_at", "_handle", "after", "arg", "closed", "core", "keep_earlier", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, core: TimedCore,
-                 after: Callable[[], None], *, keep_earlier: bool = False) -> None:
+                 after: Callable[..., None], *, keep_earlier: bool = False,
+                 arg: object = None) -> None:
+        """``after()``, or ``after(arg)`` when ``arg`` is given (one timer per call of many:
+        no closure or partial kept per timer)."""
         self.loop = loop
         self.core = core
         self.after = after
+        self.arg = arg
         self.keep_earlier = keep_earlier
         self._handle: asyncio.TimerHandle | None = None
         self._at: float | None = None
@@ -74,4 +78,7 @@ class CoreTimer:
         if self.closed:
             return
         self.core.handle_timer(now=self.loop.time())
-        self.after()
+        if self.arg is None:
+            self.after()
+        else:
+            self.after(self.arg)

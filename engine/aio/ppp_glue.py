@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from engine.aaa import client as radius
@@ -66,7 +65,7 @@ class PppGlue:
         self._configs: dict[tuple[Any, ...], PppConfig] = {}
 
     # ---------------------------------------------------------------- building the link
-    def _config(self, prof: ProfileConfig, auth_protocol: str | None, username: str,
+    def _config(self, prof: ProfileConfig, auth_protocol: int, username: str,
                 password: str, local_ip: str) -> PppConfig:
         """The link configuration of a call; calls with the same profile and credentials
         (most of them: the credentials come from the target's RADIUS profile) share one
@@ -108,8 +107,7 @@ class PppGlue:
         link.tracer = e.ppp_tracer(req.ifname)
         assert e.loop is not None
         # the link ignores an early timer: an armed timer is kept while it fires in time
-        call.ppp_timer = CoreTimer(e.loop, link, partial(self._after_timer, call),
-                                   keep_earlier=True)
+        call.ppp_timer = CoreTimer(e.loop, link, self._after_timer, keep_earlier=True, arg=call)
         e._calls.set_interface(call, req.ifname)
         call.profile = prof
         call.auth_vr = prof.ppp_auth_vr or req.session_key.vr

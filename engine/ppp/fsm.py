@@ -158,10 +158,13 @@ class Policy(Protocol):
     def receive_extended(self, code: int, ident: int, data: bytes, now: float) -> None: ...
 
 
+_PROTOCOL_NAMES = {0xC021: "lcp", 0x8021: "ipcp"}
+
+
 class Fsm:
     """One instance of the automaton; ``send(code, ident, data)`` puts a packet on the wire."""
 
-    __slots__ = ("policy", "send", "name", "state", "restart_timer", "max_configure",
+    __slots__ = ("policy", "send", "owner", "state", "restart_timer", "max_configure",
                  "max_terminate", "max_failure", "restart_count", "deadline", "req_id",
                  "last_request", "naks_sent", "naks_received", "_rng", "_pkt", "_reply",
                  "terminate_reason", "_code", "_replied", "_peer_acked")
@@ -173,7 +176,7 @@ class Fsm:
                  max_failure: int = _DEFAULT.max_failure, name: str = "") -> None:
         self.policy = policy
         self.send = send
-        self.name = name
+        self.owner = name            # whose automaton (a link's name), for the log
         self.state = State.INITIAL
         self.restart_timer = restart_timer
         self.max_configure = max_configure
@@ -192,6 +195,12 @@ class Fsm:
         self._pkt = _NO_PKT          # identifier, data of the packet being processed
         self._reply = _NO_REPLY
         self.terminate_reason = b""
+
+    @property
+    def name(self) -> str:
+        """``<owner>/<protocol>`` for the log; made when logged, not kept per link."""
+        proto = _PROTOCOL_NAMES.get(self.policy.protocol)
+        return f"{self.owner}/{proto}" if proto and self.owner else self.owner
 
     # ---- administrative / lower-layer events -------------------------------------------
     def up(self, *, now: float) -> None:

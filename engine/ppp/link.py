@@ -90,9 +90,9 @@ class PppLink(PppAuthPhase):
         self.phase = "dead"
         self._now = 0.0
         self.lcp_policy = LcpPolicy(self)
-        self.lcp = self._fsm(self.lcp_policy, self._send_lcp, "/lcp")
+        self.lcp = self._fsm(self.lcp_policy, self._send_lcp)
         self.ipcp_policy = IpcpPolicy(self)
-        self.ipcp = self._fsm(self.ipcp_policy, self._send_ipcp, "/ipcp")
+        self.ipcp = self._fsm(self.ipcp_policy, self._send_ipcp)
         self.auth_peer: PapServer | ChapServer | None = None
         self.auth_local: PapClient | ChapClient | None = None
         self.peer_name = ""
@@ -115,11 +115,11 @@ class PppLink(PppAuthPhase):
         self.ip_rx_packets = self.ip_rx_octets = self.ip_tx_packets = self.ip_tx_octets = 0
         self.echo_sent = self.echo_replies = self.echo_answered = 0
 
-    def _fsm(self, policy: Policy, send: Callable[[int, int, bytes], None], suffix: str) -> Fsm:
+    def _fsm(self, policy: Policy, send: Callable[[int, int, bytes], None]) -> Fsm:
         c = self.config
         return Fsm(policy, send, rng=self.rng, restart_timer=c.restart_timer,
                    max_configure=c.max_configure, max_terminate=c.max_terminate,
-                   max_failure=c.max_failure, name=self.role_name + suffix)
+                   max_failure=c.max_failure, name=self.role_name)
 
     # ------------------------------------------------------------------ public API
     def open(self, *, now: float) -> None:

@@ -69,3 +69,15 @@ async def test_keep_earlier_keeps_an_earlier_timer():
     assert t.armed_at == first
     await asyncio.sleep(0.05)
     assert len(core.fired) == 1                      # an early wake-up, harmless
+
+
+async def test_owner_flush_gets_the_argument_it_was_given():
+    loop = asyncio.get_running_loop()
+    core = FakeCore()
+    seen: list[object] = []
+    owner = object()
+    t = CoreTimer(loop, core, seen.append, arg=owner)
+    core.deadline = loop.time() + 0.01
+    t.arm()
+    await asyncio.sleep(0.05)
+    assert seen == [owner] and core.fired
