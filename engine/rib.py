@@ -50,6 +50,9 @@ def prefix_key(prefix: ipaddress.IPv4Network) -> int:
     return (int(prefix.network_address) << 6) | prefix.prefixlen
 
 
+SMALL = 8        # routes of one interface kept in a list; beyond, in a dict (O(1) removal)
+
+
 class Rib:
     """Routing table of one virtual router (longest-prefix match, then administrative distance)."""
 
@@ -60,7 +63,9 @@ class Rib:
         self._tables: dict[int, dict[int, list[Route]]] = {}
         self._lengths: list[int] = []          # prefix lengths in use, longest first
         self._count = 0
-        self._by_ifname: dict[str, dict[Route, None]] = {}
+        # ifname -> its routes: a list while short (most interfaces are one session's, with
+        # a route or two), a dict once it has more than SMALL (a port with many routes)
+        self._by_ifname: dict[str, list[Route] | dict[Route, None]] = {}
         self._order = SortedKeys()             # prefix_key of every prefix present
         for route in routes:
             self.add(route)
@@ -86,8 +91,13 @@ class Rib:
         if route.ifname is not None:
             by_if = self._by_ifname.get(route.ifname)
             if by_if is None:
-                by_if = self._by_ifname[route.ifname] = {}
-            by_if[route] = None
+                self._by_ifname[route.ifname] = [route]
+            elif isinstance(by_if, list):
+                by_if.append(route)
+                if len(by_if) > SMALL:
+                    self._by_ifname[route.ifname] = dict.fromkeys(by_if)
+            else:
+                by_if[route] = None
         self._count += 1
         return True
 
@@ -109,7 +119,11 @@ class Rib:
         if route.ifname is not None:
             by_if = self._by_ifname.get(route.ifname)
             if by_if is not None:
-                by_if.pop(route, None)
+                if isinstance(by_if, list):
+                    if route in by_if:
+                        by_if.remove(route)
+                else:
+                    by_if.pop(route, None)
                 if not by_if:
                     del self._by_ifname[route.ifname]
         if not bucket:

@@ -29,7 +29,7 @@ class _Connected:
     __slots__ = ("_lengths", "_tables")
 
     def __init__(self) -> None:
-        self._tables: dict[int, dict[int, list[str]]] = {}
+        self._tables: dict[int, dict[int, tuple[str, ...]]] = {}
         self._lengths: list[int] = []                  # longest first
 
     def add(self, network: ipaddress.IPv4Network, ifname: str) -> None:
@@ -38,7 +38,8 @@ class _Connected:
         if table is None:
             table = self._tables[length] = {}
             insort(self._lengths, length, key=lambda n: -n)
-        table.setdefault(int(network.network_address), []).append(ifname)
+        key = int(network.network_address)
+        table[key] = table.get(key, ()) + (ifname,)      # mostly one: a tuple, not a list
 
     def remove(self, network: ipaddress.IPv4Network, ifname: str) -> None:
         length = network.prefixlen
@@ -47,8 +48,11 @@ class _Connected:
         names = table.get(key) if table is not None else None
         if table is None or not names or ifname not in names:
             return
-        names.remove(ifname)
-        if not names:
+        i = names.index(ifname)
+        names = names[:i] + names[i + 1:]
+        if names:
+            table[key] = names
+        else:
             del table[key]
             if not table:
                 del self._tables[length]

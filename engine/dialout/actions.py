@@ -24,7 +24,7 @@ class SessionActions(TunnelGlue):
     def _a_buffer(self, s: SessionEntry, now: float, packet: Packet) -> None:
         v = s.vrobj
         if packet is not None and v.buffered < v.config.max_buffered_triggers:
-            s.buffer.append(packet)
+            s.buffer += (packet,)
             v.buffered += 1
             self._count(s, C.TRIGGERS_ENQUEUED)
         else:
@@ -88,8 +88,8 @@ class SessionActions(TunnelGlue):
         n = len(s.buffer)
         if not n:
             return
-        self._requests.append(ForwardPackets(s.key.vr, s.ifname, tuple(s.buffer), s.key))
-        s.buffer.clear()
+        self._requests.append(ForwardPackets(s.key.vr, s.ifname, s.buffer, s.key))
+        s.buffer = ()
         s.vrobj.buffered -= n
         s.triggers_forwarded += n
         self._count(s, C.TRIGGERS_FORWARDED, n)
@@ -116,7 +116,7 @@ class SessionActions(TunnelGlue):
     def _a_drop_buffer(self, s: SessionEntry, now: float, packet: Packet) -> None:
         n = len(s.buffer)
         if n:
-            s.buffer.clear()
+            s.buffer = ()
             s.vrobj.buffered -= n
             self._count(s, C.TRIGGERS_DISCARDED, n)
 

@@ -52,7 +52,7 @@ class SessionEntry:
     state_since: float = 0.0
     user_name: str = ""
     user_name_rd: str | None = None         # the route distinguisher user_name was made with
-    buffer: list[bytes] = field(default_factory=list)   # (a deque costs 700 B empty)
+    buffer: tuple[bytes, ...] = ()        # held triggers (empty: shared, no list per session)
     triggers_forwarded: int = 0
     counters: Counters = field(default_factory=Counters)
     inhibit_count: int = 0

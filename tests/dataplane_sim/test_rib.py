@@ -89,3 +89,27 @@ def test_64000_access_routes():
         rib.remove(route)
     assert present(rib.lookup(ipaddress.IPv4Address(base + 5))).protocol == "dial-out"
     assert present(rib.lookup(ipaddress.IPv4Address(base + 40000))).protocol == "access"
+
+
+def test_routes_of_an_interface_small_and_many():
+    """A session interface's route or two are kept in a short list; a port with many routes
+    goes over to a dict, and both kinds answer, remove and go away alike."""
+    from engine.rib import SMALL
+    rib = Rib()
+    rib.add(r("10.9.0.1/32", "connected", "ppp1"))
+    rib.add(r("10.9.0.1/32", "access", "ppp1"))
+    assert isinstance(rib._by_ifname["ppp1"], list)            # 2 routes: no dict (232 B)
+    many = [r(f"10.8.{i // 250}.{i % 250}/32", "static", "gi1/0") for i in range(SMALL * 4)]
+    for x in many:
+        rib.add(x)
+    assert isinstance(rib._by_ifname["gi1/0"], dict)
+    assert rib.routes_via("gi1/0") == many
+    for x in many[::2]:
+        assert rib.remove(x)
+    assert rib.routes_via("gi1/0") == many[1::2]
+    assert not rib.remove(many[0])
+    assert rib.remove(r("10.9.0.1/32", "access", "ppp1"))
+    assert rib.routes_via("ppp1") == [r("10.9.0.1/32", "connected", "ppp1")]
+    assert rib.remove_interface("ppp1") == [r("10.9.0.1/32", "connected", "ppp1")]
+    assert sorted(rib.remove_interface("gi1/0"), key=str) == sorted(many[1::2], key=str)
+    assert len(rib) == 0 and rib.interfaces() == []

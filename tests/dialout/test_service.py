@@ -76,6 +76,8 @@ def test_full_success_flow_requests():
     assert (snap.tunnel_id, snap.session_id, snap.ifname) == (11, 22, "ppp1")
     assert snap.access_routes == (ipaddress.IPv4Network("10.10.1.1/32"),)
     assert snap.triggers_forwarded == 3 and snap.triggers_buffered == 0
+    # a session holding no trigger holds no buffer of its own (64,000 of them idle)
+    assert h.svc._sessions[h.key(DST)].buffer == ()
     c = h.svc.snapshot(now=h.now).chassis.counters
     assert (c.sessions_created, c.triggers_received, c.triggers_enqueued,
             c.triggers_forwarded, c.auth_requests, c.auth_grants, c.dialouts_requested,
