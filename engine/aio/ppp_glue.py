@@ -56,15 +56,25 @@ def link_down_reason(reason: str, cause: pe.DownCause) -> str:
 #: under 30 % loss within the connect timeout (bench/loss.py).
 SESSION_RESTART_TIMER = 1.0
 MAX_RENEGOTIATIONS = 3          # LCP re-openings (and so CPE re-authentications) per call
-CONFIG_CACHE = 1024              # distinct link configurations kept for sharing
+CONFIG_CACHE = 1024              # distinct link configurations (local addresses) shared
 
 
 class PppGlue:
     def __init__(self, engine: Engine) -> None:
         self.e = engine
         self._configs: dict[tuple[Any, ...], PppConfig] = {}
+        self._locals: dict[str, ipaddress.IPv4Address] = {}
 
     # ---------------------------------------------------------------- building the link
+    def _local_address(self, text: str) -> ipaddress.IPv4Address:
+        """Our end of a link: the same loopback address for most calls, so one object."""
+        addr = self._locals.get(text)
+        if addr is None:
+            if len(self._locals) >= CONFIG_CACHE:
+                self._locals.clear()
+            addr = self._locals[text] = ipaddress.IPv4Address(text)
+        return addr
+
     def _config(self, prof: ProfileConfig, auth_protocol: int, username: str,
                 password: str, local_ip: str) -> PppConfig:
         """The link configuration of a call; calls with the same profile and credentials
@@ -219,7 +229,7 @@ class PppGlue:
         call.peer_ip = ev.peer_ip
         # parsed once here; the dial-out records and the dataplane keep these objects
         peer = ipaddress.IPv4Address(ev.peer_ip) if ev.peer_ip is not None else None
-        local = ipaddress.IPv4Address(ev.local_ip) if ev.local_ip is not None else None
+        local = self._local_address(ev.local_ip) if ev.local_ip is not None else None
         routes = self.access_routes(call, peer)
         idle = float(call.profile.ip_inactivity_timer) if call.profile else 0.0
         f = call.framed

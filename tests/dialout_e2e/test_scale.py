@@ -41,6 +41,7 @@ async def test_burst_then_clear_everything(tmp_path, caplog):
         # and an up link keeps nothing of its authentication phase but the outcome
         links = [c.ppp for c in r.engine._calls.values()]
         assert len({id(link.config) for link in links}) == 1
+        assert len({id(s.local_ip) for s in r.engine.dialout._sessions.values()}) == 1
         assert all(link.auth_peer.challenge == b"" and link.auth_local._answered == ()
                    for link in links)
 
