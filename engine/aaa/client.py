@@ -171,6 +171,7 @@ class RadiusClient:
         for i, s in enumerate(self.servers):
             self._addr_index.setdefault((s.address, s.port), i)
             self._host_index.setdefault(s.address, i)
+        self._of_kind: dict[str, list[int]] = {}   # kind -> its servers' indexes (read-only)
         self._pending: dict[int, _Pending] = {}
         # identifiers are unique per (socket, server address, port)
         self._by_wire: dict[tuple[int, str, int, int], int] = {}
@@ -324,12 +325,19 @@ class RadiusClient:
         rid = self._next_id
         self._next_id += 1
         attrs = spec.attributes
-        if self.nas_ip and not any(n in ("NAS-IP-Address", "NAS-Identifier")
-                                   for n, _ in attrs):
-            attrs = attrs + (("NAS-IP-Address", self.nas_ip),)
-        idxs = [i for i, s in enumerate(self.servers) if s.kind == spec.kind]
+        if self.nas_ip:
+            for n, _ in attrs:
+                if n == "NAS-IP-Address" or n == "NAS-Identifier":
+                    break
+            else:
+                attrs = attrs + (("NAS-IP-Address", self.nas_ip),)
+        idxs = self._of_kind.get(spec.kind)
+        if idxs is None:
+            idxs = self._of_kind[spec.kind] = [i for i, s in enumerate(self.servers)
+                                               if s.kind == spec.kind]
         alive = [i for i in idxs if not _is_dead(self._stats[i], now)]
-        p = _Pending(rid, spec, codec.encode_attributes(attrs), alive or idxs, not alive, now)
+        p = _Pending(rid, spec, codec.encode_attributes(attrs), alive or list(idxs), not alive,
+                     now)
         self._pending[rid] = p
         return p
 

@@ -44,6 +44,10 @@ class VrRadius:
     local_host: str = "0.0.0.0"
     in_namespace: bool = False               # sockets made by the VR's socket factory
     callbacks: dict[int, Callback] = field(default_factory=dict)
+    kinds: frozenset[str] = frozenset()      # the servers' kinds ("auth", "acct")
+
+    def __post_init__(self) -> None:
+        self.kinds = frozenset(s.kind for s in self.servers)
 
 
 class RadiusClients:
@@ -128,7 +132,7 @@ class RadiusClients:
 
     def has(self, vr: str, kind: str) -> bool:
         entry = self.by_vr.get(vr)
-        return entry is not None and any(s.kind == kind for s in entry.servers)
+        return entry is not None and kind in entry.kinds
 
     def ask(self, vr: str, spec: radius.RequestSpec, callback: Callback) -> bool:
         """Send ``spec`` through the VR's servers; False when it has none of that kind."""
