@@ -190,14 +190,14 @@ def engine_config(home_port: int, lns_port: int, max_connecting: int) -> EngineC
 class Bench:
     def __init__(self, eng: Engine) -> None:
         self.eng = eng
-        self.installed: dict[str, float] = {}
-        self.waiter: tuple[str, asyncio.Future] | None = None
+        self.installed: dict[ipaddress.IPv4Address, float] = {}
+        self.waiter: tuple[ipaddress.IPv4Address, asyncio.Future] | None = None
         orig = eng.dataplane.install_routes
 
         def hooked(req, orig=orig):
             orig(req)
             if req.session_key is not None:
-                dst = str(req.session_key.dst)
+                dst = req.session_key.dst          # an address object: no str() per route
                 t = time.perf_counter()
                 self.installed[dst] = t
                 w = self.waiter
@@ -247,7 +247,7 @@ class Bench:
                 if delay > 0:
                     await asyncio.sleep(delay)
             fut = loop.create_future()
-            self.waiter = (d, fut)
+            self.waiter = (ipaddress.IPv4Address(d), fut)
             t0 = time.perf_counter()
             self.trigger(d)
             t1 = await asyncio.wait_for(fut, 10)

@@ -99,8 +99,12 @@ def in_service(eng: Engine) -> set[str]:
             if str(s.state) == "inService"}
 
 
+def installed(b: Bench) -> set[str]:
+    return {str(a) for a in b.installed}
+
+
 async def wait_installed(b: Bench, want: set[str], until: float) -> None:
-    while not want <= set(b.installed) and time.monotonic() < until:
+    while not want <= installed(b) and time.monotonic() < until:
         await asyncio.sleep(0.02)
 
 
@@ -130,17 +134,18 @@ async def run_level(loss: float, by: str, args: argparse.Namespace) -> None:
             b.trigger(d)
         await wait_installed(b, set(dests), start + ct)
         within = sum(1 for t in b.installed.values() if t - t0 <= ct)
-        up_first = set(b.installed)
+        up_first = installed(b)
         # every call that did not make it has left connecting by now (connect timer)
         await asyncio.sleep(1.0)
-        missing = [d for d in dests if d not in b.installed]
+        now_up = installed(b)
+        missing = [d for d in dests if d not in now_up]
         for d in missing:
             eng.reset_sessions("home", d)
         start2 = time.monotonic()
         for d in missing:
             b.trigger(d)
         await wait_installed(b, set(dests), start2 + ct)
-        after = len(set(b.installed) & set(dests))
+        after = len(installed(b) & set(dests))
         snap = eng.snapshot()
         gone = up_first - in_service(eng)
         lost = len(gone)

@@ -44,6 +44,17 @@ class PooledRandom(random.Random):
         x = int.from_bytes(self._take(nbytes), "big")
         return x >> (nbytes * 8 - k)
 
+    def _randbelow(self, n: int) -> int:
+        """0 <= x < n by rejection, straight from the pool (``randrange``/``randint`` use
+        it; the inherited one goes through ``getrandbits`` once per try)."""
+        k = n.bit_length()
+        nbytes = (k + 7) // 8
+        shift = nbytes * 8 - k
+        while True:
+            x = int.from_bytes(self._take(nbytes), "big") >> shift
+            if x < n:
+                return x
+
     def randbytes(self, n: int) -> bytes:
         return self._take(n)
 

@@ -55,3 +55,22 @@ def test_bytes_are_never_handed_out_twice(monkeypatch):
 
 def test_the_engine_draws_from_the_pool():
     assert isinstance(Engine(output=lambda line: None).rng, PooledRandom)
+
+
+def test_ranges_are_uniform_and_drawn_from_the_pool_directly(monkeypatch):
+    r = PooledRandom(chunk=4096)
+    draws: list[int] = []
+    real = r._take
+
+    def take(n: int) -> bytes:
+        draws.append(n)
+        return real(n)
+    monkeypatch.setattr(r, "_take", take)
+    monkeypatch.setattr(r, "getrandbits", None)       # not used for ranges
+    counts = [0] * 6
+    for _ in range(6000):
+        counts[r.randint(1, 6) - 1] += 1
+    assert all(800 < c < 1200 for c in counts)         # about 1000 each
+    assert set(draws) == {1}                            # one byte per try for a 3-bit number
+    assert all(0 <= r.randrange(256) < 256 for _ in range(100))
+    assert {r.randrange(2) for _ in range(100)} == {0, 1}
