@@ -387,7 +387,7 @@ def message_authenticator(code: int, ident: int, vector: bytes, attrs_zeroed: by
     """HMAC-MD5 over the packet with the Message-Authenticator value zeroed and the
     given authenticator field (RFC 2869 §5.14, RFC 3579 §3.2)."""
     header = struct.pack("!BBH", code, ident, 20 + len(attrs_zeroed))
-    return hmac.new(secret, header + vector + attrs_zeroed, hashlib.md5).digest()
+    return hmac.digest(secret, header + vector + attrs_zeroed, "md5")      # one-shot, in C
 
 
 def build_access_request(ident: int, authenticator: bytes, attrs: bytes, secret: bytes,
