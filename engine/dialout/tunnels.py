@@ -4,7 +4,9 @@ when ``l2tp tunnel max-sessions`` caps the sessions of each) and tunnel results.
 
 ``_place`` emits ``OpenTunnel`` only when no tunnel with the same key is open or opening, then
 ``PlaceCall`` naming it; ``_detach`` releases a session's call and emits ``CloseTunnel`` when
-the last session leaves a tunnel.
+the last session leaves a tunnel.  A tunnel gone down (``on_tunnel_down``) is forgotten at once;
+its sessions are ended a bounded number at a time (``tunnel_down_step``), the integration ending
+the calls released in the same step.
 """
 from __future__ import annotations
 

@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
-from engine.aio.engine import TEARDOWN_SLICE
+from engine.aio.engine import TEARDOWN_SLICE, Engine
 from engine.dialout.causes import TerminateCause
+from jcli.context import Context, ListOutput, Options
+from jcli.executor import Executor
 from tests.dialout.test_scale_views import Ticker
+from tests.output import printed
 
 from .helpers import DOMAIN, LabSpec, cpe, dialout_reply, lac_addresses, running_lab, wait_for
 
@@ -35,6 +38,36 @@ def one_lac_spec(n: int) -> LabSpec:
                     for i in range(n)},
         lns_users={f"c{i}": (f"c{i}-pass", {"Service-Type": "Framed-User"}) for i in range(n)},
         cpes=[cpe(str(7000000 + i), f"c{i}", dest(i)) for i in range(n)])
+
+
+class EngineView:
+    """The engine as a shell sees it; the shell's own configuration does not reach it."""
+
+    def __init__(self, eng: Engine) -> None:
+        self._eng = eng
+
+    def apply_config(self, model: Any) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._eng, name)
+
+
+async def shell_for(eng: Engine) -> tuple[Context, Executor]:
+    ctx = Context(options=Options(startup="/dev/null"), output=ListOutput(),
+                  engine=EngineView(eng))
+    ex = Executor(ctx)
+    assert await ex.run_script(["virtual-router home", "!", "virtual-router lns", "!"],
+                               echo=False)
+    ctx.mode = "exec"
+    printed(ctx).take()
+    return ctx, ex
+
+
+async def run(ctx: Context, ex: Executor, line: str) -> list[str]:
+    assert await ex.execute(line), printed(ctx).take()
+    out: list[str] = printed(ctx).take()
+    return out
 
 
 def _lns(r: Any) -> Any:
@@ -141,9 +174,12 @@ async def test_trigger_while_the_tunnel_is_torn_down_opens_a_new_tunnel(tmp_path
             allowed[0] -= 1
             return real()
         eng.teardown.slice = gated
-        assert eng.clear_tunnels(tid) == 1
+        ctx, ex = await shell_for(eng)
+        assert await run(ctx, ex, f"clear l2tp tunnel {tid}") == ["1 tunnel(s) cleared"]
         p = eng.teardown_progress()
         assert p is not None and (p.total, p.done) == (N, 0)
+        out = await run(ctx, ex, "show l2tp dial-out")
+        assert f"  ending sessions of tunnels gone down: 0 of {N} done" in out, out
         assert r.snap().dialout.tunnels == ()          # the service forgot it at once
         # traffic to a session still queued goes nowhere and breaks nothing
         last = dest(N - 1)
@@ -155,11 +191,16 @@ async def test_trigger_while_the_tunnel_is_torn_down_opens_a_new_tunnel(tmp_path
         await wait_for(lambda: eng.teardown_progress().done == TEARDOWN_SLICE, 5)
         dormant = [str(s.destination) for s in r.snap().dialout.sessions
                    if str(s.state) == "dormant"]
-        assert len(dormant) == TEARDOWN_SLICE and last not in dormant
+        assert len(dormant) == TEARDOWN_SLICE
+        last = next(str(s.destination) for s in r.snap().dialout.sessions
+                    if str(s.state) == "inService")                # still queued
+        r.trigger(last)
         # a session already ended is triggered again: it dials over a new tunnel to the LAC
         r.trigger(dormant[0])
         await r.wait_state(dormant[0], "inService", 20)
         assert eng.teardown_progress().done == TEARDOWN_SLICE     # the rest still queued
+        out = await run(ctx, ex, "show l2tp dial-out")
+        assert f"  ending sessions of tunnels gone down: {TEARDOWN_SLICE} of {N} done" in out
         [t] = r.snap().dialout.tunnels
         assert t.sessions == 1 and t.tunnel_id != tid
         [call] = eng._calls.on_tunnel(t.tunnel_id)
@@ -167,6 +208,7 @@ async def test_trigger_while_the_tunnel_is_torn_down_opens_a_new_tunnel(tmp_path
         assert r.state(last) == "inService"
         allowed[0] = 10 ** 6
         await wait_for(lambda: eng.teardown_progress() is None, 20)
+        assert not any("gone down" in line for line in await run(ctx, ex, "show l2tp dial-out"))
         states = Counter(str(s.state) for s in r.snap().dialout.sessions)
         assert states == {"dormant": N - 1, "inService": 1}
         assert list(eng._calls.by_tunnel) == [t.tunnel_id]
