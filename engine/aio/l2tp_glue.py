@@ -189,6 +189,13 @@ class L2tpGlue:
 
     # ---------------------------------------------------------------- endpoint events
     def on_event(self, ev: Any) -> None:
+        if type(ev) is le.CallDown and ev.via_tunnel:
+            # a call ended with its tunnel (one such event per call, all in the batch that
+            # ends with the tunnel's TunnelDown): that TunnelDown ends them, a slice per loop
+            # turn, with this text as their reason
+            if ev.tunnel_id not in self._down_text:
+                self._down_text[ev.tunnel_id] = le.describe_call_down(ev)
+            return
         self._in_event += 1
         try:
             self._handle(ev)
@@ -216,12 +223,7 @@ class L2tpGlue:
                                          tunnel_id=ev.tunnel_id, session_id=ev.session_id)
         elif isinstance(ev, le.CallDown):
             call = calls.by_l2tp.get((ev.tunnel_id, ev.session_id))
-            if call is not None and ev.via_tunnel:
-                # the call ended with its tunnel: the TunnelDown that follows in this batch
-                # ends it with the others of the tunnel, a slice per loop turn
-                if ev.tunnel_id not in self._down_text:
-                    self._down_text[ev.tunnel_id] = le.describe_call_down(ev)
-            elif call is not None:
+            if call is not None:
                 # a LAC hanging up after its PPP peer ended the link: the link's reason
                 ppp_down = e.ppp.down_in_progress(call)
                 reason = call.down_reason or (ppp_down[0] if ppp_down else
