@@ -97,13 +97,13 @@ class Teardown:
         return False
 
     def tunnel_down(self, ref: int | None, reason: str, calls: dict[int, Call]) -> None:
-        """The L2TP tunnel under ``calls`` (and under the service's tunnel ``ref``) is gone:
-        the service forgets the tunnel now; its sessions and calls end in slices (at once
-        when they fit in one and nothing is queued)."""
+        """The L2TP tunnel under ``calls`` (a dictionary taken over) and under the service's
+        tunnel ``ref`` is gone: the service forgets the tunnel now; its sessions and calls
+        end in slices (at once when they fit in one and nothing is queued)."""
         e = self.e
         now = e.now()
         left = e.dialout.on_tunnel_down(ref, reason, now=now) if ref is not None else None
-        job = _TunnelDown(ref if left else None, reason, dict(calls))
+        job = _TunnelDown(ref if left else None, reason, calls)
         if job.ref is None and not job.calls:
             return
         if not self._jobs and max(left or 0, len(job.calls)) <= TEARDOWN_SLICE:
