@@ -10,7 +10,9 @@ with PPP keepalives off and then on at 30 s:
     longest the event loop was stalled meanwhile
   * ``show ip route virtual-router home | count``: time and longest stall
   * the dial-out rate of each batch as the table grows
-and at the largest N: ``clear l2tp dial-out session`` (the command's own time, the time until
+and at the largest N: one LAC's tunnel dropped (``clear l2tp tunnel <id>``: the command's own
+time, the time until every session it carried is gone, the longest stall meanwhile), then
+``clear l2tp dial-out session`` (the command's own time, the time until
 every session is gone, the longest stall meanwhile) and RSS after the clear against the RSS
 before the first dial-out.  Shows and clears run through the command executor, as typed.
 
@@ -210,6 +212,38 @@ async def shows(ex: Executor, sink: Sink, n: int, keepalive: int) -> int:
     return max(peak, mon.peak)
 
 
+async def drop_tunnel(eng: Engine, ex: Executor, sink: Sink, n: int, keepalive: int) -> None:
+    """``clear l2tp tunnel <id>`` of the tunnel carrying the most calls: how long until its
+    sessions are all gone (no call left on it, none of them inService) and the longest loop
+    stall meanwhile."""
+    tid, calls = max(((t, len(lt.calls)) for t, lt in eng.l2tp.tunnels.items()),
+                     key=lambda x: x[1])
+    in_service = eng.dialout.chassis_snapshot().sessions_by_state
+    up = dict(in_service).get("inService", 0)
+    k: dict[str, Any] = {"sessions": n, "keepalive": keepalive, "on_tunnel": calls}
+
+    def left() -> int:
+        on_tunnel = sum(1 for c in eng._calls.by_id.values() if c.tunnel_id == tid)
+        still_up = dict(eng.dialout.chassis_snapshot().sessions_by_state
+                        ).get("inService", 0) - (up - calls)
+        return max(on_tunnel, still_up)
+
+    async with Monitor() as mon:
+        t0 = time.perf_counter()
+        sink.reset()
+        assert await ex.execute(f"clear l2tp tunnel {tid}"), sink.last_line
+        t1 = time.perf_counter()
+        end = time.monotonic() + 120
+        while left() and time.monotonic() < end:
+            await asyncio.sleep(0.02)
+        t2 = time.perf_counter()
+    emit(f"tunnel_down_command_ms_{n}", round((t1 - t0) * 1000, 1), "ms",
+         goal="returns at once", said=sink.last_line, **k)
+    emit(f"tunnel_down_all_gone_s_{n}", round(t2 - t0, 2), "s", left=left(), **k)
+    emit(f"tunnel_down_max_stall_ms_{n}", round(mon.max_gap * 1000, 1), "ms", goal="<= 50",
+         **k)
+
+
 async def clear_all(eng: Engine, ex: Executor, sink: Sink, n: int, keepalive: int,
                     rss_base: int) -> None:
     k: dict[str, Any] = {"sessions": n, "keepalive": keepalive}   # extra columns of emit
@@ -273,6 +307,7 @@ async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs
             peak = await shows(ex, sink, n, keepalive)
             emit(f"rss_high_water_shows_mib_{n}", round(peak / MIB, 1), "MiB",
                  goal="<= 600 at 64,000", keepalive=keepalive)
+        await drop_tunnel(eng, ex, sink, have, keepalive)
         await clear_all(eng, ex, sink, have, keepalive, rss_base)
     finally:
         await eng.stop()

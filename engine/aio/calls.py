@@ -43,11 +43,13 @@ class Call:
 
 
 class CallTable:
-    """Calls by call id, by (tunnel id, session id) and by (VR, interface name)."""
+    """Calls by call id, by (tunnel id, session id), by tunnel id (the calls of one tunnel in
+    O(their number)) and by (VR, interface name)."""
 
     def __init__(self) -> None:
         self.by_id: dict[int, Call] = {}
         self.by_l2tp: dict[tuple[int, int], Call] = {}
+        self.by_tunnel: dict[int, dict[int, Call]] = {}     # tunnel id -> call id -> call
         self.by_if: dict[tuple[str, str], Call] = {}
 
     def __len__(self) -> int:
@@ -68,6 +70,20 @@ class CallTable:
     def add(self, call: Call) -> None:
         self.by_id[call.call_id] = call
         self.by_l2tp[(call.tunnel_id, call.session_id)] = call
+        on_tunnel = self.by_tunnel.get(call.tunnel_id)
+        if on_tunnel is None:
+            on_tunnel = self.by_tunnel[call.tunnel_id] = {}
+        on_tunnel[call.call_id] = call
+
+    def on_tunnel(self, tunnel_id: int) -> list[Call]:
+        """The calls on one tunnel."""
+        return list(self.by_tunnel.get(tunnel_id, {}).values())
+
+    def take_tunnel(self, tunnel_id: int) -> dict[int, Call]:
+        """The calls of a tunnel that is gone, by call id, no longer indexed under its id (a
+        new tunnel may get the same id while they are ended); each stays in the table until
+        ``pop``."""
+        return self.by_tunnel.pop(tunnel_id, {})
 
     def set_interface(self, call: Call, ifname: str) -> None:
         call.ifname = ifname
@@ -77,7 +93,12 @@ class CallTable:
         """Forget the call's id and L2TP keys; False when it was already gone."""
         if self.by_id.pop(call.call_id, None) is None:
             return False
-        self.by_l2tp.pop((call.tunnel_id, call.session_id), None)
+        key = (call.tunnel_id, call.session_id)
+        if self.by_l2tp.get(key) is call:
+            del self.by_l2tp[key]
+        on_tunnel = self.by_tunnel.get(call.tunnel_id)
+        if on_tunnel is not None and on_tunnel.pop(call.call_id, None) is call and not on_tunnel:
+            del self.by_tunnel[call.tunnel_id]
         return True
 
     def live(self, call: Call) -> bool:

@@ -29,8 +29,9 @@ accounting), ``ppp_glue`` (PPP links, CPE credentials, renegotiation), ``l2tp_gl
 calls, endpoint events), ``dataplane_glue`` (VRs, addresses, routes, session interfaces),
 ``calls`` (the call table), ``tracing`` (the debug kinds and their tracers), ``snapshots``
 (read-only views: ``EngineReads`` answers the show commands per object, by key or as lazy
-iterators; ``snapshot()`` copies everything and is for tests and tools only).  A large
-``clear l2tp dial-out session`` is carried out a slice per loop turn (``start_clear``).
+iterators; ``snapshot()`` copies everything and is for tests and tools only), ``teardown``
+(a large ``clear l2tp dial-out session`` and the sessions of a tunnel gone down, ended a slice
+per loop turn).
 ``Engine`` wires them together, applies the configuration and carries out the dial-out
 requests.
 """
@@ -41,7 +42,6 @@ import gc
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -70,6 +70,7 @@ from engine.aio.snapshots import (
     PppInterfaceSnapshot,
     subscriber_label,
 )
+from engine.aio.teardown import TEARDOWN_SLICE, Teardown
 from engine.aio.tracing import EngineDebug, format_dialout_trace
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
@@ -82,12 +83,8 @@ from engine.l2tp.udp import L2tpUdpAdapter
 log = logging.getLogger(__name__)
 
 
-__all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "Engine", "EngineSnapshot",
-           "PingResult", "PppInterfaceSnapshot", "format_dialout_trace"]
-
-
-#: sessions cleared per loop turn by a large ``clear l2tp dial-out session``
-CLEAR_SLICE = 64
+__all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "TEARDOWN_SLICE", "Engine",
+           "EngineSnapshot", "PingResult", "PppInterfaceSnapshot", "format_dialout_trace"]
 
 
 class Engine(EngineDebug):
@@ -130,11 +127,9 @@ class Engine(EngineDebug):
         self._ping_ident = self.rng.randrange(1, 0xFFFF)
         self._pumping = False
         self.started = time.time()
-        # ---- show-facing reads and sliced clears (see "clears in slices" below)
+        # ---- show-facing reads; sessions ended in slices (clears, tunnels gone down)
         self.reads = EngineReads(self)
-        self._clear_queue: deque[ds.SessionKey] = deque()
-        self._clear_progress: ClearProgress | None = None
-        self._clear_task: asyncio.Task[None] | None = None
+        self.teardown = Teardown(self)
 
     @property
     def dp(self) -> Any:
@@ -172,8 +167,7 @@ class Engine(EngineDebug):
         return self
 
     async def stop(self) -> None:
-        if self._clear_task is not None:
-            self._clear_task.cancel()
+        self.teardown.cancel()
         now = self.now()
         for call in self._calls.values():
             self.end_call(call, "administrative shutdown", TerminateCause.ADMIN_REBOOT, now=now,
@@ -488,44 +482,22 @@ class Engine(EngineDebug):
         self._pump()
         return n
 
-    # ---------------------------------------------------------------- clears in slices
+    # ---------------------------------------------------------------- teardown in slices
     def start_clear(self, vr: str | None = None, dst: Any = None) -> tuple[int, bool]:
         """``clear l2tp dial-out session``: (sessions named, whether all are gone already).
-        Up to ``CLEAR_SLICE`` sessions are cleared at once; more are queued and cleared a
+        Up to ``TEARDOWN_SLICE`` sessions are cleared at once; more are queued and cleared a
         slice per loop turn (CDNs then leave at the pace of each tunnel's window), so the
         router keeps answering; ``clear_progress`` tells how far it is."""
         keys = self.dialout.select(vr, dst)
-        if len(keys) <= CLEAR_SLICE and not self._clear_queue:
-            self.dialout.clear_keys(keys, now=self.now())
-            self._pump()
-            return len(keys), True
-        self._clear_queue.extend(keys)
-        p = self._clear_progress
-        self._clear_progress = (ClearProgress(len(keys), 0, self.now()) if p is None
-                                else ClearProgress(p.total + len(keys), p.done, p.started))
-        if self._clear_task is None and self.loop is not None:
-            self._clear_task = self.loop.create_task(self._clear_slices())
-        return len(keys), False
+        return len(keys), self.teardown.clear(keys)
 
     def clear_progress(self) -> ClearProgress | None:
         """The clear under way, or None."""
-        return self._clear_progress
+        return self.teardown.clearing()
 
-    async def _clear_slices(self) -> None:
-        q = self._clear_queue
-        try:
-            while q:
-                part = [q.popleft() for _ in range(min(CLEAR_SLICE, len(q)))]
-                self.dialout.clear_keys(part, now=self.now())
-                self._pump()
-                p = self._clear_progress
-                if p is not None:
-                    self._clear_progress = ClearProgress(p.total, p.done + len(part), p.started)
-                await asyncio.sleep(0)
-        finally:
-            self._clear_task = None
-            self._clear_progress = None
-            q.clear()
+    def teardown_progress(self) -> ClearProgress | None:
+        """The sessions of tunnels gone down still being ended, or None."""
+        return self.teardown.tunnels_down()
 
     def reset_sessions(self, vr: str | None = None, dst: Any = None) -> int:
         n = self.dialout.reset(vr, dst, now=self.now())

@@ -73,7 +73,7 @@ class EngineSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class ClearProgress:
-    """A ``clear l2tp dial-out session`` carried out in slices: how far it is."""
+    """Sessions ended in slices (a large clear, the sessions of tunnels gone down): how far."""
     total: int
     done: int
     started: float
@@ -98,6 +98,10 @@ class EngineReads:
 
     def clearing(self) -> ClearProgress | None:
         return self._e.clear_progress()
+
+    def tunnels_down(self) -> ClearProgress | None:
+        """The sessions of tunnels gone down still being ended (a slice per loop turn)."""
+        return self._e.teardown_progress()
 
     def vrs(self) -> tuple[Any, ...]:
         return self._e.dialout.vr_snapshots()

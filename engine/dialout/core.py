@@ -57,6 +57,8 @@ class ServiceCore:
         self._calls: dict[int, SessionKey] = {}
         self._tunnels: dict[int, TunnelEntry] = {}
         self._tunnel_by_key: dict[tuple[str, str, str], TunnelEntry] = {}
+        # tunnels gone down whose sessions are still to be ended (``tunnel_down_step``)
+        self._downed: dict[int, TunnelEntry] = {}
         self._free_ifnums: list[int] = []
         self._next_ifnum = 1
         self.ifname_prefix = ifname_prefix

@@ -33,9 +33,10 @@ class TunnelEntry:
     ref: int
     vr: str
     tdef: TunnelDef
-    state: str = "connecting"
+    state: str = "connecting"                # connecting, established, down
     tunnel_id: int | None = None
     sessions: set[SessionKey] = field(default_factory=set)
+    down_reason: str = ""                    # why it went down (its sessions' reason)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -4,7 +4,9 @@ when ``l2tp tunnel max-sessions`` caps the sessions of each) and tunnel results.
 
 ``_place`` emits ``OpenTunnel`` only when no tunnel with the same key is open or opening, then
 ``PlaceCall`` naming it; ``_detach`` releases a session's call and emits ``CloseTunnel`` when
-the last session leaves a tunnel.
+the last session leaves a tunnel.  A tunnel gone down (``on_tunnel_down``) is forgotten at once;
+its sessions are ended a bounded number at a time (``tunnel_down_step``), the integration ending
+the calls released in the same step.
 """
 from __future__ import annotations
 
@@ -113,43 +115,87 @@ class TunnelGlue(ServiceCore):
 
     def on_tunnel_result(self, tunnel_ref: int, ok: bool, reason: str = "", *, now: float,
                          tunnel_id: int | None = None) -> None:
-        """The tunnel ``tunnel_ref`` came up (ok) or failed / went down (not ok)."""
+        """The tunnel ``tunnel_ref`` came up (ok) or failed / went down (not ok: every session
+        on it is ended now; ``on_tunnel_down`` + ``tunnel_down_step`` spread that work)."""
+        if not ok:
+            if self.on_tunnel_down(tunnel_ref, reason, now=now) is not None:
+                self.tunnel_down_step(tunnel_ref, now=now)
+            return
         tun = self._tunnels.get(tunnel_ref)
         if tun is None:
             self.stale_inputs += 1
             return
-        if ok:
-            if tun.state == "established":
-                self.stale_inputs += 1
-                return
-            tun.state = "established"
-            tun.tunnel_id = tunnel_id
-            self.destinations.success(tun.tdef.server_endpoint, now=now)
-            for key in tun.sessions:
-                s = self._sessions.get(key)
-                if s is not None:
-                    s.tunnel_id = tunnel_id
-            if self.tracing:
-                self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
-                            "established", now)
+        if tun.state == "established":
+            self.stale_inputs += 1
             return
-        was_setup = tun.state == "connecting"
-        self._forget_tunnel(tun)
-        reason = reason or ("tunnel set-up failed" if was_setup else "tunnel down")
+        tun.state = "established"
+        tun.tunnel_id = tunnel_id
+        self.destinations.success(tun.tdef.server_endpoint, now=now)
+        for key in tun.sessions:
+            s = self._sessions.get(key)
+            if s is not None:
+                s.tunnel_id = tunnel_id
         if self.tracing:
             self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
-                        f"down: {reason}", now)
+                        "established", now)
+
+    def on_tunnel_down(self, tunnel_ref: int, reason: str = "", *, now: float) -> int | None:
+        """The tunnel ``tunnel_ref`` failed or went down.  At once: it takes no new call (a
+        new trigger opens another tunnel to the same endpoint) and, when it failed during
+        set-up, its destination is locked out.  Its sessions are ended by
+        ``tunnel_down_step``, a bounded number per call.  Returns how many sessions are left
+        to end (None: an unknown tunnel, counted as a stale input)."""
+        tun = self._tunnels.get(tunnel_ref)
+        if tun is None:
+            self.stale_inputs += 1
+            return None
+        was_setup = tun.state == "connecting"
+        self._forget_tunnel(tun)
+        tun.state = "down"
+        tun.down_reason = reason or ("tunnel set-up failed" if was_setup else "tunnel down")
+        if self.tracing:
+            self._trace(tun.vr, None, f"tunnel {tunnel_ref} to {tun.tdef.server_endpoint} "
+                        f"down: {tun.down_reason}", now)
         if was_setup:
-            self.destinations.lock_out(tun.tdef.server_endpoint, reason, now=now)
-        for key in list(tun.sessions):
+            self.destinations.lock_out(tun.tdef.server_endpoint, tun.down_reason, now=now)
+        if tun.sessions:
+            self._downed[tunnel_ref] = tun
+        return len(tun.sessions)
+
+    def tunnel_down_step(self, tunnel_ref: int, *, now: float,
+                         limit: int | None = None) -> list[int]:
+        """End up to ``limit`` (None: all) sessions still on the tunnel ``tunnel_ref`` gone
+        down (``on_tunnel_down``): each released from its call and fed the call's end with
+        the tunnel's reason (call-down from inService -> dormant; during set-up the next
+        candidate, or call-failed).  Returns the call ids released: the calls the
+        integration ends now, in the same step, without a report."""
+        tun = self._downed.get(tunnel_ref)
+        if tun is None:
+            return []
+        released: list[int] = []
+        pending = tun.sessions
+        while pending and (limit is None or len(released) < limit):
+            key = pending.pop()
             s = self._sessions.get(key)
             if s is None or s.tunnel is not tun:
                 continue
+            call_id = s.call_id
             self._detach(s, close_tunnel=False)
-            s.failure_reason = reason
+            if call_id is not None:
+                released.append(call_id)
+            s.failure_reason = tun.down_reason
             if s.state is S.CONNECTING:
                 self._fire(s, E.CALL_FAILED if s.call_established_before else E.SETUP_FAILED,
                            now=now)
             elif s.state is S.IN_SERVICE:
+                self._count(s, C.DIALOUTS_TORN_DOWN)
                 self._fire(s, E.CALL_DOWN, now=now)
+        if not pending:
+            del self._downed[tunnel_ref]
         self._drain_pending(now)
+        return released
+
+    def tunnel_down_left(self, tunnel_ref: int) -> int:
+        """Sessions still to end on the tunnel ``tunnel_ref`` gone down."""
+        tun = self._downed.get(tunnel_ref)
+        return 0 if tun is None else len(tun.sessions)

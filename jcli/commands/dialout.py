@@ -92,6 +92,9 @@ def _render_chassis(d) -> list[str]:
     if c.get("clearing"):
         lines.append(f"  clearing sessions: {c['clearing']['done']} of "
                      f"{c['clearing']['total']} done")
+    if c.get("tunnels_down"):
+        lines.append(f"  ending sessions of tunnels gone down: {c['tunnels_down']['done']} of "
+                     f"{c['tunnels_down']['total']} done")
     lines.append("Counters:")
     lines += _counter_lines(c["counters"])
     return lines
@@ -104,6 +107,9 @@ def show_dialout(ctx):
     clearing = reads.clearing()
     if clearing is not None:
         data["clearing"] = {"total": clearing.total, "done": clearing.done}
+    down = reads.tunnels_down()
+    if down is not None:
+        data["tunnels_down"] = {"total": down.total, "done": down.done}
     return ShowResult(data, _render_chassis)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine import icmp
-from engine.aio.engine import CLEAR_SLICE
+from engine.aio.engine import TEARDOWN_SLICE as CLEAR_SLICE
 from engine.types import Route
 from jcli.bridge import RouterEngine
 from jcli.context import Context, ListOutput, Options
