@@ -87,7 +87,7 @@ async def test_tunnel_down_touches_only_its_own_calls(engine: Engine):
     def end_call(c: Call, *args: Any, **kw: Any) -> None:
         ended.append(c.call_id)
         real(c, *args, **kw)
-    eng.end_call = end_call                      # type: ignore[method-assign]
+    eng.end_call = end_call              # type: ignore[method-assign, assignment]
     CountingDict.walks = 0
     eng.l2tp_glue.on_event(le.TunnelDown(small, 1, 0, "bye", True))
     assert sorted(ended) == [5000, 5001, 5002]

@@ -348,7 +348,9 @@ def test_snapshot_fields():
 def _chap_frames(frames, code):
     out = []
     for f in frames:
-        proto, info = F.split_frame(f)
+        split = F.split_frame(f)
+        assert split is not None
+        proto, info = split
         if proto == F.PROTO_CHAP and info[0] == code:
             out.append(info)
     return out
