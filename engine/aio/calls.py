@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from engine.aaa import client as radius
 from engine.aio.config import ProfileConfig
 from engine.aio.driver import CoreTimer
+from engine.compact import compact
 from engine.dialin.sessions import Session as DialinSession
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
@@ -78,7 +79,16 @@ class CallTable:
         if self.by_id.pop(call.call_id, None) is None:
             return False
         self.by_l2tp.pop((call.tunnel_id, call.session_id), None)
+        compact(self.by_id)
+        compact(self.by_l2tp)
         return True
+
+    def pop_interface(self, vr: str, ifname: str) -> Call | None:
+        """Forget the call behind interface ``ifname`` of ``vr``; the call, or None."""
+        call = self.by_if.pop((vr, ifname), None)
+        if call is not None:
+            compact(self.by_if)
+        return call
 
     def live(self, call: Call) -> bool:
         return self.by_id.get(call.call_id) is call

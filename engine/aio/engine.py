@@ -47,7 +47,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine import icmp
-from engine.aio import aaa_glue
+from engine.aio import aaa_glue, memory
 from engine.aio.aaa_glue import (
     AUTH_PROTOCOL_CODES,
     AUTH_PROTOCOLS,
@@ -134,6 +134,7 @@ class Engine(EngineDebug):
         self._clear_queue: deque[ds.SessionKey] = deque()
         self._clear_progress: ClearProgress | None = None
         self._clear_task: asyncio.Task[None] | None = None
+        self.memory_releases = 0                     # after_teardown runs
 
     @property
     def dp(self) -> Any:
@@ -512,10 +513,17 @@ class Engine(EngineDebug):
                 if p is not None:
                     self._clear_progress = ClearProgress(p.total, p.done + len(part), p.started)
                 await asyncio.sleep(0)
+            self.after_teardown()
         finally:
             self._clear_task = None
             self._clear_progress = None
             q.clear()
+
+    def after_teardown(self) -> None:
+        """A large teardown is done (a sliced clear, the sessions of a tunnel): give the memory
+        it freed back to the system (``engine.aio.memory``)."""
+        self.memory_releases += 1
+        memory.release_memory()
 
     def reset_sessions(self, vr: str | None = None, dst: Any = None) -> int:
         n = self.dialout.reset(vr, dst, now=self.now())
