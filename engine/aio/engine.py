@@ -396,6 +396,11 @@ class Engine(EngineDebug):
         if send_cdn:
             self.l2tp.disconnect_call(call.tunnel_id, call.session_id, message=reason,
                                       now=now)
+        if call.ppp_timer is not None:          # the timer and the link point back at the call
+            call.ppp_timer.cancel()
+            call.ppp_timer = None
+        if call.ppp is not None:
+            call.ppp.release()
         if report:
             if call.established:
                 self.dialout.on_call_down(call.key, reason, now=now)
