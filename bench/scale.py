@@ -14,6 +14,10 @@ and at the largest N: ``clear l2tp dial-out session`` (the command's own time, t
 every session is gone, the longest stall meanwhile) and RSS after the clear against the RSS
 before the first dial-out.  Shows and clears run through the command executor, as typed.
 
+The RSS rows name the allocator of Python objects (``PYTHONMALLOC``, set before the interpreter
+starts): with the default ``pymalloc`` a few objects that outlive a flood keep whole 1 MiB
+arenas; ``PYTHONMALLOC=malloc python bench/scale.py`` measures what the service unit runs with.
+
 Prints one JSON line per figure: {"bench", "metric", "value", "unit", "goal", ...}.
 usage: python bench/scale.py [--sizes 16000,32000,64000] [--keepalives 0,30] [--quick]
 """
@@ -41,6 +45,7 @@ from jcli.context import Context, Options, Output  # noqa: E402
 from jcli.executor import Executor  # noqa: E402
 
 MIB = 2 ** 20
+ALLOCATOR = os.environ.get("PYTHONMALLOC") or "pymalloc"
 
 
 def emit(metric: str, value: Any, unit: str, *, goal: str | None = None, **extra: Any) -> None:
@@ -233,7 +238,8 @@ async def clear_all(eng: Engine, ex: Executor, sink: Sink, n: int, keepalive: in
     after = bd.rss()
     emit(f"rss_after_clear_mib_{n}", round(after / MIB, 1), "MiB",
          goal=f"<= {round(rss_base * 1.2 / MIB, 1)} (baseline + 20 %)",
-         baseline_mib=round(rss_base / MIB, 1), **k)
+         baseline_mib=round(rss_base / MIB, 1), ratio=round(after / rss_base, 2),
+         allocator=ALLOCATOR, **k)
 
 
 async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs: int) -> None:
@@ -261,7 +267,8 @@ async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs
         ctx, ex, sink = await shell_for(eng)
         gc.collect()
         rss_base = bd.rss()
-        emit("rss_baseline_mib", round(rss_base / MIB, 1), "MiB", keepalive=keepalive)
+        emit("rss_baseline_mib", round(rss_base / MIB, 1), "MiB", keepalive=keepalive,
+             allocator=ALLOCATOR)
         have = 0
         for n in sorted(sizes):
             await grow(b, have, n, batch, keepalive, timeout)

@@ -2,9 +2,12 @@
 
 Freeing tens of thousands of sessions frees their objects, but the process keeps the pages:
 the C allocator holds freed chunks for reuse and only gives back the top of its heap by itself.
-``release_memory()`` collects cyclic garbage left by the teardown and asks glibc to return every
-free page (``malloc_trim(0)``, which also releases whole free pages in the middle of the heap).
-On other C libraries and platforms the trim is a no-op.
+``release_memory()`` asks glibc to return every free page (``malloc_trim(0)``, which also
+releases whole free pages in the middle of the heap); on other C libraries and platforms it is a
+no-op.  A torn-down session leaves no reference cycle (``PppLink.release``), so its memory is
+free when the teardown ends; only the young generations are collected here, because a full
+collection costs time in proportion to every live object (hundreds of milliseconds with tens
+of thousands of sessions still up), with the event loop stopped.
 
 How much comes back depends on the allocator serving Python objects: with the default
 ``pymalloc``, objects live in 1 MiB arenas that go back to the system only once entirely empty,
@@ -56,15 +59,15 @@ def trim_heap() -> bool:
 @dataclass(frozen=True, slots=True)
 class Release:
     """What one ``release_memory`` did."""
-    collected: int          # unreachable objects found by the collector
+    collected: int          # unreachable young objects found by the collector
     trimmed: bool           # the C allocator gave pages back
     seconds: float          # time spent (the event loop is not served meanwhile)
 
 
 def release_memory() -> Release:
-    """Collect cyclic garbage, then return free pages to the system."""
+    """Collect young cyclic garbage, then return free pages to the system."""
     t0 = time.perf_counter()
-    collected = gc.collect()
+    collected = gc.collect(1)
     trimmed = trim_heap()
     r = Release(collected, trimmed, time.perf_counter() - t0)
     log.debug("memory released after teardown: %d objects collected, trimmed=%s, %.1f ms",
