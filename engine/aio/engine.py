@@ -88,6 +88,9 @@ __all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "Engine", "Engi
 
 #: sessions cleared per loop turn by a large ``clear l2tp dial-out session``
 CLEAR_SLICE = 64
+#: after a large teardown, a full garbage collection when at most this many calls and dial-out
+#: sessions are left (it costs in proportion to them: about 15 tracked objects each)
+FULL_COLLECT_MAX_SESSIONS = 2000
 
 
 class Engine(EngineDebug):
@@ -528,7 +531,8 @@ class Engine(EngineDebug):
         """A large teardown is done (a sliced clear, the sessions of a tunnel): give the memory
         it freed back to the system (``engine.aio.memory``)."""
         self.memory_releases += 1
-        memory.release_memory()
+        memory.release_memory(
+            full=len(self._calls) + len(self.dialout) <= FULL_COLLECT_MAX_SESSIONS)
 
     def reset_sessions(self, vr: str | None = None, dst: Any = None) -> int:
         n = self.dialout.reset(vr, dst, now=self.now())

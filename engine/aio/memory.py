@@ -5,9 +5,11 @@ the C allocator holds freed chunks for reuse and only gives back the top of its 
 ``release_memory()`` asks glibc to return every free page (``malloc_trim(0)``, which also
 releases whole free pages in the middle of the heap); on other C libraries and platforms it is a
 no-op.  A torn-down session leaves no reference cycle (``PppLink.release``), so its memory is
-free when the teardown ends; only the young generations are collected here, because a full
-collection costs time in proportion to every live object (hundreds of milliseconds with tens
-of thousands of sessions still up), with the event loop stopped.
+free when the teardown ends; what else waits for the collector (garbage of earlier commands,
+scattered among the freed pages) is collected first, fully only when few sessions are left:
+a full collection costs time in proportion to every live object (hundreds of milliseconds
+with tens of thousands of sessions up, the event loop stopped meanwhile), a collection of the
+young generations only what was allocated lately.
 
 How much comes back depends on the allocator serving Python objects: with the default
 ``pymalloc``, objects live in 1 MiB arenas that go back to the system only once entirely empty,
@@ -59,15 +61,16 @@ def trim_heap() -> bool:
 @dataclass(frozen=True, slots=True)
 class Release:
     """What one ``release_memory`` did."""
-    collected: int          # unreachable young objects found by the collector
+    collected: int          # unreachable objects found by the collector
     trimmed: bool           # the C allocator gave pages back
     seconds: float          # time spent (the event loop is not served meanwhile)
 
 
-def release_memory() -> Release:
-    """Collect young cyclic garbage, then return free pages to the system."""
+def release_memory(*, full: bool) -> Release:
+    """Collect cyclic garbage (every generation if ``full``, else the young ones), then return
+    free pages to the system."""
     t0 = time.perf_counter()
-    collected = gc.collect(1)
+    collected = gc.collect(2 if full else 1)
     trimmed = trim_heap()
     r = Release(collected, trimmed, time.perf_counter() - t0)
     log.debug("memory released after teardown: %d objects collected, trimmed=%s, %.1f ms",

@@ -59,12 +59,12 @@ async def test_clear_gives_index_tables_back_and_leaves_no_cycles(monkeypatch):
             f.write(bd.lab_text(N, addrs, home_port, lns_port))
         lab = bd.start_lab(path)
         eng = Engine(output=lambda line: None)
-        releases: list[int] = []           # PppLink objects alive when the hook ran
+        releases: list[tuple[int, bool]] = []     # (PppLink objects alive, full) per release
         real_release = memory.release_memory
 
-        def release() -> memory.Release:
-            releases.append(live_links())
-            return real_release()
+        def release(*, full: bool) -> memory.Release:
+            releases.append((live_links(), full))
+            return real_release(full=full)
 
         monkeypatch.setattr(memory, "release_memory", release)
         gc_was_enabled = gc.isenabled()
@@ -94,7 +94,8 @@ async def test_clear_gives_index_tables_back_and_leaves_no_cycles(monkeypatch):
                 await asyncio.sleep(0.01)
             assert not eng.dialout and not eng._calls
             assert eng.memory_releases == 1
-            assert releases == [0]              # no torn-down link waited for the collector
+            # no torn-down link waited for the collector; few sessions left: a full collection
+            assert releases == [(0, True)]
             assert live_links() == 0
 
             grown = {name: sys.getsizeof(ix) for name, ix in session_indexes(eng)
