@@ -16,6 +16,10 @@ time, the time until every session it carried is gone, the longest stall meanwhi
 every session is gone, the longest stall meanwhile) and RSS after the clear against the RSS
 before the first dial-out.  Shows and clears run through the command executor, as typed.
 
+The RSS rows name the allocator of Python objects (``PYTHONMALLOC``, set before the interpreter
+starts): with the default ``pymalloc`` a few objects that outlive a flood keep whole 1 MiB
+arenas; ``PYTHONMALLOC=malloc python bench/scale.py`` measures what the service unit runs with.
+
 Prints one JSON line per figure: {"bench", "metric", "value", "unit", "goal", ...}.
 usage: python bench/scale.py [--sizes 16000,32000,64000] [--keepalives 0,30] [--quick]
 """
@@ -43,6 +47,7 @@ from jcli.context import Context, Options, Output  # noqa: E402
 from jcli.executor import Executor  # noqa: E402
 
 MIB = 2 ** 20
+ALLOCATOR = os.environ.get("PYTHONMALLOC") or "pymalloc"
 
 
 def emit(metric: str, value: Any, unit: str, *, goal: str | None = None, **extra: Any) -> None:
@@ -267,7 +272,8 @@ async def clear_all(eng: Engine, ex: Executor, sink: Sink, n: int, keepalive: in
     after = bd.rss()
     emit(f"rss_after_clear_mib_{n}", round(after / MIB, 1), "MiB",
          goal=f"<= {round(rss_base * 1.2 / MIB, 1)} (baseline + 20 %)",
-         baseline_mib=round(rss_base / MIB, 1), **k)
+         baseline_mib=round(rss_base / MIB, 1), ratio=round(after / rss_base, 2),
+         allocator=ALLOCATOR, **k)
 
 
 async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs: int) -> None:
@@ -295,7 +301,8 @@ async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs
         ctx, ex, sink = await shell_for(eng)
         gc.collect()
         rss_base = bd.rss()
-        emit("rss_baseline_mib", round(rss_base / MIB, 1), "MiB", keepalive=keepalive)
+        emit("rss_baseline_mib", round(rss_base / MIB, 1), "MiB", keepalive=keepalive,
+             allocator=ALLOCATOR)
         have = 0
         for n in sorted(sizes):
             await grow(b, have, n, batch, keepalive, timeout)
@@ -307,6 +314,7 @@ async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs
             peak = await shows(ex, sink, n, keepalive)
             emit(f"rss_high_water_shows_mib_{n}", round(peak / MIB, 1), "MiB",
                  goal="<= 600 at 64,000", keepalive=keepalive)
+        b.installed.clear()     # the bench's own record of the sessions is not the router's
         await drop_tunnel(eng, ex, sink, have, keepalive)
         await clear_all(eng, ex, sink, have, keepalive, rss_base)
     finally:

@@ -28,6 +28,7 @@ import ipaddress
 from bisect import insort
 from collections.abc import Iterable, Iterator
 
+from engine.compact import compact
 from engine.sortedkeys import SortedKeys
 from engine.types import Route
 
@@ -126,12 +127,17 @@ class Rib:
                     by_if.pop(route, None)
                 if not by_if:
                     del self._by_ifname[route.ifname]
+                    compact(self._by_ifname)
+                elif isinstance(by_if, dict):
+                    compact(by_if)
         if not bucket:
             del table[key]
             self._order.discard((key << 6) | length)
             if not table:
                 del self._tables[length]
                 self._lengths.remove(length)
+            else:
+                compact(table)
         return True
 
     def remove_interface(self, ifname: str) -> list[Route]:

@@ -153,6 +153,11 @@ for _s in REQUEST_STATES:
     for _e in REQUEST_EVENTS:
         REQUEST_TRANSITIONS.setdefault((_s, _e), (_s, ()))
 del _s, _e
+# action -> name of the method performing it, built once: a name built per call is a new string
+# each time, and the interpreter's attribute cache keeps the last ones alive, scattered among
+# the memory of the requests of a flood
+_ACTION_METHODS: dict[str, str] = {a: "_act_" + a for _next, acts in REQUEST_TRANSITIONS.values()
+                                   for a in acts}
 
 
 def _is_dead(st: _Stats, now: float) -> bool:
@@ -367,7 +372,7 @@ class RadiusClient:
         next_state, actions = REQUEST_TRANSITIONS[(p.state, event)]
         p.state = next_state
         for action in actions:
-            getattr(self, "_act_" + action)(p, now, ctx)
+            getattr(self, _ACTION_METHODS[action])(p, now, ctx)
 
     # actions of REQUEST_TRANSITIONS
 

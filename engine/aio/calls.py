@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from engine.aaa import client as radius
 from engine.aio.config import ProfileConfig
 from engine.aio.driver import CoreTimer
+from engine.compact import compact
 from engine.dialin.sessions import Session as DialinSession
 from engine.dialout import service as ds
 from engine.dialout.causes import TerminateCause
@@ -99,7 +100,16 @@ class CallTable:
         on_tunnel = self.by_tunnel.get(call.tunnel_id)
         if on_tunnel is not None and on_tunnel.pop(call.call_id, None) is call and not on_tunnel:
             del self.by_tunnel[call.tunnel_id]
+        compact(self.by_id)
+        compact(self.by_l2tp)
         return True
+
+    def pop_interface(self, vr: str, ifname: str) -> Call | None:
+        """Forget the call behind interface ``ifname`` of ``vr``; the call, or None."""
+        call = self.by_if.pop((vr, ifname), None)
+        if call is not None:
+            compact(self.by_if)
+        return call
 
     def live(self, call: Call) -> bool:
         return self.by_id.get(call.call_id) is call

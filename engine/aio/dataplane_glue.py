@@ -175,7 +175,7 @@ class DataplaneGlue:
                 self.remove_interface(req.vr, req.ifname)
 
     def remove_interface(self, vr: str, ifname: str) -> None:
-        call = self.calls.by_if.pop((vr, ifname), None)
+        call = self.calls.pop_interface(vr, ifname)
         if call is not None and call.network_up:
             call.network_up = False
             try:

@@ -47,7 +47,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine import icmp
-from engine.aio import aaa_glue
+from engine.aio import aaa_glue, memory
 from engine.aio.aaa_glue import (
     AUTH_PROTOCOL_CODES,
     AUTH_PROTOCOLS,
@@ -85,6 +85,11 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "TEARDOWN_SLICE", "Engine",
            "EngineSnapshot", "PingResult", "PppInterfaceSnapshot", "format_dialout_trace"]
+
+
+#: after a large teardown, a full garbage collection when at most this many calls and dial-out
+#: sessions are left (it costs in proportion to them: about 15 tracked objects each)
+FULL_COLLECT_MAX_SESSIONS = 2000
 
 
 class Engine(EngineDebug):
@@ -130,6 +135,7 @@ class Engine(EngineDebug):
         # ---- show-facing reads; sessions ended in slices (clears, tunnels gone down)
         self.reads = EngineReads(self)
         self.teardown = Teardown(self)
+        self.memory_releases = 0                     # after_teardown runs
 
     @property
     def dp(self) -> Any:
@@ -399,6 +405,11 @@ class Engine(EngineDebug):
         if send_cdn:
             self.l2tp.disconnect_call(call.tunnel_id, call.session_id, message=reason,
                                       now=now)
+        if call.ppp_timer is not None:          # the timer and the link point back at the call
+            call.ppp_timer.cancel()
+            call.ppp_timer = None
+        if call.ppp is not None:
+            call.ppp.release()
         if report:
             if call.established:
                 self.dialout.on_call_down(call.key, reason, now=now)
@@ -498,6 +509,13 @@ class Engine(EngineDebug):
     def teardown_progress(self) -> ClearProgress | None:
         """The sessions of tunnels gone down still being ended, or None."""
         return self.teardown.tunnels_down()
+
+    def after_teardown(self) -> None:
+        """A large teardown is done (a sliced clear, the sessions of a tunnel): give the memory
+        it freed back to the system (``engine.aio.memory``)."""
+        self.memory_releases += 1
+        memory.release_memory(
+            full=len(self._calls) + len(self.dialout) <= FULL_COLLECT_MAX_SESSIONS)
 
     def reset_sessions(self, vr: str | None = None, dst: Any = None) -> int:
         n = self.dialout.reset(vr, dst, now=self.now())

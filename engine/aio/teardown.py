@@ -128,6 +128,7 @@ class Teardown:
                 self.slice()
                 self.e._pump()
                 await asyncio.sleep(0)
+            self.e.after_teardown()           # a large teardown is done: memory back
         finally:
             self._task = None
             self._jobs.clear()

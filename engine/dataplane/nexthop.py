@@ -18,6 +18,7 @@ import ipaddress
 from bisect import insort
 from dataclasses import replace
 
+from engine.compact import compact
 from engine.types import Route
 
 _MASKS = tuple(((0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF) if n else 0 for n in range(33))
@@ -57,6 +58,8 @@ class _Connected:
             if not table:
                 del self._tables[length]
                 self._lengths.remove(length)
+            else:
+                compact(table)
 
     def lookup(self, addr: int) -> str | None:
         for length in self._lengths:

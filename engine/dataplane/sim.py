@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine.compact import compact
 from engine.dataplane.base import (
     DataplaneConfigError,
     LocalPacketCallback,
@@ -220,6 +221,8 @@ class SimDataplane:
             return
         local, peer = v.sessions.pop(ifname)
         v.mtus.pop(ifname, None)
+        compact(v.sessions)
+        compact(v.mtus)
         self._unref_local(v, local)
         v.rib.remove_interface(ifname)
         self._connected_down(v, ifname, ipaddress.IPv4Network(int(peer)))

@@ -3,8 +3,7 @@ session, its buffer, its timers and the outgoing requests.  ``_action_table`` ma
 action to its method; ``session.TRANSITIONS`` names the actions of each transition."""
 from __future__ import annotations
 
-import heapq
-
+from engine.compact import compact
 from engine.dialout.causes import TerminateCause
 from engine.dialout.core import ActionTable, Packet
 from engine.dialout.model import AuthorizeRequest, ForwardPackets, InstallRoutes, RemoveRoutes, StartPpp, TearDown
@@ -62,11 +61,7 @@ class SessionActions(TunnelGlue):
         self._arm(s, self._cfg.connect_timeout, now)
 
     def _a_start_ppp(self, s: SessionEntry, now: float, packet: Packet) -> None:
-        if self._free_ifnums:
-            s.ifnum = heapq.heappop(self._free_ifnums)
-        else:
-            s.ifnum = self._next_ifnum
-            self._next_ifnum += 1
+        s.ifnum = self._ifnums.take()
         s.ifname = f"{self.ifname_prefix}{s.ifnum}"
         assert s.grant is not None and s.call_id is not None
         c = s.grant.call
@@ -168,6 +163,7 @@ class SessionActions(TunnelGlue):
         s.timer_gen += 1
         s.deadline = None
         del self._sessions[s.key]
+        compact(self._sessions)
         s.vrobj.order.discard(int(s.key.dst))
         self._by_state[s.state] -= 1
         s.vrobj.by_state[s.state] -= 1

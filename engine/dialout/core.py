@@ -14,6 +14,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 
 from engine.dialout.deadlines import SessionDeadlines
+from engine.dialout.ifnums import InterfaceNumbers
 from engine.dialout.model import ChassisConfig, ChassisState, DialoutConfig, DialoutTrace, IPv4, Request, SessionKey
 from engine.dialout.records import SessionEntry, TunnelEntry, VrEntry
 from engine.dialout.selection import DestinationTable, TunnelSelector
@@ -59,8 +60,7 @@ class ServiceCore:
         self._tunnel_by_key: dict[tuple[str, str, str], TunnelEntry] = {}
         # tunnels gone down whose sessions are still to be ended (``tunnel_down_step``)
         self._downed: dict[int, TunnelEntry] = {}
-        self._free_ifnums: list[int] = []
-        self._next_ifnum = 1
+        self._ifnums = InterfaceNumbers()
         self.ifname_prefix = ifname_prefix
         self.destinations = DestinationTable(self._cfg.lockout_timeout)
         self.selector = TunnelSelector(self.destinations)

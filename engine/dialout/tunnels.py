@@ -10,9 +10,9 @@ the calls released in the same step.
 """
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 
+from engine.compact import compact
 from engine.dialout.core import Packet, ServiceCore
 from engine.dialout.model import CloseTunnel, OpenTunnel, PlaceCall
 from engine.dialout.records import SessionEntry, TunnelEntry
@@ -103,13 +103,14 @@ class TunnelGlue(ServiceCore):
         s.tunnel = None
         if s.call_id is not None:
             self._calls.pop(s.call_id, None)
+            compact(self._calls)
         s.call_established_before = s.call_established
         s.call_id = None
         s.call_established = False
         s.tunnel_id = s.session_id = None
         s.peer_ip = s.local_ip = None
         if s.ifnum is not None:
-            heapq.heappush(self._free_ifnums, s.ifnum)
+            self._ifnums.give(s.ifnum)
             s.ifnum = None
         s.ifname = None
 

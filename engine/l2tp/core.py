@@ -7,6 +7,8 @@ from collections import deque
 from collections.abc import Callable, Collection
 from typing import Any
 
+from engine.compact import compact
+
 from . import message as M
 from . import tunnel as T
 from .acceptance import REFUSAL_COUNTERS, AcceptancePolicy
@@ -122,10 +124,12 @@ class EndpointCore:
         t = c.tunnel
         if t.calls.get(c.local_id) is c:
             del t.calls[c.local_id]
+            compact(t.calls)
             if not t.calls:
                 t.idle_since = self._now
         if c.peer_id and t.peer_calls.get(c.peer_id) is c:
             del t.peer_calls[c.peer_id]
+            compact(t.peer_calls)
 
     def _half_open_add(self, t: Tunnel) -> None:
         t.half_open = True

@@ -63,6 +63,12 @@ Event = (LinkUp | AuthRequest | PeerAuthenticated | AuthenticatedByPeer | AuthFa
          | NetworkDown | IpPacket | LinkDown)
 
 _IPV4_HDR = b"\xff\x03\x00\x21"
+
+
+def _released_send(code: int, ident: int, data: bytes) -> None:
+    """What a released link's state machines send through: nothing."""
+
+
 _HDRS = {p: F.frame_header(p) for p in (F.PROTO_LCP, F.PROTO_PAP, F.PROTO_CHAP, F.PROTO_IPCP)}
 
 
@@ -147,6 +153,20 @@ class PppLink(PppAuthPhase):
         self.lcp.close(reason, now=now)
         if self.lcp.state in (State.INITIAL, State.CLOSED, State.STOPPED):
             self._finish()          # nothing was running: down at once
+
+    def release(self) -> None:
+        """The link is done with (its call has ended): cut the references its state machines,
+        policies and authentication machines hold back to it, so that it is freed as soon as
+        its owner lets go instead of waiting, with all it reaches, for a full pass of the cycle
+        collector.  Its snapshot and counters stay readable; it must not be driven again."""
+        if self.lcp.send is _released_send:
+            return
+        self.lcp.send = self.ipcp.send = _released_send
+        del self.lcp_policy.link, self.ipcp_policy.link
+        for m in (self.auth_peer, self.auth_local):
+            if m is not None:
+                del m.link
+        self.tracer = None
 
     def lower_down(self, *, now: float) -> None:
         """The carrier went away: finish at once."""
