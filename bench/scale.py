@@ -9,7 +9,8 @@ with PPP keepalives off and then on at 30 s:
   * ``show l2tp dial-out session brief``: first page latency; with ``| count``: time and the
     longest the event loop was stalled meanwhile
   * ``show ip route virtual-router home | count``: time and longest stall
-  * the dial-out rate of each batch as the table grows
+  * the dial-out rate of each batch as the table grows, and the longest pause of Python's
+    garbage collector while it grows (per generation: collections and the longest one)
 and at the largest N: one LAC's tunnel dropped (``clear l2tp tunnel <id>``: the command's own
 time, the time until every session it carried is gone, the longest stall meanwhile), then
 ``clear l2tp dial-out session`` (the command's own time, the time until
@@ -42,6 +43,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from bench import dialout as bd  # noqa: E402  (lab, configuration, triggers)
+from bench.gcwatch import GcWatch  # noqa: E402
 from engine.aio.engine import Engine  # noqa: E402
 from jcli.context import Context, Options, Output  # noqa: E402
 from jcli.executor import Executor  # noqa: E402
@@ -305,7 +307,11 @@ async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs
              allocator=ALLOCATOR)
         have = 0
         for n in sorted(sizes):
-            await grow(b, have, n, batch, keepalive, timeout)
+            with GcWatch() as watch:
+                await grow(b, have, n, batch, keepalive, timeout)
+            emit(f"gc_longest_pause_ms_{have}_{n}", max(watch.longest) * 1000 // 0.1 / 10, "ms",
+                 goal="<= 50 (the loop stands still meanwhile)", keepalive=keepalive,
+                 **watch.figures())
             have = n
             gc.collect()
             r = bd.rss()

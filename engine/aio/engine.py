@@ -38,7 +38,6 @@ requests.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import random
 import time
@@ -87,10 +86,6 @@ __all__ = ["AUTH_PROTOCOLS", "AUTH_PROTOCOL_CODES", "L2TP_PORT", "TEARDOWN_SLICE
            "EngineSnapshot", "PingResult", "PppInterfaceSnapshot", "format_dialout_trace"]
 
 
-#: after a large teardown, a full garbage collection when at most this many calls and dial-out
-#: sessions are left (it costs in proportion to them: about 15 tracked objects each)
-FULL_COLLECT_MAX_SESSIONS = 2000
-
 
 class Engine(EngineDebug):
     """Owns the dial-out service, the L2TP endpoint, RADIUS clients, PPP links and dataplane."""
@@ -136,6 +131,8 @@ class Engine(EngineDebug):
         self.reads = EngineReads(self)
         self.teardown = Teardown(self)
         self.memory_releases = 0                     # after_teardown runs
+        # (a dial-out session and its call are one session: the larger of the two counts)
+        self.collector = memory.Collector(lambda: max(len(self._calls), len(self.dialout)))
 
     @property
     def dp(self) -> Any:
@@ -144,9 +141,7 @@ class Engine(EngineDebug):
 
     # ================================================================ lifecycle
     async def start(self) -> Engine:
-        # Tens of thousands of long-lived session objects make the default collector's full
-        # passes frequent and slow; collect young objects less eagerly.
-        gc.set_threshold(max(gc.get_threshold()[0], 50_000), 20, 50)
+        self.collector.install()         # short collector pauses with many sessions up
         self.loop = asyncio.get_running_loop()
         dp: Any
         if self.dataplane_kind == "linux":
@@ -174,6 +169,7 @@ class Engine(EngineDebug):
 
     async def stop(self) -> None:
         self.teardown.cancel()
+        self.collector.uninstall()
         now = self.now()
         for call in self._calls.values():
             self.end_call(call, "administrative shutdown", TerminateCause.ADMIN_REBOOT, now=now,
@@ -514,8 +510,7 @@ class Engine(EngineDebug):
         """A large teardown is done (a sliced clear, the sessions of a tunnel): give the memory
         it freed back to the system (``engine.aio.memory``)."""
         self.memory_releases += 1
-        memory.release_memory(
-            full=len(self._calls) + len(self.dialout) <= FULL_COLLECT_MAX_SESSIONS)
+        self.collector.release()
 
     def reset_sessions(self, vr: str | None = None, dst: Any = None) -> int:
         n = self.dialout.reset(vr, dst, now=self.now())
