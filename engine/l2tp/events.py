@@ -7,7 +7,7 @@ from typing import Any
 from .errors import STOPCCN_RESULT_NAMES
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TunnelUp:
     tunnel_id: int
     peer_tunnel_id: int
@@ -15,7 +15,7 @@ class TunnelUp:
     peer_host_name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TunnelDown:
     tunnel_id: int
     result_code: int
@@ -24,7 +24,7 @@ class TunnelDown:
     by_peer: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallUp:
     tunnel_id: int
     session_id: int
@@ -34,7 +34,7 @@ class CallUp:
     connect_speed: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallDown:
     tunnel_id: int
     session_id: int
@@ -63,7 +63,7 @@ def describe_call_down(ev: CallDown) -> str:
     return text + (f": {ev.message}" if ev.message else "")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutgoingCallRequested:
     """LAC side: the peer (LNS) asks us to dial. Answer with answer_outgoing_call() or
     reject_outgoing_call()."""
@@ -77,7 +77,7 @@ class OutgoingCallRequested:
     sub_address: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IncomingCallRequested:
     """LNS side: the peer (LAC) sent an ICRQ. Auto-accepted (ICRP) unless the config refuses."""
     tunnel_id: int
@@ -87,7 +87,7 @@ class IncomingCallRequested:
     serial_number: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PppFrame:
     tunnel_id: int
     session_id: int

@@ -233,11 +233,19 @@ class TunnelControl(CallControl):
 
     def _emit_tunnel_down(self, t: Tunnel, *, by_peer: bool) -> None:
         r, e, text = t.down_result
-        for c in list(t.calls.values()):
-            c.cdn = (r, e, text, None)
-            c.down_by_peer = by_peer
-            c.down_via_tunnel = "closed" if t.up_at is not None else "refused"
-            self._cfire(c, "tunnel_down")
+        calls = t.calls
+        if calls:
+            # the tunnel's call tables go with it at once (not call by call, each deletion
+            # checking whether its table should shrink): tens of thousands of calls end here
+            t.calls, t.peer_calls = {}, {}
+            t.idle_since = self._now
+            cdn = (r, e, text, None)
+            via = "closed" if t.up_at is not None else "refused"
+            for c in calls.values():
+                c.cdn = cdn
+                c.down_by_peer = by_peer
+                c.down_via_tunnel = via
+                self._cfire(c, "tunnel_down")
         self._events.append(TunnelDown(t.local_id, r, e, text, by_peer))
 
     def _t_tunnel_down_local(self, t: Tunnel, msg: Msg) -> None:

@@ -187,6 +187,25 @@ def test_stopccn_tears_down_calls_both_sides():
         lns.place_outgoing_call(tid, called_number="x", now=w.now)
 
 
+def test_tunnel_down_drops_its_call_tables_at_once(monkeypatch):
+    """Every call of a tunnel that goes down is reported (CallDown, then TunnelDown), and the
+    tunnel's call tables go with it, not call by call (no shrink check per deleted call)."""
+    from engine.l2tp import core
+    lns, lac, w = pair()
+    tid, sids = established(w, lns, 40)
+    checks: list[int] = []
+    real = core.compact
+    monkeypatch.setattr(core, "compact", lambda d: (checks.append(len(d)), real(d))[1])
+    t = lns.tunnels[tid]
+    lns.close_tunnel(tid, now=w.now)
+    events = []
+    while (ev := lns.next_event()) is not None:
+        events.append(ev)
+    assert [e.session_id for e in of_type(events, CallDown)] == sids
+    assert type(events[-1]) is TunnelDown and events[-1].tunnel_id == tid
+    assert t.calls == {} and t.peer_calls == {} and checks == []
+
+
 def test_incoming_call_both_sides():
     lns, lac, w = pair()
     tid, _ = established(w, lns)
