@@ -190,12 +190,15 @@ def test_stopccn_tears_down_calls_both_sides():
 def test_tunnel_down_drops_its_call_tables_at_once(monkeypatch):
     """Every call of a tunnel that goes down is reported (CallDown, then TunnelDown), and the
     tunnel's call tables go with it, not call by call (no shrink check per deleted call)."""
-    from engine.l2tp import core
+    from engine import compact as shrink
     lns, lac, w = pair()
     tid, sids = established(w, lns, 40)
     checks: list[int] = []
-    real = core.compact
-    monkeypatch.setattr(core, "compact", lambda d: (checks.append(len(d)), real(d))[1])
+
+    def counted(d):
+        checks.append(len(d))
+        return shrink.compact(d)
+    monkeypatch.setattr("engine.l2tp.core.compact", counted)
     t = lns.tunnels[tid]
     lns.close_tunnel(tid, now=w.now)
     events = []
