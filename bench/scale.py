@@ -31,6 +31,7 @@ import asyncio
 import gc
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -334,7 +335,20 @@ async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs
 async def main(args: argparse.Namespace) -> int:
     sizes = [2000] if args.quick else [int(x) for x in args.sizes.split(",") if x]
     batch = args.batch or (500 if args.quick else 4000)
-    for keepalive in [int(x) for x in args.keepalives.split(",") if x != ""]:
+    keepalives = [int(x) for x in args.keepalives.split(",") if x != ""]
+    if len(keepalives) > 1:
+        # each setting in a process of its own: its baseline is not the heap the other left
+        for keepalive in keepalives:
+            argv = [f"--sizes={args.sizes}", f"--batch={args.batch}", f"--lacs={args.lacs}",
+                    f"--timeout={args.timeout}", f"--keepalives={keepalive}"]
+            if args.quick:
+                argv.append("--quick")
+            rc = subprocess.run([sys.executable, os.path.abspath(__file__), *argv],
+                                check=False).returncode
+            if rc:
+                return rc
+        return 0
+    for keepalive in keepalives:
         await run(keepalive, sizes, batch, args.timeout, args.lacs)
     return 0
 

@@ -80,10 +80,11 @@ def release_memory(*, full: bool) -> Release:
 
 # ---------------------------------------------------------------- the cyclic collector
 #: a collection of generation 0 after this many net allocations of container objects, of
-#: generation 1 after every YOUNG[1] of those: neither walks more than about 40,000 objects
-#: (≈ 20 ms).  (The interpreter's default of 700 / 10 collects too often for a flood of
-#: session objects; a generation 1 of 20 × 50,000 took 460 ms with 64,000 sessions up.)
-YOUNG = (20_000, 2)
+#: generation 1 after every YOUNG[1] of those: neither walks more than about 20,000 objects
+#: (≈ 20 ms; 20,000 / 2 gave pauses up to 56 ms with 64,000 sessions up, and a generation 1
+#: of 20 × 50,000 took 460 ms).  The interpreter's default of 700 / 10 collects far more often
+#: than a flood of session objects needs.
+YOUNG = (10_000, 2)
 OLD = 50
 #: at most this many sessions (calls and dial-out sessions): a full collection is cheap, and
 #: the objects that survived the young generations are left to it; above, they are frozen

@@ -29,8 +29,11 @@ def test_scale_bench_quick():
         for name in ("show_one_session_ms_2000", "show_tunnel_ms_2000",
                      "show_brief_first_page_ms_2000", "show_brief_count_max_stall_ms_2000",
                      "show_route_count_s_2000", "clear_all_s_2000", "clear_max_stall_ms_2000",
-                     "rss_mib_2000", "rss_after_clear_mib_2000"):
+                     "rss_mib_2000", "rss_after_clear_mib_2000", "gc_longest_pause_ms_0_2000"):
             assert "goal" in m[name], name
+        assert m["gc_longest_pause_ms_0_2000"]["gen0_collections"] >= 1
+        # each keepalive setting runs in a process of its own: a baseline of its own
+        assert m["rss_baseline_mib"]["value"] < m["rss_mib_2000"]["value"]
         assert m["show_brief_count_s_2000"]["result"] == "Count: 2003 lines"
         assert m["show_route_count_s_2000"]["result"] == "Count: 4006 lines"
         assert m["clear_command_ms_2000"]["said"] == "2000 dial-out session(s) clearing"
