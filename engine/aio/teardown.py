@@ -127,7 +127,9 @@ class Teardown:
             while self._jobs:
                 self.slice()
                 self.e._pump()
-                await asyncio.sleep(0)
+                if not self._jobs:
+                    break                     # done: no turn in which the queue is empty
+                await asyncio.sleep(0)        # and the memory not yet given back
             self.e.after_teardown()           # a large teardown is done: memory back
         finally:
             self._task = None

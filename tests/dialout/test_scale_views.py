@@ -198,3 +198,15 @@ async def test_large_clear_returns_at_once_and_proceeds_in_slices(shell: Shell):
     assert not any("clearing" in line for line in out)
     assert any(line.split()[:2] == ["sessions", "removed"] and line.split()[-1] == str(N)
                for line in out), out
+
+
+async def test_memory_is_given_back_in_the_turn_the_teardown_ends(shell: Shell):
+    eng = shell.ctx.engine.engine
+    trigger_many(shell, "home", N)
+    before = eng.memory_releases
+    out = await shell.run("clear l2tp dial-out session")
+    assert out == [f"{N} dial-out session(s) clearing"]
+    while eng.teardown:
+        await asyncio.sleep(0)
+    # no loop turn sees the queue empty with the memory not yet given back
+    assert eng.memory_releases == before + 1 and not eng.dialout
