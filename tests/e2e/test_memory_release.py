@@ -50,6 +50,7 @@ BEFORE = [0]          # links of earlier tests in this process, alive when this 
 
 
 def live_links() -> int:
+    gc.unfreeze()        # frozen objects (engine.aio.memory.Collector) are not listed otherwise
     return sum(1 for o in gc.get_objects() if type(o) is PppLink) - BEFORE[0]
 
 
