@@ -31,8 +31,6 @@ class L2tpGlue:
         self.tunnel_refs: dict[int, int] = {}        # l2tp tunnel id -> tunnel_ref
         self.tunnel_keys: dict[int, tuple[Any, ...]] = {}   # l2tp tunnel id -> (LAC, secret, names)
         self.idle_tunnels: dict[tuple[Any, ...], int] = {}  # tunnels without sessions, kept open
-        # l2tp tunnel id -> how its calls ended with it (from their CallDown, before TunnelDown)
-        self._down_text: dict[int, str] = {}
         self._in_event = 0                           # >0 while the adapter delivers an event
         self._flush_scheduled = False
         # timers to re-arm once the adapter has delivered its whole batch of events
@@ -189,13 +187,6 @@ class L2tpGlue:
 
     # ---------------------------------------------------------------- endpoint events
     def on_event(self, ev: Any) -> None:
-        if type(ev) is le.CallDown and ev.via_tunnel:
-            # a call ended with its tunnel (one such event per call, all in the batch that
-            # ends with the tunnel's TunnelDown): that TunnelDown ends them, a slice per loop
-            # turn, with this text as their reason
-            if ev.tunnel_id not in self._down_text:
-                self._down_text[ev.tunnel_id] = le.describe_call_down(ev)
-            return
         self._in_event += 1
         try:
             self._handle(ev)
@@ -240,8 +231,9 @@ class L2tpGlue:
             if key is not None and self.idle_tunnels.get(key) == ev.tunnel_id:
                 del self.idle_tunnels[key]
             ref = self.tunnel_refs.pop(ev.tunnel_id, None)
-            reason = self._down_text.pop(ev.tunnel_id, "")
-            if not reason:
+            if ev.sessions:                  # what its calls ended with
+                reason = le.describe_tunnel_down(ev)
+            else:
                 reason = (f"StopCCN result {ev.result_code}"
                           + (f": {ev.message}" if ev.message else ""))
                 if not ev.by_peer and ev.result_code == 0:

@@ -11,8 +11,10 @@ from .events import (
                      TunnelDown,
                      TunnelUp,
                      describe_call_down,
+                     describe_tunnel_down,
 )
 
 __all__ = ["L2tpConfig", "L2tpEndpoint", "L2tpSnapshot", "TunnelInfo", "CallInfo", "challenge_response",
            "L2tpProtocolError", "TunnelUp", "TunnelDown", "CallUp", "CallDown", "OutgoingCallRequested",
-           "IncomingCallRequested", "PppFrame", "describe_call_down"]
+           "IncomingCallRequested", "PppFrame", "describe_call_down",
+           "describe_tunnel_down"]

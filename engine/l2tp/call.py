@@ -28,7 +28,6 @@ EVENTS = (
     "answer",             # LAC app: the dialled party answered
     "reject",             # LAC app: the dial failed
     "local_disconnect",
-    "tunnel_down",
 )
 
 RX_EVENTS = tuple(e for e in EVENTS if e.startswith("rx_"))
@@ -87,7 +86,6 @@ def _common(states: tuple[str, ...], rows: Table) -> Table:
         # any state: local close request -> CDN (only when the peer knows the call)
         rows.setdefault((s, "local_disconnect"),
                         (DEAD, ("call_down_local",) if s == WAIT_TUNNEL else ("send_cdn", "call_down_local")))
-        rows.setdefault((s, "tunnel_down"), (DEAD, ("call_down_tunnel",)))
     return rows
 
 

@@ -206,17 +206,13 @@ class CallControl(EndpointCore):
 
     def _call_down(self, c: Call, by_peer: bool) -> None:
         r, e, text, cause = c.cdn
-        self._events.append(CallDown(c.tunnel.local_id, c.local_id, r, e, text, by_peer, cause,
-                                     c.down_via_tunnel))
+        self._events.append(CallDown(c.tunnel.local_id, c.local_id, r, e, text, by_peer, cause))
 
     def _c_call_down_local(self, c: Call, msg: Msg) -> None:
         self._call_down(c, False)
 
     def _c_call_down_peer(self, c: Call, msg: Msg) -> None:
         self._call_down(c, True)
-
-    def _c_call_down_tunnel(self, c: Call, msg: Msg) -> None:
-        self._call_down(c, c.down_by_peer)
 
     def _c_destroy(self, c: Call, msg: Msg) -> None:
         c.state = C.DEAD
@@ -239,6 +235,5 @@ CALL_ACTIONS: dict[str, Callable[[CallControl, Call, Msg], None]] = {
     "send_cdn_fsm": CallControl._c_send_cdn_fsm,
     "call_down_local": CallControl._c_call_down_local,
     "call_down_peer": CallControl._c_call_down_peer,
-    "call_down_tunnel": CallControl._c_call_down_tunnel,
     "destroy": CallControl._c_destroy,
 }

@@ -22,6 +22,10 @@ class TunnelDown:
     error_code: int
     message: str
     by_peer: bool
+    #: "refused" (it never came up) / "closed"; and the local session ids of the calls that
+    #: ended with it (no CallDown for these: one event, however many calls the tunnel held)
+    via: str = ""
+    sessions: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -43,19 +47,21 @@ class CallDown:
     message: str
     by_peer: bool
     cause: int | None = None   # Q.931 cause code when the peer sent one
-    #: "" for a CDN; "refused" / "closed" when the call ended with its tunnel (the codes are
-    #: then the StopCCN's): refused = the tunnel never came up
-    via_tunnel: str = ""
 
 
 def describe_call_down(ev: CallDown) -> str:
-    """The operator's text for a call's end: the CDN, or the StopCCN that ended its tunnel."""
-    if not ev.via_tunnel:
-        return f"CDN result {ev.result_code} error {ev.error_code}" + (f": {ev.message}" if ev.message else "")
+    """The operator's text for the end of a call by CDN."""
+    return f"CDN result {ev.result_code} error {ev.error_code}" + (f": {ev.message}" if ev.message else "")
+
+
+def describe_tunnel_down(ev: TunnelDown) -> str:
+    """The operator's text for the end of each call in ``ev.sessions``: the StopCCN that ended
+    their tunnel, or the local reason (refused = the tunnel never came up)."""
+    via = ev.via or "closed"
     if not ev.by_peer:
-        return ev.message or f"tunnel {ev.via_tunnel}"
+        return ev.message or f"tunnel {via}"
     name = STOPCCN_RESULT_NAMES.get(ev.result_code)
-    text = f"tunnel {ev.via_tunnel} by peer: StopCCN result {ev.result_code}"
+    text = f"tunnel {via} by peer: StopCCN result {ev.result_code}"
     if name:
         text += f" ({name})"
     if ev.error_code:

@@ -165,8 +165,6 @@ class Call:
     data_ns: int = 0
     rx_packets: int = 0
     tx_packets: int = 0
-    down_by_peer: bool = False
-    down_via_tunnel: str = ""
 
 
 #: call message type -> call state machine event

@@ -232,21 +232,20 @@ class TunnelControl(CallControl):
                 self._cfire(c, "tunnel_up")
 
     def _emit_tunnel_down(self, t: Tunnel, *, by_peer: bool) -> None:
+        """The tunnel is gone and its calls with it: one TunnelDown names them all (a tunnel
+        may hold tens of thousands; the application ends them at its pace), and the tunnel's
+        call tables go at once, not call by call."""
         r, e, text = t.down_result
         calls = t.calls
+        sessions: tuple[int, ...] = ()
         if calls:
-            # the tunnel's call tables go with it at once (not call by call, each deletion
-            # checking whether its table should shrink): tens of thousands of calls end here
             t.calls, t.peer_calls = {}, {}
             t.idle_since = self._now
-            cdn = (r, e, text, None)
-            via = "closed" if t.up_at is not None else "refused"
+            sessions = tuple(calls)
             for c in calls.values():
-                c.cdn = cdn
-                c.down_by_peer = by_peer
-                c.down_via_tunnel = via
-                self._cfire(c, "tunnel_down")
-        self._events.append(TunnelDown(t.local_id, r, e, text, by_peer))
+                c.state = C.DEAD
+        via = "closed" if t.up_at is not None else "refused"
+        self._events.append(TunnelDown(t.local_id, r, e, text, by_peer, via, sessions))
 
     def _t_tunnel_down_local(self, t: Tunnel, msg: Msg) -> None:
         self._emit_tunnel_down(t, by_peer=False)

@@ -234,7 +234,15 @@ class LabLac:
             self._deadline.pop((ev.tunnel_id, ev.session_id), None)
             if party is not None:
                 party.hangup(now=now)
-        elif isinstance(ev, (TunnelUp, TunnelDown)):
+        elif isinstance(ev, TunnelDown):
+            log.info("lab LAC %s: tunnel %d down (%d calls)", self.spec.name, ev.tunnel_id,
+                     len(ev.sessions))
+            for sid in ev.sessions:              # the calls that ended with it
+                party = self.parties.pop((ev.tunnel_id, sid), None)
+                self._deadline.pop((ev.tunnel_id, sid), None)
+                if party is not None:
+                    party.hangup(now=now)
+        elif isinstance(ev, TunnelUp):
             log.info("lab LAC %s: %s", self.spec.name, ev)
 
     def _pump(self) -> None:

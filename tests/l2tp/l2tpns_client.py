@@ -4,9 +4,10 @@ import asyncio
 import json
 import sys
 
-from engine.l2tp import CallDown, CallUp, L2tpConfig, PppFrame, TunnelDown, TunnelUp
+from engine.l2tp import CallUp, L2tpConfig, PppFrame, TunnelDown, TunnelUp
 
 from .aio import EngineSide
+from .wire import calls_down
 
 
 async def main(server: str) -> dict:
@@ -33,7 +34,7 @@ async def main(server: str) -> dict:
         eng.adapter.flush()
         await eng.wait_for(lambda: not ep.tunnels, timeout=20)
         result["down"] = [(e.result_code, e.by_peer) for e in eng.of(TunnelDown)]
-        result["calls_down"] = len(eng.of(CallDown))
+        result["calls_down"] = len(calls_down(eng.events))
         result["malformed"] = ep.counters["malformed"]
     finally:
         eng.close()

@@ -1,6 +1,6 @@
 """What a call's end is reported as: the StopCCN of a refused or cleared tunnel (with its result
 code), an operator's clear, a CDN; long error messages cut at a word and marked as cut."""
-from engine.l2tp import CallDown, L2tpConfig, TunnelDown, describe_call_down
+from engine.l2tp import CallDown, L2tpConfig, TunnelDown, describe_call_down, describe_tunnel_down
 from engine.l2tp import avp as A
 from engine.l2tp import message as M
 from engine.l2tp.errors import STOPCCN_NOT_AUTHORIZED
@@ -15,9 +15,11 @@ def test_refused_tunnel_reported_as_stopccn_with_its_result_code():
     tid = lns.open_tunnel(LAC_ADDR, secret=SECRET, now=w.now)
     lns.place_outgoing_call(tid, called_number="1", now=w.now)
     w.run_until(lambda: of_type(w.events[LNS_ADDR], TunnelDown), max_time=10)
-    down = of_type(w.events[LNS_ADDR], CallDown)[0]
-    assert down.via_tunnel and down.by_peer and down.result_code == STOPCCN_NOT_AUTHORIZED
-    text = describe_call_down(down)
+    down = of_type(w.events[LNS_ADDR], TunnelDown)[0]
+    assert not of_type(w.events[LNS_ADDR], CallDown)       # the call ended with the tunnel
+    assert down.via == "refused" and len(down.sessions) == 1
+    assert down.by_peer and down.result_code == STOPCCN_NOT_AUTHORIZED
+    text = describe_tunnel_down(down)
     assert text.startswith("tunnel refused by peer: StopCCN result 4 (requester not authorized)")
     assert "CDN" not in text
     assert lns.counters["tunnels_refused_by_peer"] == 1 and lac.counters["tunnels_refused"] == 1
@@ -28,12 +30,13 @@ def test_operator_clear_reported_as_such():
     tid, _ = established(w, lns, n_calls=1)
     lns.close_tunnel(tid, message="cleared by operator", now=w.now)
     w.run_for(1.0)
-    down = of_type(w.events[LNS_ADDR], CallDown)[0]
-    assert describe_call_down(down) == "cleared by operator"
+    down = of_type(w.events[LNS_ADDR], TunnelDown)[0]
+    assert describe_tunnel_down(down) == "cleared by operator" and down.via == "closed"
     # the peer sees the StopCCN and reports it as the peer's
-    peer = of_type(w.events[LAC_ADDR], CallDown)[0]
-    assert describe_call_down(peer) == ("tunnel closed by peer: StopCCN result 1 (general request to "
-                                        "clear control connection): cleared by operator")
+    peer = of_type(w.events[LAC_ADDR], TunnelDown)[0]
+    assert len(peer.sessions) == 1
+    assert describe_tunnel_down(peer) == ("tunnel closed by peer: StopCCN result 1 (general request "
+                                          "to clear control connection): cleared by operator")
 
 
 def test_cdn_still_reported_as_cdn():
@@ -44,7 +47,6 @@ def test_cdn_still_reported_as_cdn():
                         now=w.now)
     w.run_for(1.0)
     down = of_type(w.events[LNS_ADDR], CallDown)[0]
-    assert not down.via_tunnel
     assert describe_call_down(down) == "CDN result 2 error 0: line dropped"
 
 

@@ -77,7 +77,7 @@ def test_authentication_failures_stopccn_4(lns_secret, lac_secret):
     w.run_for(100)
     down = of_type(w.events[LNS_ADDR], TunnelDown)
     assert down and down[0].result_code == 4
-    assert of_type(w.events[LNS_ADDR], CallDown)[0].session_id == sid
+    assert down[0].sessions == (sid,) and not of_type(w.events[LNS_ADDR], CallDown)
     stops = sent(w, LNS_ADDR, M.STOPCCN) + sent(w, LAC_ADDR, M.STOPCCN)
     assert stops and stops[0].get(A.RESULT_CODE).result == 4
     assert not lns.tunnels and not lac.tunnels
@@ -179,7 +179,10 @@ def test_stopccn_tears_down_calls_both_sides():
     tid, sids = established(w, lns, 4)
     lns.close_tunnel(tid, now=w.now)
     w.run_for(1)
-    assert len(of_type(w.events[LAC_ADDR], CallDown)) == 4 and len(of_type(w.events[LNS_ADDR], CallDown)) == 4
+    # one TunnelDown each side names the calls that ended with the tunnel
+    assert not of_type(w.events[LAC_ADDR], CallDown) and not of_type(w.events[LNS_ADDR], CallDown)
+    assert sorted(of_type(w.events[LNS_ADDR], TunnelDown)[0].sessions) == sorted(sids)
+    assert len(of_type(w.events[LAC_ADDR], TunnelDown)[0].sessions) == 4
     assert of_type(w.events[LAC_ADDR], TunnelDown)[0].by_peer
     stop = sent(w, LNS_ADDR, M.STOPCCN)[0]
     assert stop.get(A.ASSIGNED_TUNNEL_ID) == tid and stop.get(A.RESULT_CODE).result == 1
@@ -188,8 +191,8 @@ def test_stopccn_tears_down_calls_both_sides():
 
 
 def test_tunnel_down_drops_its_call_tables_at_once(monkeypatch):
-    """Every call of a tunnel that goes down is reported (CallDown, then TunnelDown), and the
-    tunnel's call tables go with it, not call by call (no shrink check per deleted call)."""
+    """A tunnel that goes down is one event naming its calls, however many (no event per
+    call), and its call tables go with it, not call by call (no shrink check per call)."""
     from engine import compact as shrink
     lns, lac, w = pair()
     tid, sids = established(w, lns, 40)
@@ -204,8 +207,8 @@ def test_tunnel_down_drops_its_call_tables_at_once(monkeypatch):
     events = []
     while (ev := lns.next_event()) is not None:
         events.append(ev)
-    assert [e.session_id for e in of_type(events, CallDown)] == sids
-    assert type(events[-1]) is TunnelDown and events[-1].tunnel_id == tid
+    assert events == [TunnelDown(tid, events[0].result_code, 0, "", False, "closed", tuple(sids))]
+    assert not of_type(events, CallDown)
     assert t.calls == {} and t.peer_calls == {} and checks == []
 
 

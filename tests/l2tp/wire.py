@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from engine.l2tp import L2tpConfig, L2tpEndpoint, OutgoingCallRequested
+from engine.l2tp import CallDown, L2tpConfig, L2tpEndpoint, OutgoingCallRequested, TunnelDown
 
 LNS_ADDR = ("127.0.0.1", 40001)
 LAC_ADDR = ("127.0.0.2", 1701)
@@ -102,3 +102,15 @@ def pair(*, lns_config: L2tpConfig | None = None, lac_config: L2tpConfig | None 
 
 def of_type(events, cls):
     return [e for e in events if isinstance(e, cls)]
+
+
+def calls_down(events) -> list[tuple[int, int]]:
+    """(tunnel id, session id) of every call that ended: by CDN (CallDown) or with its tunnel
+    (the sessions a TunnelDown names)."""
+    out = []
+    for e in events:
+        if isinstance(e, CallDown):
+            out.append((e.tunnel_id, e.session_id))
+        elif isinstance(e, TunnelDown):
+            out.extend((e.tunnel_id, sid) for sid in e.sessions)
+    return out
