@@ -124,9 +124,13 @@ class EngineConfig:
     vrs: tuple[VirtualRouterConfig, ...] = ()
     #: who may open tunnels to us (L2TP destination profiles); by default no one
     l2tp_acceptance: AcceptancePolicy = CLOSED
+    #: the VRs by name, made with the configuration (the hot path looks VRs up per dial-out)
+    _by_name: dict[str, VirtualRouterConfig] = field(init=False, repr=False, compare=False,
+                                                     default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for v in self.vrs:
+            self._by_name.setdefault(v.name, v)        # the first of a name, as listed
 
     def vr(self, name: str) -> VirtualRouterConfig | None:
-        for v in self.vrs:
-            if v.name == name:
-                return v
-        return None
+        return self._by_name.get(name)

@@ -102,7 +102,7 @@ class Engine(EngineDebug):
         self.netns_prefix = netns_prefix
         self.output = output or (lambda line: print(line, flush=True))
         self.config = EngineConfig()
-        self._vr_index: tuple[EngineConfig | None, dict[str, VirtualRouterConfig]] = (None, {})
+        self._unconfigured: dict[str, VirtualRouterConfig] = {}   # VRs named, not configured
         self._debug: frozenset[str] = frozenset()   # "l2tp", "dial-out", "ppp"
         self.dialout = ds.DialoutService(keep_events=False)
         # dialout.md §7: initIncomplete until start() has the L2TP socket and the dataplane
@@ -302,15 +302,12 @@ class Engine(EngineDebug):
         return ""
 
     def vr_config(self, name: str) -> VirtualRouterConfig:
-        """The configuration of VR ``name`` (an empty one when it has none); by name in
-        O(1), made once per applied configuration."""
-        config, by_name = self._vr_index
-        if config is not self.config:
-            by_name = {v.name: v for v in self.config.vrs}
-            self._vr_index = (self.config, by_name)
-        v = by_name.get(name)
+        """The configuration of VR ``name``; an empty one, made once, when it has none."""
+        v = self.config.vr(name)
         if v is None:
-            v = by_name[name] = VirtualRouterConfig(name)
+            v = self._unconfigured.get(name)
+            if v is None:
+                v = self._unconfigured[name] = VirtualRouterConfig(name)
         return v
 
     def auth_vr_for_domain(self, vr: str, domain: str) -> str:
