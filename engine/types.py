@@ -64,3 +64,9 @@ class UnknownVirtualRouter(DataplaneConfigError, KeyError):
 
     def __init__(self, vr: str) -> None:
         super().__init__(vr, "virtual router", "not in the dataplane")
+
+
+def as_address(addr: ipaddress.IPv4Address | str | int | bytes) -> ipaddress.IPv4Address:
+    """An address object; one already made is kept, not parsed again (the records of a session
+    and the forwarding plane then share it)."""
+    return addr if type(addr) is ipaddress.IPv4Address else ipaddress.IPv4Address(addr)

@@ -54,6 +54,7 @@ from engine.dataplane.base import (
 from engine.dataplane.nexthop import NextHops, needs_resolution
 from engine.icmp import checksum
 from engine.rib import Rib, prefix_key
+from engine.types import as_address
 
 log = logging.getLogger(__name__)
 
@@ -205,10 +206,7 @@ class SimDataplane:
         v = self._vr(vr)
         if ifname in v.sessions:
             self.remove_session_interface(vr, ifname)
-        if type(local) is not ipaddress.IPv4Address:
-            local = ipaddress.IPv4Address(local)
-        if type(peer) is not ipaddress.IPv4Address:
-            peer = ipaddress.IPv4Address(peer)
+        local, peer = as_address(local), as_address(peer)
         v.sessions[ifname] = (local, peer)
         v.local[local] += 1
         network = ipaddress.IPv4Network(int(peer))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from engine.dialout.causes import TerminateCause
 from engine.dialout.selection import TunnelDef
 from engine.dialout.targets import TargetConfig
-from engine.types import Route
+from engine.types import Route, as_address
 
 IPv4 = ipaddress.IPv4Address
 Net = ipaddress.IPv4Network
@@ -264,14 +264,7 @@ def access_routes_from(*, framed_routes: Iterable[NetLike] = (),
         mask = framed_netmask if framed_netmask is not None else "255.255.255.255"
         return (ipaddress.IPv4Network(f"{framed_ip}/{mask}", strict=False),)
     if peer_ip is not None:
-        return (ipaddress.IPv4Network(_as_int(peer_ip)),)
+        # from the integer, IPv4Network makes the /32 without a string parse
+        return (ipaddress.IPv4Network(int(as_address(peer_ip))),)
     return ()
 
-
-def _as_int(addr: AddrLike) -> int:
-    """An address as its integer; ``IPv4Network(int)`` is the /32 without a string parse."""
-    if isinstance(addr, int):
-        return addr
-    if isinstance(addr, ipaddress.IPv4Address):
-        return int(addr)
-    return int(ipaddress.IPv4Address(addr))

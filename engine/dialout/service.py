@@ -94,6 +94,7 @@ from engine.dialout.snapshots import (
 )
 from engine.dialout.targets import Counter as C
 from engine.dialout.targets import TargetState
+from engine.types import as_address
 
 __all__ = [
     "AuthResult", "AuthorizeRequest", "CallParams", "ChassisConfig", "ChassisSnapshot",
@@ -108,11 +109,6 @@ log = logging.getLogger(__name__)
 
 S, E = SessionState, SessionEvent
 
-
-
-def _address(a: AddrLike) -> ipaddress.IPv4Address:
-    """An address object; one already made is kept, not parsed again."""
-    return a if type(a) is ipaddress.IPv4Address else ipaddress.IPv4Address(a)
 
 class DialoutService(Levels):
     """Sans-IO dial-out control core; see the module docstring for the request flow."""
@@ -301,8 +297,8 @@ class DialoutService(Levels):
             return
         nets = tuple(n if type(n) is ipaddress.IPv4Network
                      else ipaddress.IPv4Network(n, strict=False) for n in access_routes)
-        s.peer_ip = None if peer_ip is None else _address(peer_ip)
-        s.local_ip = None if local_ip is None else _address(local_ip)
+        s.peer_ip = None if peer_ip is None else as_address(peer_ip)
+        s.local_ip = None if local_ip is None else as_address(local_ip)
         if not nets and s.peer_ip is not None:
             nets = (ipaddress.IPv4Network(int(s.peer_ip)),)
         s.access_routes = nets
