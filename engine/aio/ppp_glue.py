@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.aaa import client as radius
 from engine.aio.aaa_glue import AUTH_PROTOCOLS
@@ -57,6 +58,19 @@ def link_down_reason(reason: str, cause: pe.DownCause) -> str:
 SESSION_RESTART_TIMER = 1.0
 MAX_RENEGOTIATIONS = 3          # LCP re-openings (and so CPE re-authentications) per call
 CONFIG_CACHE = 1024              # distinct link configurations (local addresses) shared
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _shared(table: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """The object ``table`` keeps for ``key``, made by ``make`` the first time; the table is
+    emptied when it reaches ``CONFIG_CACHE`` entries (a bound, not an eviction policy)."""
+    value = table.get(key)
+    if value is None:
+        if len(table) >= CONFIG_CACHE:
+            table.clear()
+        value = table[key] = make()
+    return value
 
 
 class PppGlue:
@@ -68,31 +82,23 @@ class PppGlue:
     # ---------------------------------------------------------------- building the link
     def _local_address(self, text: str) -> ipaddress.IPv4Address:
         """Our end of a link: the same loopback address for most calls, so one object."""
-        addr = self._locals.get(text)
-        if addr is None:
-            if len(self._locals) >= CONFIG_CACHE:
-                self._locals.clear()
-            addr = self._locals[text] = ipaddress.IPv4Address(text)
-        return addr
+        return _shared(self._locals, text, lambda: ipaddress.IPv4Address(text))
 
     def _config(self, prof: ProfileConfig, auth_protocol: int, username: str,
                 password: str, local_ip: str) -> PppConfig:
         """The link configuration of a call; calls with the same profile and credentials
         (most of them: the credentials come from the target's RADIUS profile) share one
         immutable object instead of each holding a copy."""
-        key = (prof, auth_protocol, username, password, local_ip, self.e.config.hostname)
-        cfg = self._configs.get(key)
-        if cfg is None:
-            if len(self._configs) >= CONFIG_CACHE:
-                self._configs.clear()
-            cfg = self._configs[key] = PppConfig(
+        hostname = self.e.config.hostname
+        return _shared(
+            self._configs, (prof, auth_protocol, username, password, local_ip, hostname),
+            lambda: PppConfig(
                 mru=prof.ppp_mru,
                 auth_protocols_required=tuple(prof.ppp_authentication),
                 auth_protocols_allowed=AUTH_PROTOCOLS.get(auth_protocol),
-                username=username, password=password, hostname=self.e.config.hostname,
+                username=username, password=password, hostname=hostname,
                 keepalive_interval=float(prof.ppp_keepalive),
-                local_ip=local_ip, restart_timer=SESSION_RESTART_TIMER)
-        return cfg
+                local_ip=local_ip, restart_timer=SESSION_RESTART_TIMER))
 
     def start(self, req: ds.StartPpp) -> None:
         e = self.e

@@ -35,12 +35,18 @@ TEARDOWN_SLICE = 64
 class _Clear:
     keys: deque[ds.SessionKey]
 
+    def left(self) -> bool:
+        return bool(self.keys)
+
 
 @dataclass(slots=True, eq=False)
 class _TunnelDown:
     ref: int | None                 # the dial-out service's tunnel, None: it knows none
     reason: str
     calls: dict[int, Call]          # call id -> call, not ended yet
+
+    def left(self) -> bool:
+        return self.ref is not None or bool(self.calls)
 
 
 class _Progress:
@@ -104,10 +110,10 @@ class Teardown:
         now = e.now()
         left = e.dialout.on_tunnel_down(ref, reason, now=now) if ref is not None else None
         job = _TunnelDown(ref if left else None, reason, calls)
-        if job.ref is None and not job.calls:
+        if not job.left():
             return
         if not self._jobs and max(left or 0, len(job.calls)) <= TEARDOWN_SLICE:
-            while job.ref is not None or job.calls:       # two slices at most
+            while job.left():                             # two slices at most
                 self._tunnel_slice(job, TEARDOWN_SLICE, now)
             return
         self._jobs.append(job)
@@ -153,7 +159,7 @@ class Teardown:
                 if self._tunnels_down is not None:
                     self._tunnels_down.done += before - len(job.calls)
             budget -= n
-            if not (job.keys if isinstance(job, _Clear) else (job.ref is not None or job.calls)):
+            if not job.left():
                 self._jobs.popleft()
                 self._finished(job)
         return TEARDOWN_SLICE - budget
