@@ -26,6 +26,7 @@ import json
 import os
 import pstats
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -334,9 +335,7 @@ async def main(args) -> int:
     finally:
         await eng.stop()
         stop_pid(lab)
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

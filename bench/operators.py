@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -145,9 +146,7 @@ async def main(args: argparse.Namespace) -> int:
             await server.close()
         await router.close()
         stop_pid(lab)
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

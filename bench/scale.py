@@ -31,6 +31,7 @@ import asyncio
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -327,9 +328,7 @@ async def run(keepalive: int, sizes: list[int], batch: int, timeout: float, lacs
     finally:
         await eng.stop()
         bd.stop_pid(lab)
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -202,9 +203,7 @@ def main(args: argparse.Namespace) -> int:
                          cores=os.cpu_count())
     finally:
         bd.stop_pid(lab)
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

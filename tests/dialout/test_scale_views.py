@@ -6,42 +6,20 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from engine import icmp
-from engine.aio.engine import TEARDOWN_SLICE as CLEAR_SLICE
+from engine.aio.engine import TEARDOWN_SLICE
 from engine.types import Route
-from jcli.bridge import RouterEngine
-from jcli.context import Context, ListOutput, Options
-from jcli.executor import Executor
 from jcli.views import PAGE_ROWS
-from tests.dialout.test_shell_commands import Shell, script, silent_port
-from tests.output import printed
+from tests.dialout.test_shell_commands import Shell
 
 pytestmark = pytest.mark.timeout(60)
 
 N = 1000
-
-
-@pytest.fixture
-async def shell(tmp_path) -> AsyncIterator[Shell]:
-    sock, port = silent_port()
-    options = Options(startup=str(tmp_path / "none.scr"))
-    ctx = Context(options=options, output=ListOutput())
-    executor = Executor(ctx)
-    eng = RouterEngine(options, ctx.output.write)
-    await eng.start()
-    ctx.engine = eng
-    try:
-        assert await executor.run_script(script(port)), printed(ctx).take()
-        printed(ctx).take()
-        yield Shell(ctx, executor)
-    finally:
-        await eng.close()
-        sock.close()
 
 
 def dest(i: int) -> str:
@@ -176,7 +154,7 @@ async def test_routes_stream_with_the_loop_served_between_pages(
 async def test_large_clear_returns_at_once_and_proceeds_in_slices(shell: Shell):
     eng = shell.ctx.engine.engine
     trigger_many(shell, "home", N)
-    assert N > CLEAR_SLICE
+    assert N > TEARDOWN_SLICE
     async with Ticker() as ticker:
         out = await shell.run("clear l2tp dial-out session")
         assert out == [f"{N} dial-out session(s) clearing"]
@@ -189,8 +167,8 @@ async def test_large_clear_returns_at_once_and_proceeds_in_slices(shell: Shell):
             seen.append(len(eng.dialout))
             await asyncio.sleep(0)
         # every slice is one loop turn at most: other work ran between them
-        assert ticker.turns - start >= N // CLEAR_SLICE
-        assert len(set(seen)) >= N // CLEAR_SLICE
+        assert ticker.turns - start >= N // TEARDOWN_SLICE
+        assert len(set(seen)) >= N // TEARDOWN_SLICE
     for _ in range(3):
         await asyncio.sleep(0)
     assert eng.clear_progress() is None

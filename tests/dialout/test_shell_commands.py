@@ -4,12 +4,10 @@ no lab: the RADIUS servers are silent loopback ports, so every session stays aut
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 
-from jcli.bridge import RouterEngine
-from jcli.context import Context, ListOutput, Options
+from jcli.context import Context
 from jcli.executor import Executor
 from tests.output import printed
 
@@ -55,25 +53,6 @@ class Shell:
     async def trigger(self, vr: str, dst: str) -> None:
         out = await self.run(f"ping virtual-router {vr} {dst} count 1 timeout 1", ok=False)
         assert "Success rate = 0% (0/1)" in out, out      # sent: nobody answers yet
-
-
-@pytest.fixture
-async def shell(tmp_path) -> AsyncIterator[Shell]:
-    sock, port = silent_port()
-    options = Options(startup=str(tmp_path / "none.scr"))
-    ctx = Context(options=options, output=ListOutput())
-    executor = Executor(ctx)
-    eng = RouterEngine(options, ctx.output.write)
-    await eng.start()
-    ctx.engine = eng
-    sh = Shell(ctx, executor)
-    try:
-        assert await executor.run_script(script(port)), printed(ctx).take()
-        printed(ctx).take()
-        yield sh
-    finally:
-        await eng.close()
-        sock.close()
 
 
 async def four_sessions(sh: Shell) -> None:
