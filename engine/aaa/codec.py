@@ -29,6 +29,7 @@ import hmac
 import ipaddress
 import os
 import random
+import socket
 import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -138,6 +139,13 @@ def _encode_value(d: AttrDef, value: Any) -> bytes:
             return bytes.fromhex(value[2:]) if value.startswith("0x") else value.encode()
         return bytes(value)
     if t == "ipaddr":
+        if isinstance(value, ipaddress.IPv4Address):
+            return value.packed
+        if isinstance(value, str):
+            try:               # strict dotted quad, as ipaddress (no octal, no short forms)
+                return socket.inet_pton(socket.AF_INET, value)
+            except (OSError, ValueError):
+                pass           # ipaddress says what is wrong with it
         return ipaddress.IPv4Address(value).packed
     if t == "date":
         return struct.pack("!I", int(value))
@@ -161,7 +169,7 @@ def _decode_value(d: AttrDef, raw: bytes) -> Any:
     if t == "ipaddr":
         if len(raw) != 4:
             raise MalformedPacket(f"{d.name}: address of length {len(raw)}")
-        return str(ipaddress.IPv4Address(raw))
+        return socket.inet_ntoa(raw)
     try:
         return _pyrad_tools.DecodeAttr(t, raw)
     except Exception as exc:  # pyrad raises assorted errors on bad input

@@ -203,7 +203,7 @@ class DialinGlue:
         call.in_service = True
         call.up_since = s.up_since = now
         call.peer_ip = ev.peer_ip
-        local = ipaddress.IPv4Address(ev.local_ip or "192.0.2.1")
+        local = e.ppp.local_address(ev.local_ip or "192.0.2.1")
         assert s.address is not None
         e.dp.add_session_interface(s.vr, s.ifname, local, s.address)
         call.network_up = True

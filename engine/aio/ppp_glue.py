@@ -80,7 +80,7 @@ class PppGlue:
         self._locals: dict[str, ipaddress.IPv4Address] = {}
 
     # ---------------------------------------------------------------- building the link
-    def _local_address(self, text: str) -> ipaddress.IPv4Address:
+    def local_address(self, text: str) -> ipaddress.IPv4Address:
         """Our end of a link: the same loopback address for most calls, so one object."""
         return _shared(self._locals, text, lambda: ipaddress.IPv4Address(text))
 
@@ -235,7 +235,7 @@ class PppGlue:
         call.peer_ip = ev.peer_ip
         # parsed once here; the dial-out records and the dataplane keep these objects
         peer = ipaddress.IPv4Address(ev.peer_ip) if ev.peer_ip is not None else None
-        local = self._local_address(ev.local_ip) if ev.local_ip is not None else None
+        local = self.local_address(ev.local_ip) if ev.local_ip is not None else None
         routes = self.access_routes(call, peer)
         idle = float(call.profile.ip_inactivity_timer) if call.profile else 0.0
         f = call.framed

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import avp as A
 from .avp import Avp, decode_avps, encode_avp
@@ -63,8 +62,8 @@ DEFAULT_MAX_MESSAGE_LEN = 4096
 DEFAULT_MAX_AVPS = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
+    """The header fields of one received message (an immutable record, built per datagram)."""
     is_control: bool
     tunnel_id: int
     session_id: int
@@ -76,8 +75,8 @@ class Header:
     end: int                # end of the message (length field or datagram end)
 
 
-@dataclass(frozen=True, slots=True)
-class ControlMessage:
+class ControlMessage(NamedTuple):
+    """One received or built control message (an immutable record, one per message)."""
     msg_type: int           # 0 for a ZLB acknowledgement
     tunnel_id: int
     session_id: int
@@ -107,8 +106,8 @@ class ControlMessage:
         return " ".join(a.describe() for a in self.avps if not (a.attr == A.MESSAGE_TYPE and a.vendor == 0))
 
 
-@dataclass(frozen=True, slots=True)
-class DataMessage:
+class DataMessage(NamedTuple):
+    """One data message: the PPP frame of a session (an immutable record, one per frame)."""
     tunnel_id: int
     session_id: int
     payload: bytes

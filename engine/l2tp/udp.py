@@ -83,6 +83,7 @@ class L2tpUdpAdapter:
         self.after_service = after_service
         self.rcvbuf = rcvbuf
         self.sock: socket.socket | None = None
+        self._local: tuple[socket.socket, tuple[str, int]] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._timer: CoreTimer | None = None
         self._backlog: list[tuple[bytes, Any]] = []
@@ -225,9 +226,14 @@ class L2tpUdpAdapter:
 
     @property
     def local_addr(self) -> tuple[str, int]:
-        assert self.sock is not None
-        host, port = self.sock.getsockname()[:2]
-        return str(host), int(port)
+        """The bound address (asked of the socket once: a bound socket keeps it)."""
+        sock = self.sock
+        assert sock is not None
+        known = self._local
+        if known is None or known[0] is not sock:
+            host, port = sock.getsockname()[:2]
+            known = self._local = (sock, (str(host), int(port)))
+        return known[1]
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         if self.loop is None:

@@ -56,7 +56,8 @@ class IpcpPolicy:
     def assign_peer_ip(self, peer_ip: str) -> None:
         """The address the peer must take (an LNS learns it only after authentication, before
         the network phase): later Configure-Requests for anything else are Naked with it."""
-        self.cfg = replace(self.cfg, peer_ip=peer_ip)
+        cfg = self.link.config          # the link's, when it was given the address first
+        self.cfg = cfg if cfg.peer_ip == peer_ip else replace(self.cfg, peer_ip=peer_ip)
         self._peer_ip_b = ip_bytes(peer_ip)
 
     def reset(self) -> None:
