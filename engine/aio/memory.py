@@ -89,6 +89,12 @@ OLD = 50
 #: at most this many sessions (calls and dial-out sessions): a full collection is cheap, and
 #: the objects that survived the young generations are left to it; above, they are frozen
 FREEZE_ABOVE_SESSIONS = 2000
+#: when a large teardown leaves few sessions, the frozen objects are thawed and collected only
+#: once they have grown by more than this many since they were last walked: a full collection
+#: walks every object of the process, 25-70 ms with the heap a flood of 32,000-64,000 sessions
+#: leaves, and after a teardown the frozen set is mostly the process's own long-lived state;
+#: below the bound it keeps at most this many objects of frozen cyclic garbage a while longer
+THAW_ABOVE_GROWTH = 20_000
 
 
 class Collector:
@@ -99,26 +105,35 @@ class Collector:
     objects leave no reference cycle when they end (``PppLink.release``), so they need no full
     collection: while more than ``FREEZE_ABOVE_SESSIONS`` sessions are up, what survives a
     collection of generation 1 is frozen (``gc.freeze``: never walked again, still freed by
-    its reference count).  When a large teardown leaves few sessions (``release``), the frozen
-    objects are thawed and collected fully once (cheap then), so cyclic garbage frozen while
-    many sessions were up (a closed shell connection's objects) is not kept for ever.
+    its reference count).  The process's own objects at start-up (modules, classes, the
+    configuration) are frozen when the collector is installed.  When a large teardown leaves
+    few sessions (``release``), the frozen objects are thawed and collected fully once they
+    have grown by more than ``THAW_ABOVE_GROWTH`` since they were last walked, so cyclic
+    garbage frozen while many sessions were up (a closed shell connection's objects) is not
+    kept for ever, and a teardown that leaves the process as it was costs no full pass.
     """
 
     def __init__(self, sessions: Callable[[], int]) -> None:
         self.sessions = sessions
         self.freezes = 0
+        self.thaws = 0
         self._installed = False
+        self._walked = 0          # frozen objects just after the last full walk of them
 
     def install(self) -> None:
         gc.set_threshold(YOUNG[0], YOUNG[1], OLD)
         if not self._installed:
             gc.callbacks.append(self._after_collection)
             self._installed = True
+            gc.freeze()
+            self._walked = gc.get_freeze_count()
 
     def uninstall(self) -> None:
+        """Back to the interpreter's own ways: nothing frozen, no callback."""
         if self._installed:
             gc.callbacks.remove(self._after_collection)
             self._installed = False
+            gc.unfreeze()
 
     def _after_collection(self, phase: str, info: dict[str, int]) -> None:
         if phase == "stop" and info["generation"] >= 1 \
@@ -127,12 +142,17 @@ class Collector:
             self.freezes += 1
 
     def release(self) -> Release:
-        """After a large teardown: with few sessions left, thaw, collect every generation and
-        freeze again what lives on; else collect the young generations only."""
+        """After a large teardown: with few sessions left, collect every generation (thawing
+        the frozen objects first if they grew past ``THAW_ABOVE_GROWTH``) and freeze again
+        what lives on; else collect the young generations only."""
         full = self.sessions() <= FREEZE_ABOVE_SESSIONS
-        if full:
+        thaw = full and gc.get_freeze_count() > self._walked + THAW_ABOVE_GROWTH
+        if thaw:
             gc.unfreeze()
+            self.thaws += 1
         r = release_memory(full=full)
         if full:
             gc.freeze()            # what lives on now is long-lived: out of later walks
+            if thaw:
+                self._walked = gc.get_freeze_count()
         return r

@@ -72,7 +72,8 @@ class Teardown:
         self._tunnels_down: _Progress | None = None
 
     def __bool__(self) -> bool:
-        return bool(self._jobs)
+        """Work is left: sessions to end, or the memory they freed not given back yet."""
+        return bool(self._jobs) or self._task is not None
 
     def clearing(self) -> ClearProgress | None:
         """The clears under way, or None."""
@@ -133,10 +134,10 @@ class Teardown:
             while self._jobs:
                 self.slice()
                 self.e._pump()
-                if not self._jobs:
-                    break                     # done: no turn in which the queue is empty
-                await asyncio.sleep(0)        # and the memory not yet given back
-            self.e.after_teardown()           # a large teardown is done: memory back
+                await asyncio.sleep(0)
+            # a large teardown is done: memory back, in a turn of its own (a collection and
+            # the trim after the last slice would stall the loop for both)
+            self.e.after_teardown()
         finally:
             self._task = None
             self._jobs.clear()

@@ -178,13 +178,30 @@ async def test_large_clear_returns_at_once_and_proceeds_in_slices(shell: Shell):
                for line in out), out
 
 
-async def test_memory_is_given_back_in_the_turn_the_teardown_ends(shell: Shell):
+async def test_memory_is_given_back_before_the_teardown_says_it_is_done(shell: Shell,
+                                                                         monkeypatch):
     eng = shell.ctx.engine.engine
     trigger_many(shell, "home", N)
     before = eng.memory_releases
-    out = await shell.run("clear l2tp dial-out session")
-    assert out == [f"{N} dial-out session(s) clearing"]
-    while eng.teardown:
-        await asyncio.sleep(0)
-    # no loop turn sees the queue empty with the memory not yet given back
+    async with Ticker() as ticker:
+        slices: list[int] = []
+        releases: list[int] = []
+        real_slice, real_release = eng.teardown.slice, eng.after_teardown
+
+        def slice_() -> int:
+            slices.append(ticker.turns)
+            return real_slice()
+
+        def release() -> None:
+            releases.append(ticker.turns)
+            real_release()
+        monkeypatch.setattr(eng.teardown, "slice", slice_)
+        monkeypatch.setattr(eng, "after_teardown", release)
+        out = await shell.run("clear l2tp dial-out session")
+        assert out == [f"{N} dial-out session(s) clearing"]
+        while eng.teardown:
+            await asyncio.sleep(0)
+    # no loop turn sees the teardown done with the memory not yet given back
     assert eng.memory_releases == before + 1 and not eng.dialout
+    # and the release does not stall the loop in the same turn as the last slice
+    assert len(releases) == 1 and releases[0] > slices[-1]
