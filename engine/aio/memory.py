@@ -6,10 +6,11 @@ the C allocator holds freed chunks for reuse and only gives back the top of its 
 releases whole free pages in the middle of the heap); on other C libraries and platforms it is a
 no-op.  A torn-down session leaves no reference cycle (``PppLink.release``), so its memory is
 free when the teardown ends; what else waits for the collector (garbage of earlier commands,
-scattered among the freed pages) is collected first, fully only when few sessions are left:
-a full collection costs time in proportion to every live object (hundreds of milliseconds
-with tens of thousands of sessions up, the event loop stopped meanwhile), a collection of the
-young generations only what was allocated lately.
+scattered among the freed pages) is collected first, every generation only when few sessions
+are left and frozen objects only when they have grown (``Collector``): a full collection costs
+time in proportion to every object it walks (hundreds of milliseconds with tens of thousands
+of sessions up, the event loop stopped meanwhile), a collection of the young generations only
+what was allocated lately.
 
 How much comes back depends on the allocator serving Python objects: with the default
 ``pymalloc``, objects live in 1 MiB arenas that go back to the system only once entirely empty,
