@@ -183,12 +183,35 @@ def split_name(name: str) -> tuple[str, int | None]:
 
 
 # Attributes whose value is the same in every request of a kind (the NAS address, service and
-# port types, ...): their encoding is computed once per (name, value) and reused.
+# port types, ...) or of a tunnel (RFC 2867 accounting: the tunnel every session of a tunnel
+# runs in): their encoding is computed once per (name, value) and reused.
 PRECOMPILED_ATTRIBUTES = frozenset({
     "Service-Type", "NAS-Port-Type", "Framed-Protocol", "NAS-IP-Address", "NAS-Identifier",
-    "Acct-Status-Type", "Acct-Authentic"})
+    "Acct-Status-Type", "Acct-Authentic",
+    "Tunnel-Type:1", "Tunnel-Medium-Type:1", "Tunnel-Client-Endpoint:1",
+    "Tunnel-Server-Endpoint:1", "Tunnel-Client-Auth-Id:1", "Tunnel-Server-Auth-Id:1"})
 _PRECOMPILED_MAX = 256
 _precompiled: dict[tuple[str, Any], bytes] = {}
+
+# Attribute names ('Tunnel-Type:1') resolved to (definition, tag) once; only valid names are
+# kept, and at most _NAMES_MAX of them (the dictionary times the tags is finite, but bounded
+# all the same)
+_NAMES_MAX = 1024
+_names: dict[str, tuple[AttrDef, int | None]] = {}
+
+
+def _resolve(name: str) -> tuple[AttrDef, int | None]:
+    try:
+        return _names[name]
+    except KeyError:
+        pass
+    base, tag = split_name(name)
+    d = DICTIONARY.get(base)
+    if tag is not None and not (0 <= tag <= 0x1F):
+        raise ValueError(f"tag {tag} of {base} out of range 0..31")
+    if len(_names) < _NAMES_MAX:
+        _names[name] = (d, tag)
+    return d, tag
 
 
 def encode_attribute(name: str, value: Any, *, secret: bytes = b"",
@@ -214,11 +237,12 @@ def encode_attribute(name: str, value: Any, *, secret: bytes = b"",
 
 def _encode_attribute(name: str, value: Any, secret: bytes, authenticator: bytes,
                       rng: random.Random | None) -> bytes:
-    base, tag = split_name(name)
-    d = DICTIONARY.get(base)
-    if tag is not None and not (0 <= tag <= 0x1F):
-        raise ValueError(f"tag {tag} of {base} out of range 0..31")
+    d, tag = _resolve(name)
     raw = _encode_value(d, value)
+    if not (d.encrypt or d.has_tag or d.vendor_id):        # most attributes
+        if len(raw) > 253:
+            raise ValueError(f"value of {d.name} too long ({len(raw)} octets)")
+        return bytes((d.code, len(raw) + 2)) + raw
     if d.encrypt == 1:
         raw = hide_password(raw, secret, authenticator)
     elif d.encrypt == 2:
@@ -233,7 +257,7 @@ def _encode_attribute(name: str, value: Any, secret: bytes, authenticator: bytes
         elif raw and raw[0] <= 0x1F:
             raw = b"\x00" + raw
     if len(raw) > 253 or (d.vendor_id and len(raw) > 247):
-        raise ValueError(f"value of {base} too long ({len(raw)} octets)")
+        raise ValueError(f"value of {d.name} too long ({len(raw)} octets)")
     if d.vendor_id:
         inner = bytes((d.code, len(raw) + 2)) + raw
         return bytes((VENDOR_SPECIFIC, len(inner) + 6)) + struct.pack("!I", d.vendor_id) + inner

@@ -136,10 +136,11 @@ def accounting_start(session_id: str, *, user_name: str | None = None,
                      nas_ip: str | None = None, framed_ip: str | None = None,
                      called_station_id: str | None = None,
                      calling_station_id: str | None = None,
-                     nas_port: int | None = None) -> RequestSpec:
+                     nas_port: int | None = None, extra: tuple[Attr, ...] = ()) -> RequestSpec:
+    """``extra``: attributes appended as they are (RFC 2867: the tunnel of a dial-in)."""
     attrs = _acct_common(ACCT_START, session_id, user_name, nas_ip, framed_ip,
                          called_station_id, calling_station_id, nas_port)
-    return RequestSpec("acct", tuple(attrs))
+    return RequestSpec("acct", tuple(attrs) + extra)
 
 
 def accounting_stop(session_id: str, *, user_name: str | None = None,
@@ -148,7 +149,8 @@ def accounting_stop(session_id: str, *, user_name: str | None = None,
                     calling_station_id: str | None = None, nas_port: int | None = None,
                     session_time: int = 0, input_octets: int = 0, output_octets: int = 0,
                     input_packets: int = 0, output_packets: int = 0,
-                    terminate_cause: int | str = "user-request") -> RequestSpec:
+                    terminate_cause: int | str = "user-request",
+                    extra: tuple[Attr, ...] = ()) -> RequestSpec:
     attrs = _acct_common(ACCT_STOP, session_id, user_name, nas_ip, framed_ip,
                          called_station_id, calling_station_id, nas_port)
     if isinstance(terminate_cause, str):
@@ -164,6 +166,6 @@ def accounting_stop(session_id: str, *, user_name: str | None = None,
         ("Acct-Output-Packets", int(output_packets) & m),
         ("Acct-Terminate-Cause", terminate_cause),
     ]
-    return RequestSpec("acct", tuple(attrs))
+    return RequestSpec("acct", tuple(attrs) + extra)
 
 

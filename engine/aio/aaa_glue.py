@@ -14,7 +14,7 @@ import logging
 import random
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.aaa import client as radius
@@ -221,6 +221,11 @@ def to_grant(result: Any) -> ds.AuthResult:
 
 
 # ---------------------------------------------------------------- accounting
+def _tunnel_of(call: Call) -> tuple[tuple[str, object], ...]:
+    """RFC 2867: the tunnel a dial-in subscriber came in by (a dial-out has none here)."""
+    return call.dialin.tunnel_attrs if call.dialin is not None else ()
+
+
 class Accounting:
     """Accounting runs where the CPE was authenticated, when that VR has a server:
     one Start when the session comes up, one Stop (with its cause) when it ends."""
@@ -241,9 +246,8 @@ class Accounting:
                                        framed_ip=peer_ip,
                                        calling_station_id=(call.dialin.calling_number
                                                            if call.dialin is not None
-                                                           else str(call.key.dst)))
-        if call.dialin is not None:          # RFC 2867: the tunnel the subscriber came in by
-            spec = replace(spec, attributes=spec.attributes + call.dialin.tunnel_attrs)
+                                                           else str(call.key.dst)),
+                                       extra=_tunnel_of(call))
         self.clients.ask(self._vr(call), spec, lambda _r: None)
 
     def stop(self, call: Call, cause: TerminateCause, *, now: float) -> None:
@@ -257,8 +261,6 @@ class Accounting:
                                       input_octets=s.ip_rx_octets, output_octets=s.ip_tx_octets,
                                       input_packets=s.ip_rx_packets,
                                       output_packets=s.ip_tx_packets,
-                                      terminate_cause=int(cause))
+                                      terminate_cause=int(cause), extra=_tunnel_of(call))
         call.acct_id = ""
-        if call.dialin is not None:
-            spec = replace(spec, attributes=spec.attributes + call.dialin.tunnel_attrs)
         self.clients.ask(self._vr(call), spec, lambda _r: None)
