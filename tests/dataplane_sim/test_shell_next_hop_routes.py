@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from jcli.bridge import RouterEngine
-from jcli.context import Context, ListOutput, Options
+from jcli.context import Context, Options
 from jcli.executor import Executor
 from tests.output import printed
+from tests.router_shell import router_shell
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,12 +31,7 @@ def route_line(lines: list[str], prefix: str) -> list[str]:
 
 async def test_next_hop_route_inactive_then_active(tmp_path):
     options = Options(startup=str(tmp_path / "none.scr"))
-    ctx = Context(options=options, output=ListOutput())
-    executor = Executor(ctx)
-    eng = RouterEngine(options, ctx.output.write)
-    await eng.start()
-    ctx.engine = eng
-    try:
+    async with router_shell(options) as (ctx, executor, eng):
         assert await executor.run_script(SCRIPT), printed(ctx).take()
         printed(ctx).take()
         out = await run(ctx, executor, "show ip route virtual-router home")
@@ -53,5 +48,3 @@ async def test_next_hop_route_inactive_then_active(tmp_path):
                                                   "static", "1", "0"]
         assert any("10.10.0.0/16" in ln for ln in
                    await run(ctx, executor, "show l2tp dial-out target"))
-    finally:
-        await eng.close()

@@ -5,27 +5,20 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from jcli.bridge import RouterEngine
-from jcli.context import Context, ListOutput, Options
-from jcli.executor import Executor
+from jcli.context import Options
 from tests.dialout.test_shell_commands import Shell, script, silent_port
 from tests.output import printed
+from tests.router_shell import router_shell
 
 
 @pytest.fixture
 async def shell(tmp_path) -> AsyncIterator[Shell]:
-    sock, port = silent_port()
     options = Options(startup=str(tmp_path / "none.scr"))
-    ctx = Context(options=options, output=ListOutput())
-    executor = Executor(ctx)
-    eng = RouterEngine(options, ctx.output.write)
-    await eng.start()
-    ctx.engine = eng
-    sh = Shell(ctx, executor)
+    sock, port = silent_port()
     try:
-        assert await executor.run_script(script(port)), printed(ctx).take()
-        printed(ctx).take()
-        yield sh
+        async with router_shell(options) as (ctx, executor, _eng):
+            assert await executor.run_script(script(port)), printed(ctx).take()
+            printed(ctx).take()
+            yield Shell(ctx, executor)
     finally:
-        await eng.close()
         sock.close()

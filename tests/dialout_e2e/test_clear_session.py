@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from jcli.bridge import RouterEngine
-from jcli.context import Context, ListOutput, Options
-from jcli.executor import Executor
+from jcli.context import Options
 from tests.output import printed
 from tests.present import present
+from tests.router_shell import router_shell
 
 from .helpers import lac_addresses, standard_lab, wait_for
 from .test_shell import Shell, router_script
@@ -20,13 +19,8 @@ async def test_clear_l2tp_session(tmp_path):
     lab = tmp_path / "lab.toml"
     lab.write_text(standard_lab(lac_addresses(2)).text())
     options = Options(lab=str(lab), startup=str(tmp_path / "none.scr"))
-    ctx = Context(options=options, output=ListOutput())
-    executor = Executor(ctx)
-    eng = RouterEngine(options, ctx.output.write)
-    await eng.start()
-    ctx.engine = eng
-    sh = Shell(ctx, executor)
-    try:
+    async with router_shell(options) as (ctx, executor, eng):
+        sh = Shell(ctx, executor)
         ports = {s.spec.name: s.address[1] for s in present(eng.lab).radius}
         assert await executor.run_script(router_script(ports["home"], ports["lns"]))
         printed(ctx).take()
@@ -48,5 +42,3 @@ async def test_clear_l2tp_session(tmp_path):
         await wait_for(lambda: all(str(s.state) == "dormant"
                                    for s in eng.snapshot().dialout.sessions), 10)
         await wait_for(lambda: not lac.parties, 10, lambda: f"{lac.parties}")
-    finally:
-        await eng.close()

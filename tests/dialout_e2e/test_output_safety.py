@@ -7,11 +7,10 @@ import unicodedata
 
 import pytest
 
-from jcli.bridge import RouterEngine
-from jcli.context import Context, ListOutput, Options
-from jcli.executor import Executor
+from jcli.context import Options
 from tests.output import printed
 from tests.present import present
+from tests.router_shell import router_shell
 
 from .helpers import DOMAIN, dialout_reply, framed_route, lac_addresses, standard_lab
 from .test_shell import Shell, router_script
@@ -66,14 +65,9 @@ async def test_peer_strings_are_escaped_in_every_view(tmp_path):
     lab = tmp_path / "lab.toml"
     lab.write_text(hostile_lab(lacs))
     options = Options(lab=str(lab), startup=str(tmp_path / "none.scr"))
-    ctx = Context(options=options, output=ListOutput())
-    executor = Executor(ctx)
-    eng = RouterEngine(options, ctx.output.write)
-    await eng.start()
-    ctx.engine = eng
-    sh = Shell(ctx, executor)
-    seen: list[str] = []
-    try:
+    async with router_shell(options) as (ctx, executor, eng):
+        sh = Shell(ctx, executor)
+        seen: list[str] = []
         ports = {s.spec.name: s.address[1] for s in present(eng.lab).radius}
         assert await executor.run_script(router_script(ports["home"], ports["lns"])), \
             printed(ctx).take()
@@ -114,5 +108,3 @@ async def test_peer_strings_are_escaped_in_every_view(tmp_path):
         assert "no\\x1b[5m\\x0d\\x0aUser Access Verification" in text
         assert not any(line.startswith(("% fake", "FAKE", "User Access", "Router#"))
                        for line in seen)
-    finally:
-        await eng.close()

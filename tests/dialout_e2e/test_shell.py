@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from jcli.bridge import RouterEngine
-from jcli.context import Context, ListOutput, Options
+from jcli.context import Context, Options
 from jcli.executor import Executor
 from tests.output import printed
 from tests.present import present
+from tests.router_shell import router_shell
 
 from .helpers import DOMAIN, HOME_SECRET, LNS_SECRET, lac_addresses, standard_lab
 
@@ -95,13 +95,8 @@ async def test_happy_path_through_the_shell(tmp_path):
     lab = tmp_path / "lab.toml"
     lab.write_text(standard_lab(lacs).text())
     options = Options(lab=str(lab), startup=str(tmp_path / "none.scr"))
-    ctx = Context(options=options, output=ListOutput())
-    executor = Executor(ctx)
-    eng = RouterEngine(options, ctx.output.write)
-    await eng.start()
-    ctx.engine = eng
-    sh = Shell(ctx, executor)
-    try:
+    async with router_shell(options) as (ctx, executor, eng):
+        sh = Shell(ctx, executor)
         ports = {s.spec.name: s.address[1] for s in present(eng.lab).radius}
         assert await executor.run_script(router_script(ports["home"], ports["lns"])), \
             printed(ctx).take()
@@ -187,5 +182,3 @@ async def test_happy_path_through_the_shell(tmp_path):
         out = await sh.run("clear l2tp dial-out session virtual-router home")
         assert out == ["2 dial-out session(s) cleared"]
         assert ctx.engine.snapshot().dialout.sessions == ()
-    finally:
-        await eng.close()

@@ -11,13 +11,12 @@ import pytest
 
 import jcli.commands.dialout as dialout_commands
 from jcli.auth import Authenticator
-from jcli.bridge import RouterEngine
 from jcli.config.model import RouterConfig
-from jcli.context import Context, ListOutput, Options
-from jcli.executor import Executor
+from jcli.context import ListOutput, Options
 from jcli.service.sessions import Session, SessionTable
 from tests.dialout.test_scale_views import Shell, trigger_many
 from tests.dialout.test_shell_commands import script, silent_port
+from tests.router_shell import router_shell
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,20 +25,15 @@ SHOW = "show l2tp dial-out session brief"
 
 @pytest.fixture
 async def table(tmp_path: Any) -> AsyncIterator[SessionTable]:
-    sock, port = silent_port()
     options = Options(startup=str(tmp_path / "none.scr"))
-    ctx = Context(options=options, output=ListOutput())
-    executor = Executor(ctx)
-    eng = RouterEngine(options, ctx.output.write)
-    await eng.start()
-    ctx.engine = eng
+    sock, port = silent_port()
     try:
-        assert await executor.run_script(script(port))
-        trigger_many(Shell(ctx, executor), "home", 300)
-        cfg = RouterConfig()
-        yield SessionTable(cfg, eng, Options(), Authenticator(cfg))
+        async with router_shell(options) as (ctx, executor, eng):
+            assert await executor.run_script(script(port))
+            trigger_many(Shell(ctx, executor), "home", 300)
+            cfg = RouterConfig()
+            yield SessionTable(cfg, eng, Options(), Authenticator(cfg))
     finally:
-        await eng.close()
         sock.close()
 
 
