@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bench.scale import EngineView
 from engine.aio.engine import TEARDOWN_SLICE, Engine
 from engine.dialout.causes import TerminateCause
 from jcli.context import Context, ListOutput, Options
@@ -38,19 +39,6 @@ def one_lac_spec(n: int) -> LabSpec:
                     for i in range(n)},
         lns_users={f"c{i}": (f"c{i}-pass", {"Service-Type": "Framed-User"}) for i in range(n)},
         cpes=[cpe(str(7000000 + i), f"c{i}", dest(i)) for i in range(n)])
-
-
-class EngineView:
-    """The engine as a shell sees it; the shell's own configuration does not reach it."""
-
-    def __init__(self, eng: Engine) -> None:
-        self._eng = eng
-
-    def apply_config(self, model: Any) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._eng, name)
 
 
 async def shell_for(eng: Engine) -> tuple[Context, Executor]:
