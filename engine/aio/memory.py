@@ -117,7 +117,6 @@ class Collector:
     def __init__(self, sessions: Callable[[], int]) -> None:
         self.sessions = sessions
         self.freezes = 0
-        self.thaws = 0
         self._installed = False
         self._walked = 0          # frozen objects just after the last full walk of them
 
@@ -150,7 +149,6 @@ class Collector:
         thaw = full and gc.get_freeze_count() > self._walked + THAW_ABOVE_GROWTH
         if thaw:
             gc.unfreeze()
-            self.thaws += 1
         r = release_memory(full=full)
         if full:
             gc.freeze()            # what lives on now is long-lived: out of later walks
